@@ -1,0 +1,162 @@
+# kvmqual: KVM qualification and benchmark suite.
+#   make                 build/probe (static) for this host
+#   make ARCH=aarch64    cross-build into build/aarch64/
+#   make test            unit, fixture and lab tests (installs what is missing)
+#   make qualify         the main job on this host
+#   make fuzz | bench | install PREFIX=... | clean
+# Quiet unless V=1.
+
+HOST_ARCH := $(shell uname -m)
+ARCH ?= $(HOST_ARCH)
+ifeq ($(ARCH),$(HOST_ARCH))
+OUT := build
+CROSS :=
+else
+OUT := build/$(ARCH)
+CROSS := $(ARCH)-linux-gnu-
+endif
+ifeq ($(origin CC),default)
+CC := $(CROSS)gcc
+endif
+
+PREFIX ?= /usr/local
+VERSION := 0.1.0
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+# Per-architecture live KVM code; classification code is built everywhere.
+KVM_SRC_aarch64 := probe/kvm_arm64.c
+KVM_SRC_x86_64 := probe/kvm_x86.c
+KVM_SRC := $(or $(KVM_SRC_$(ARCH)),probe/kvm_none.c)
+
+DEPS := $(OUT)/deps
+CJSON_LIB := $(DEPS)/lib/libcjson.a
+SYSROOT := $(OUT)/sysroot
+ifneq ($(CROSS),)
+SYS_CFLAGS := -I$(SYSROOT)/usr/include
+SYS_LDFLAGS := -L$(SYSROOT)/usr/lib/$(ARCH)-linux-gnu
+SYSROOT_STAMP := $(SYSROOT)/.complete
+endif
+
+WARN := -Wall -Wextra -Wno-format-truncation -Wshadow -Wformat=2 -Wno-format-nonliteral -Wmissing-prototypes -Wstrict-prototypes
+CFLAGS ?= -O2 -g
+ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) -D_FILE_OFFSET_BITS=64 -I$(DEPS)/include $(SYS_CFLAGS) -MMD -MP
+LIBS := $(CJSON_LIB) -lfdt -lz
+
+LIB_SRCS := lib/util.c lib/hostfs.c lib/tar.c
+PROBE_LIB_SRCS := probe/probe.c probe/host.c probe/arm64.c probe/x86.c probe/topology.c \
+	probe/dmesg.c probe/kconfig.c probe/cpuinfo.c probe/fdt.c probe/acpi.c probe/kvm.c \
+	probe/output.c probe/capture.c $(KVM_SRC)
+PROBE_SRCS := $(LIB_SRCS) $(PROBE_LIB_SRCS) probe/main.c
+PROBE_OBJS := $(PROBE_SRCS:%.c=$(OUT)/obj/%.o)
+
+.PHONY: all probe deps test test-unit test-lab fuzz bench qualify install clean cross
+
+all: probe
+
+probe: $(OUT)/probe
+
+$(OUT)/probe: $(PROBE_OBJS) $(CJSON_LIB)
+	@echo "  LD      $@"
+	$(Q)$(CC) -static -o $@ $(PROBE_OBJS) $(SYS_LDFLAGS) $(LIBS)
+
+$(OUT)/obj/%.o: %.c $(CJSON_LIB) $(SYSROOT_STAMP) | $(OUT)/.deps-ok
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+# Debian packages first (installed when root, else the command is printed).
+$(OUT)/.deps-ok: scripts/deps.sh
+	$(Q)scripts/deps.sh $(if $(CROSS),cross,build)
+	@mkdir -p $(OUT) && touch $@
+
+$(SYSROOT)/.complete: scripts/cross-sysroot.sh | $(OUT)/.deps-ok
+	@echo "  SYSROOT $(SYSROOT)"
+	$(Q)scripts/cross-sysroot.sh $(SYSROOT)
+
+# cJSON is linked statically into the probe; Debian ships it only as a shared
+# library, so it is built from Debian's own source package (cached offline).
+$(CJSON_LIB): scripts/debian-src.sh | $(OUT)/.deps-ok
+	@echo "  CJSON   $@"
+	$(Q)src=$$(scripts/debian-src.sh cjson .cache/debian-src) && \
+	mkdir -p $(DEPS)/lib $(DEPS)/include/cjson $(DEPS)/obj && \
+	cp "$$src/cJSON.h" $(DEPS)/include/cjson/ && \
+	$(CC) -O2 -g -std=c89 -fno-strict-aliasing -c -o $(DEPS)/obj/cJSON.o "$$src/cJSON.c" && \
+	$(CROSS)ar rcs $@ $(DEPS)/obj/cJSON.o && \
+	cat "$$src/.kvmqual-complete" > $(DEPS)/cjson.source
+
+cross:
+	$(Q)$(MAKE) --no-print-directory ARCH=aarch64 probe
+
+# ---- tests ----
+
+TEST_OUT := build/tests
+SAN := -fsanitize=address,undefined -fno-omit-frame-pointer
+UNIT_SRCS := $(wildcard tests/unit/*.c)
+HOST_KVM_SRC := $(or $(KVM_SRC_$(HOST_ARCH)),probe/kvm_none.c)
+UNIT_LIB_SRCS := $(LIB_SRCS) $(filter-out probe/kvm_%.c,$(PROBE_LIB_SRCS)) $(HOST_KVM_SRC)
+
+$(TEST_OUT)/unit: $(UNIT_SRCS) $(UNIT_LIB_SRCS) $(wildcard tests/unit/*.h probe/*.h lib/*.h) build/deps/lib/libcjson.a
+	@mkdir -p $(dir $@)
+	@echo "  CC      $@"
+	$(Q)gcc -std=gnu11 $(WARN) -O1 -g $(SAN) -Ibuild/deps/include -o $@ $(UNIT_SRCS) $(UNIT_LIB_SRCS) \
+		build/deps/lib/libcjson.a -lfdt -lz
+
+$(TEST_OUT)/fixture_check: tests/tools/fixture_check.c build/deps/lib/libcjson.a
+	@mkdir -p $(dir $@)
+	@echo "  CC      $@"
+	$(Q)gcc -std=gnu11 $(WARN) -O1 -g -Ibuild/deps/include -o $@ $< build/deps/lib/libcjson.a
+
+test-deps:
+	$(Q)scripts/deps.sh test
+
+test: test-deps
+	$(Q)$(MAKE) --no-print-directory ARCH=$(HOST_ARCH) probe $(TEST_OUT)/unit $(TEST_OUT)/fixture_check
+	$(Q)$(MAKE) --no-print-directory ARCH=aarch64 probe
+	$(Q)tests/run.sh
+
+test-unit: $(TEST_OUT)/unit
+	$(Q)$(TEST_OUT)/unit
+
+# ---- fuzzing, benchmarks ----
+
+FUZZ_OUT := build/fuzz
+FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(FUZZ_OUT)/%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_SECONDS ?= 30
+
+$(FUZZ_OUT)/%: tests/fuzz/%.c $(UNIT_LIB_SRCS) build/deps/lib/libcjson.a
+	@mkdir -p $(dir $@)
+	@echo "  FUZZ-CC $@"
+	$(Q)clang -std=gnu11 -O1 -g -fsanitize=fuzzer,address,undefined -Ibuild/deps/include -o $@ $< \
+		$(UNIT_LIB_SRCS) build/deps/lib/libcjson.a -lfdt -lz
+
+fuzz:
+	$(Q)scripts/deps.sh fuzz
+	$(Q)$(MAKE) --no-print-directory build/deps/lib/libcjson.a $(FUZZ_TARGETS)
+	$(Q)tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+bench:
+	$(Q)scripts/deps.sh bench
+	$(Q)$(MAKE) --no-print-directory probe
+	$(Q)bench/probe.sh
+
+# ---- the main job ----
+
+qualify:
+	$(Q)scripts/deps.sh qualify
+	$(Q)$(MAKE) --no-print-directory probe
+	$(Q)scripts/qualify.sh
+
+install: probe
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 755 $(OUT)/probe $(DESTDIR)$(PREFIX)/bin/kvmqual-probe
+	install -m 644 probe/probe.1 $(DESTDIR)$(PREFIX)/share/man/man1/kvmqual-probe.1
+
+clean:
+	rm -rf build
+
+-include $(PROBE_OBJS:.o=.d)

@@ -1,0 +1,310 @@
+/* aarch64 classification: boot EL, KVM mode, GIC, SMMU and CPU clusters,
+ * all read from files (kernel log, device tree, ACPI tables, sysfs), so it
+ * runs on any host against an aarch64 snapshot. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "probe.h"
+
+static const char *log_hint(const struct probe *p)
+{
+	return p->live ? "run the probe as root (or sysctl kernel.dmesg_restrict=0) so it can read the kernel log; "
+			 "on a long-running host the boot messages may have left the ring buffer: "
+			 "boot with log_buf_len=4M"
+		       : "add the host's kernel log to the snapshot as dmesg.txt (probe --capture does this)";
+}
+
+static void arm64_boot_el(struct probe *p)
+{
+	char line[256];
+	if (!p->log) {
+		struct check *c = probe_add(p, "cpu.boot_el", CHECK_WARN, "unknown", p->log_error,
+					    log_hint(p));
+		(void)c;
+		return;
+	}
+	enum boot_el el = dmesg_boot_el(p->log, p->log_len, line, sizeof(line));
+	switch (el) {
+	case BOOT_EL2:
+		probe_add(p, "cpu.boot_el", CHECK_PASS, "EL2", line, NULL);
+		break;
+	case BOOT_EL1:
+		probe_add(p, "cpu.boot_el", CHECK_FAIL, "EL1", line,
+			  "the kernel was entered at EL1, so EL2 belongs to firmware or a vendor hypervisor "
+			  "and KVM cannot run; the boot chain (TF-A/U-Boot/UEFI, or an unlocked phone "
+			  "bootloader) must hand EL2 to Linux");
+		break;
+	case BOOT_EL_MIXED:
+		probe_add(p, "cpu.boot_el", CHECK_FAIL, "mixed", line,
+			  "some CPUs entered at EL1 and others at EL2, and the kernel disables KVM; fix the "
+			  "firmware's secondary CPU bring-up (PSCI) so that every CPU starts at EL2");
+		break;
+	case BOOT_EL_UNKNOWN:
+		probe_add(p, "cpu.boot_el", CHECK_WARN, "unknown",
+			  "no 'CPU(s) started at EL' line in the kernel log", log_hint(p));
+		break;
+	}
+}
+
+static int mode_uses_vhe(enum kvm_arm_mode m)
+{
+	return m == KVM_ARM_VHE || m == KVM_ARM_HVHE || m == KVM_ARM_PROTECTED_HVHE;
+}
+
+static void arm64_virt_ext(struct probe *p)
+{
+	const struct kvm_arm_log *k = &p->kvm_log;
+	const struct check *el = probe_find(p, "cpu.boot_el");
+	int at_el2 = el && el->status == CHECK_PASS;
+	int at_el1 = el && el->status == CHECK_FAIL;
+	/* ID_AA64MMFR1_EL1.VH is hidden from user space (the kernel's cpufeature
+	 * table marks it FTR_HIDDEN), so VHE comes from what the kernel said. */
+	if (k->vhe_feature || mode_uses_vhe(k->mode)) {
+		struct check *c = probe_addf(p, "cpu.virt_ext", CHECK_PASS, NULL, "EL2, VHE%s",
+					     k->nv2 ? ", NV2" : "");
+		check_set_detail(c, "%s", k->vhe_feature ? "kernel log: CPU features: detected: Virtualization Host Extensions"
+							 : k->line);
+	} else if (k->mode == KVM_ARM_NVHE || k->mode == KVM_ARM_PROTECTED_NVHE) {
+		struct check *c = probe_add(p, "cpu.virt_ext", CHECK_PASS, "EL2, no VHE", NULL, NULL);
+		check_set_detail(c, "KVM runs split between EL1 and EL2 (nVHE): the CPU lacks ARMv8.1 VHE "
+				    "or the kernel chose not to use it; %s", k->line);
+	} else if (at_el1) {
+		probe_add(p, "cpu.virt_ext", CHECK_FAIL, "EL2 not available",
+			  "the kernel runs at EL1, so the virtualization extensions are out of its reach",
+			  "see cpu.boot_el");
+	} else {
+		probe_add(p, "cpu.virt_ext", at_el2 ? CHECK_PASS : CHECK_WARN, at_el2 ? "EL2" : "unknown",
+			  at_el2 ? "booted at EL2; the kernel log does not say whether VHE is in use"
+				 : "neither the boot EL nor the KVM mode could be read",
+			  at_el2 ? NULL : log_hint(p));
+	}
+}
+
+static void arm64_kvm_mode(struct probe *p)
+{
+	const struct kvm_arm_log *k = &p->kvm_log;
+	char value[48];
+	snprintf(value, sizeof(value), "%s%s", kvm_arm_mode_name(k->mode), k->nv2 ? "+nv2" : "");
+	char arg[64];
+	int cmdline_none = cmdline_get(p->cmdline, "kvm-arm.mode", arg, sizeof(arg)) && !strcmp(arg, "none");
+	switch (k->mode) {
+	case KVM_ARM_VHE:
+	case KVM_ARM_NVHE:
+	case KVM_ARM_HVHE:
+		probe_add(p, "kvm.mode", CHECK_PASS, value, k->line, NULL);
+		return;
+	case KVM_ARM_PROTECTED_NVHE:
+	case KVM_ARM_PROTECTED_HVHE: {
+		struct check *c = probe_add(p, "kvm.mode", CHECK_PASS, value, NULL, NULL);
+		check_set_detail(c, "%s (pKVM: the host kernel is deprivileged; ordinary VMs still run)", k->line);
+		return;
+	}
+	case KVM_ARM_DISABLED:
+		probe_add(p, "kvm.mode", CHECK_FAIL, "disabled", k->line,
+			  "KVM was turned off with kvm-arm.mode=none on the kernel command line: remove it");
+		return;
+	case KVM_ARM_UNAVAILABLE:
+		probe_add(p, "kvm.mode", CHECK_FAIL, "unavailable", k->line,
+			  strstr(k->line, "not available")
+				  ? "'HYP mode not available' means the kernel did not boot at EL2: KVM cannot "
+				    "run until the boot chain enters Linux at EL2 (see cpu.boot_el)"
+				  : "KVM failed to initialise: read the kvm lines of dmesg for the cause");
+		return;
+	case KVM_ARM_UNKNOWN:
+		break;
+	}
+	if (cmdline_none) {
+		probe_add(p, "kvm.mode", CHECK_FAIL, "disabled", "kvm-arm.mode=none on the kernel command line",
+			  "remove kvm-arm.mode=none from the kernel command line");
+		return;
+	}
+	char kvm = probe_kconfig(p, "KVM");
+	if (kvm == 'n') {
+		probe_add(p, "kvm.mode", CHECK_FAIL, "absent", "the kernel is built without CONFIG_KVM",
+			  "rebuild the kernel with CONFIG_VIRTUALIZATION=y and CONFIG_KVM=y");
+		return;
+	}
+	probe_add(p, "kvm.mode", CHECK_WARN, "unknown",
+		  p->log ? "no 'kvm [1]: ... mode initialized' line in the kernel log" : p->log_error,
+		  log_hint(p));
+}
+
+static void arm64_vgic(struct probe *p)
+{
+	const struct kvm_live *k = &p->kvm;
+	if (!p->live) {
+		probe_add(p, "kvm.vgic", CHECK_SKIP, "", "snapshot: needs KVM_CREATE_DEVICE on the live host", NULL);
+		return;
+	}
+	if (!k->vgic_ran) {
+		probe_add(p, "kvm.vgic", CHECK_SKIP, "", "no usable /dev/kvm", NULL);
+		return;
+	}
+	char value[64];
+	snprintf(value, sizeof(value), "%s%s%s", k->vgic_v3 ? (k->vgic_its ? "v3+its" : "v3") : "",
+		 k->vgic_v3 && k->vgic_v2 ? ", " : "", k->vgic_v2 ? "v2" : "");
+	if (k->vgic_v3) {
+		struct check *c = probe_add(p, "kvm.vgic", CHECK_PASS, value, NULL, NULL);
+		check_set_detail(c, "guests get a GICv3%s: every VMM works", k->vgic_its ? " with an ITS (MSIs)" : "");
+	} else if (k->vgic_v2) {
+		struct check *c = probe_add(p, "kvm.vgic", CHECK_WARN, value, NULL,
+					    "only a GICv2 can be emulated: QEMU and crosvm work, VMMs that need "
+					    "GICv3 (cloud-hypervisor) do not, and guests are limited to 8 vCPUs");
+		c->limits = 1;
+		check_set_detail(c, "KVM_CREATE_DEVICE(test) accepted VGIC_V2 only");
+	} else {
+		probe_add(p, "kvm.vgic", CHECK_FAIL, "none", "KVM_CREATE_DEVICE(test) refused every vGIC type",
+			  "KVM cannot give guests an interrupt controller: check the GIC's virtualization "
+			  "resources (GICV/GICH) in the device tree or MADT, and dmesg | grep -i vgic");
+	}
+}
+
+static void arm64_gic(struct probe *p)
+{
+	enum gic_version v = GIC_UNKNOWN;
+	char source[200] = "";
+	if (p->fdt.valid && p->fdt.gic) {
+		v = p->fdt.gic;
+		snprintf(source, sizeof(source), "device tree: %s%s", p->fdt.gic_compatible,
+			 p->fdt.gic_its ? " with arm,gic-v3-its" : "");
+	} else if (p->madt.valid && p->madt.gic) {
+		v = p->madt.gic;
+		snprintf(source, sizeof(source), "ACPI MADT: GIC distributor version %d, %zu GICC%s%s",
+			 p->madt.gicd_version, p->madt.gicc_count, p->madt.has_gicr ? ", redistributors" : "",
+			 p->madt.has_its ? ", ITS" : "");
+	}
+	int its = p->fdt.gic_its || p->madt.has_its;
+	if (v == GIC_V3 || v == GIC_V4) {
+		struct check *c = probe_addf(p, "gic.version", CHECK_PASS, NULL, "v%d%s", (int)v, its ? "+its" : "");
+		check_set_detail(c, "%s", source);
+	} else if (v == GIC_V2) {
+		struct check *c = probe_add(p, "gic.version", CHECK_WARN, "v2", source,
+					    "a GICv2 host (like the Raspberry Pi 5's GIC-400) can only give guests a "
+					    "GICv2: at most 8 vCPUs, and VMMs that need GICv3 (cloud-hypervisor) cannot run");
+		c->limits = 1;
+	} else {
+		char why[200];
+		snprintf(why, sizeof(why), "%s%s%s",
+			 p->fdt_error[0] ? p->fdt_error : (p->fdt_present ? "no GIC node in the device tree"
+									 : "no device tree"),
+			 p->acpi_error[0] ? "; " : (p->acpi_present ? "" : "; no ACPI MADT"),
+			 p->acpi_error);
+		probe_add(p, "gic.version", CHECK_WARN, "unknown", why,
+			  p->live ? "the firmware describes no GIC the probe can read (/sys/firmware/fdt or "
+				    "/sys/firmware/acpi/tables/APIC; run as root)"
+				  : "add sys/firmware/fdt or sys/firmware/acpi/tables/APIC to the snapshot");
+	}
+}
+
+static void arm64_iommu(struct probe *p)
+{
+	size_t v3 = 0, v12 = 0, other = 0, disabled = 0;
+	for (size_t i = 0; i < p->fdt.iommu_count; i++) {
+		const struct iommu_unit *u = &p->fdt.iommus[i];
+		if (!u->enabled) {
+			disabled++;
+			continue;
+		}
+		if (!strcmp(u->kind, "smmu-v3"))
+			v3++;
+		else if (!strcmp(u->kind, "other"))
+			other++;
+		else
+			v12++;
+	}
+	v3 += p->iort.smmu_v3;
+	v12 += p->iort.smmu_v1v2;
+	char kernel[256];
+	size_t groups = 0;
+	probe_iommu_sysfs(p, kernel, sizeof(kernel), &groups);
+	char found[128];
+	snprintf(found, sizeof(found), "%s%s%s%s%s", v3 ? "SMMUv3" : "", v3 && v12 ? " + " : "",
+		 v12 ? "SMMUv1/v2" : "", (v3 || v12) && other ? " + " : "", other ? "vendor IOMMU" : "");
+	const char *source = p->iort.valid ? "ACPI IORT" : "device tree";
+	if (!v3 && !v12 && !other) {
+		struct check *c = probe_add(p, "iommu.present", CHECK_WARN, "none", NULL,
+					    "no SMMU: guests work with emulated and virtio devices, but device "
+					    "passthrough (VFIO) is not possible");
+		check_set_detail(c, "no SMMU in the %s%s%s", p->fdt_present || !p->acpi_present ? "device tree" : "ACPI IORT",
+				 disabled ? " (some are disabled: status not okay)" : "",
+				 kernel[0] ? "; kernel IOMMUs: " : "");
+		if (kernel[0])
+			check_set_detail(c, "firmware lists no SMMU, but the kernel has IOMMUs: %s", kernel);
+		return;
+	}
+	if (kernel[0]) {
+		struct check *c = probe_addf(p, "iommu.present", CHECK_PASS, NULL, "%s enabled", found);
+		check_set_detail(c, "%s; kernel: %s; %zu IOMMU groups", source, kernel, groups);
+	} else {
+		struct check *c = probe_addf(p, "iommu.present", CHECK_WARN,
+					     "the firmware describes an SMMU but the kernel did not register it: "
+					     "enable CONFIG_ARM_SMMU_V3 (or CONFIG_ARM_SMMU) and check dmesg | grep -i smmu",
+					     "%s not enabled", found);
+		check_set_detail(c, "%s lists it; /sys/class/iommu is empty", source);
+	}
+}
+
+static void arm64_topology(struct probe *p)
+{
+	probe_topology_from_midr(p);
+	const struct host_identity *h = &p->host;
+	if (!h->cluster_count) {
+		probe_add(p, "cpu.topology", CHECK_WARN, "unknown", "no CPU identification in cpuinfo or sysfs",
+			  "add proc/cpuinfo and sys/devices/system/cpu to the snapshot");
+		return;
+	}
+	struct kq_buf v;
+	kq_buf_init(&v);
+	for (size_t i = 0; i < h->cluster_count; i++)
+		kq_buf_printf(&v, "%s%ux %s", i ? " + " : "", h->clusters[i].count, h->clusters[i].name);
+	struct check *c;
+	if (h->cluster_count == 1) {
+		c = probe_add(p, "cpu.topology", CHECK_PASS, v.data, NULL, NULL);
+		check_set_detail(c, "one kind of core (CPUs %s): -cpu host is safe on any of them", h->clusters[0].cpus);
+	} else {
+		char hint[320];
+		snprintf(hint, sizeof(hint),
+			 "the CPUs differ (big.LITTLE): a vCPU that migrates between clusters under -cpu host "
+			 "sees its MIDR change; pin QEMU to one cluster, e.g. taskset -c %s qemu-system-aarch64 "
+			 "-cpu host -smp %u (the biggest cluster)", h->clusters[0].cpus, h->clusters[0].count);
+		c = probe_add(p, "cpu.topology", CHECK_WARN, v.data, NULL, hint);
+		c->limits = 1;
+		check_set_detail(c, "%zu clusters; biggest: CPUs %s", h->cluster_count, h->clusters[0].cpus);
+	}
+	kq_buf_free(&v);
+}
+
+static const struct kvm_cap_desc arm64_caps[] = {
+	{ 66, "max_vcpus" },            /* KVM_CAP_MAX_VCPUS */
+	{ 9, "nr_vcpus" },              /* KVM_CAP_NR_VCPUS */
+	{ 165, "ipa_size" },            /* KVM_CAP_ARM_VM_IPA_SIZE */
+	{ 126, "pmu_v3" },              /* KVM_CAP_ARM_PMU_V3 */
+	{ 170, "sve" },                 /* KVM_CAP_ARM_SVE */
+	{ 171, "ptrauth_address" },     /* KVM_CAP_ARM_PTRAUTH_ADDRESS */
+	{ 172, "ptrauth_generic" },     /* KVM_CAP_ARM_PTRAUTH_GENERIC */
+	{ 205, "mte" },                 /* KVM_CAP_ARM_MTE */
+	{ 0xffbadab1L, "protected_vm" },/* KVM_CAP_ARM_PROTECTED_VM: Android common kernels only */
+	{ 0, "irqchip" },               /* KVM_CAP_IRQCHIP */
+	{ 70, "one_reg" },              /* KVM_CAP_ONE_REG */
+	{ 102, "psci_0_2" },            /* KVM_CAP_ARM_PSCI_0_2 */
+	{ 93, "el1_32bit" },            /* KVM_CAP_ARM_EL1_32BIT */
+	{ 36, "ioeventfd" },            /* KVM_CAP_IOEVENTFD */
+	{ 32, "irqfd" },                /* KVM_CAP_IRQFD */
+};
+
+const struct probe_arch probe_arch_arm64 = {
+	.name = "aarch64",
+	.qemu_binary = "qemu-system-aarch64",
+	.boot_el = arm64_boot_el,
+	.virt_ext = arm64_virt_ext,
+	.kvm_mode = arm64_kvm_mode,
+	.vgic = arm64_vgic,
+	.gic = arm64_gic,
+	.iommu = arm64_iommu,
+	.topology = arm64_topology,
+	.no_kvm_device_hint = "no /dev/kvm: the kernel lacks CONFIG_KVM, or it booted at EL1 so KVM could "
+			      "not initialise (see cpu.boot_el and kvm.mode)",
+	.caps = arm64_caps,
+	.cap_count = sizeof(arm64_caps) / sizeof(arm64_caps[0]),
+};

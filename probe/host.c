@@ -1,0 +1,294 @@
+/* Who the host is: model, SoC, kernel, page size; and whether QEMU is there
+ * to use KVM. */
+#define _GNU_SOURCE
+#include "host.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "probe.h"
+
+extern char **environ;
+
+int host_info_get(const char *text, const char *key, char *value, size_t size)
+{
+	size_t klen = strlen(key);
+	for (const char *line = text; line && *line;) {
+		const char *nl = strchr(line, '\n');
+		size_t n = nl ? (size_t)(nl - line) : strlen(line);
+		if (n > klen && !strncmp(line, key, klen) && line[klen] == '=') {
+			size_t vlen = n - klen - 1;
+			if (vlen >= size)
+				vlen = size - 1;
+			memcpy(value, line + klen + 1, vlen);
+			value[vlen] = '\0';
+			return 1;
+		}
+		line = nl ? nl + 1 : NULL;
+	}
+	return 0;
+}
+
+static void set(char *dst, size_t size, const char *src)
+{
+	if (src && *src && !*dst)
+		snprintf(dst, size, "%s", src);
+}
+
+void host_identity_read(struct probe *p, const char *machine)
+{
+	struct host_identity *h = &p->host;
+	snprintf(h->arch, sizeof(h->arch), "%s", machine[0] ? machine : "unknown");
+	char *info = NULL;
+	size_t info_len;
+	if (!p->live && hostfs_read(p->fs, "snapshot-info.txt", &info, &info_len, 65536))
+		info = NULL;
+
+	if (p->live) {
+		struct utsname u;
+		if (uname(&u) == 0)
+			set(h->kernel_release, sizeof(h->kernel_release), u.release);
+		h->page_size = sysconf(_SC_PAGESIZE);
+	} else if (info) {
+		char buf[96];
+		if (host_info_get(info, "release", buf, sizeof(buf)))
+			set(h->kernel_release, sizeof(h->kernel_release), buf);
+		if (host_info_get(info, "page_size", buf, sizeof(buf)))
+			h->page_size = strtol(buf, NULL, 10);
+		if (h->page_size < 0 || h->page_size > (1 << 20))
+			h->page_size = 0;
+	}
+	if (!h->kernel_release[0]) {
+		/* "Linux version 6.1.0-27-arm64 (debian-kernel@...) ..." */
+		char *version = hostfs_read_line(p->fs, "proc/version");
+		char release[96];
+		if (version && sscanf(version, "Linux version %95s", release) == 1)
+			set(h->kernel_release, sizeof(h->kernel_release), release);
+		free(version);
+	}
+	free(info);
+
+	char *dt_model = NULL;
+	if (hostfs_exists(p->fs, "sys/firmware/fdt")) {
+		/* The full parse happens later; the model is one property. */
+		dt_model = hostfs_read_line(p->fs, "proc/device-tree/model");
+	}
+	char *vendor = hostfs_read_line(p->fs, "sys/class/dmi/id/sys_vendor");
+	char *product = hostfs_read_line(p->fs, "sys/class/dmi/id/product_name");
+	if (dt_model)
+		set(h->model, sizeof(h->model), dt_model);
+	if (product && *product) {
+		char both[160];
+		snprintf(both, sizeof(both), "%s%s%s", vendor && *vendor ? vendor : "",
+			 vendor && *vendor ? " " : "", product);
+		set(h->model, sizeof(h->model), both);
+	}
+	free(dt_model);
+	free(product);
+	h->is_guest = vendor && (!strcmp(vendor, "QEMU") || strstr(vendor, "KVM"));
+	free(vendor);
+
+	char *soc = hostfs_read_line(p->fs, "sys/devices/soc0/machine");
+	char *soc_id = hostfs_read_line(p->fs, "sys/devices/soc0/soc_id");
+	set(h->soc, sizeof(h->soc), soc);
+	set(h->soc, sizeof(h->soc), soc_id);
+	free(soc);
+	free(soc_id);
+	set(h->soc, sizeof(h->soc), p->cpuinfo.hardware);
+	if (p->cpuinfo.count && p->cpuinfo.cpus[0].model_name[0] && !p->cpuinfo.looks_arm64)
+		set(h->soc, sizeof(h->soc), p->cpuinfo.cpus[0].model_name);
+	h->cpus = (unsigned)p->cpuinfo.count;
+	if (p->cpuinfo.count && flag_list_has(p->cpuinfo.cpus[0].features, "hypervisor"))
+		h->is_guest = 1;
+}
+
+void host_page_size_fallback(struct probe *p)
+{
+	struct host_identity *h = &p->host;
+	/* Device-tree facts are parsed by now: fill what DMI did not give. */
+	set(h->model, sizeof(h->model), p->fdt.model);
+	set(h->soc, sizeof(h->soc), p->fdt.soc);
+	if (!strcmp(p->fdt.compatible, "linux,dummy-virt"))
+		h->is_guest = 1;
+	if (h->page_size)
+		return;
+	if (!strcmp(h->arch, "x86_64")) {
+		h->page_size = 4096;
+	} else if (p->kconfig) {
+		if (probe_kconfig(p, "ARM64_64K_PAGES") == 'y')
+			h->page_size = 65536;
+		else if (probe_kconfig(p, "ARM64_16K_PAGES") == 'y')
+			h->page_size = 16384;
+		else if (probe_kconfig(p, "ARM64_4K_PAGES") == 'y')
+			h->page_size = 4096;
+	}
+}
+
+/* Finds an executable in PATH; returns a malloc'd path or NULL. */
+static char *which(const char *name)
+{
+	const char *path = getenv("PATH");
+	if (!path || !*path)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	while (*path) {
+		size_t n = strcspn(path, ":");
+		char *candidate = kq_xasprintf("%.*s/%s", (int)n, path, name);
+		if (access(candidate, X_OK) == 0)
+			return candidate;
+		free(candidate);
+		path += n;
+		if (*path == ':')
+			path++;
+	}
+	return NULL;
+}
+
+/* A child whose standard output we collect.  QEMU answers --version and
+ * -accel help in tens of milliseconds, mostly spent loading its libraries:
+ * both are started when the probe starts and collected at the end, so that
+ * they overlap with the other checks. */
+struct child {
+	pid_t pid;
+	int fd;
+};
+
+static int spawn_capture(char *const argv[], struct child *c)
+{
+	int pipefd[2];
+	c->pid = -1;
+	c->fd = -1;
+	if (pipe2(pipefd, O_CLOEXEC))
+		return -1;
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, pipefd[1], 1);
+	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	int rc = posix_spawn(&c->pid, argv[0], &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	close(pipefd[1]);
+	if (rc) {
+		close(pipefd[0]);
+		c->pid = -1;
+		return -1;
+	}
+	c->fd = pipefd[0];
+	return 0;
+}
+
+/* Reads the child's output (at most 64 KiB) until it exits or the deadline
+ * passes; returns it only when the child exited with status 0. */
+static char *collect(struct child *c, uint64_t deadline)
+{
+	if (c->pid < 0)
+		return NULL;
+	struct kq_buf b;
+	kq_buf_init(&b);
+	for (;;) {
+		uint64_t now = kq_now_ns();
+		if (now >= deadline) {
+			kill(c->pid, SIGKILL);
+			break;
+		}
+		struct pollfd pfd = { c->fd, POLLIN, 0 };
+		int pr = poll(&pfd, 1, (int)((deadline - now) / 1000000ull) + 1);
+		if (pr <= 0)
+			continue;
+		char chunk[4096];
+		ssize_t n = read(c->fd, chunk, sizeof(chunk));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		if (b.len < 65536)
+			kq_buf_add(&b, chunk, (size_t)n);
+	}
+	close(c->fd);
+	int status = 0;
+	while (waitpid(c->pid, &status, 0) < 0 && errno == EINTR)
+		;
+	c->pid = -1;
+	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+		kq_buf_free(&b);
+		return NULL;
+	}
+	return kq_buf_steal(&b);
+}
+
+struct qemu_query {
+	char *path;
+	struct child version, accels;
+};
+
+struct qemu_query *host_qemu_start(const struct probe *p)
+{
+	if (!p->live || !p->arch)
+		return NULL;
+	struct qemu_query *q = kq_xcalloc(1, sizeof(*q));
+	q->version.pid = q->accels.pid = -1;
+	q->path = which(p->arch->qemu_binary);
+	if (q->path) {
+		char *version_argv[] = { q->path, "--version", NULL };
+		char *accel_argv[] = { q->path, "-accel", "help", NULL };
+		spawn_capture(version_argv, &q->version);
+		spawn_capture(accel_argv, &q->accels);
+	}
+	return q;
+}
+
+void host_check_qemu(struct probe *p, struct qemu_query *q)
+{
+	if (!p->arch) {
+		probe_add(p, "qemu.accel", CHECK_SKIP, "", "unsupported architecture", NULL);
+		return;
+	}
+	const char *bin = p->arch->qemu_binary;
+	if (!p->live || !q) {
+		struct check *c = probe_add(p, "qemu.accel", CHECK_SKIP, "", NULL, NULL);
+		check_set_detail(c, "snapshot: %s is looked up on the live host only", bin);
+		return;
+	}
+	if (!q->path) {
+		char hint[200];
+		snprintf(hint, sizeof(hint), "install QEMU: sudo apt-get install %s",
+			 !strcmp(p->arch->name, "aarch64") ? "qemu-system-arm" : "qemu-system-x86");
+		struct check *c = probe_add(p, "qemu.accel", CHECK_WARN, "not found", NULL, hint);
+		check_set_detail(c, "%s is not in PATH", bin);
+		free(q);
+		return;
+	}
+	uint64_t deadline = kq_now_ns() + 5000000000ull;
+	char *version = collect(&q->version, deadline);
+	char *accels = collect(&q->accels, deadline);
+	char ver[64] = "unknown";
+	if (version)
+		sscanf(version, "QEMU emulator version %63s", ver);
+	int has_kvm = 0, has_tcg = 0;
+	for (char *line = accels ? strtok(accels, "\n") : NULL; line; line = strtok(NULL, "\n")) {
+		char *t = kq_strtrim(line);
+		has_kvm |= !strcmp(t, "kvm");
+		has_tcg |= !strcmp(t, "tcg");
+	}
+	struct check *c;
+	if (has_kvm)
+		c = probe_addf(p, "qemu.accel", CHECK_PASS, NULL, "%s (kvm%s)", ver, has_tcg ? ", tcg" : "");
+	else
+		c = probe_addf(p, "qemu.accel", CHECK_WARN,
+			       "this QEMU was built without KVM support: install Debian's qemu-system package",
+			       "%s (%s)", ver, accels ? "no kvm accelerator" : "'-accel help' failed");
+	check_set_detail(c, "%s, version %s", q->path, ver);
+	free(version);
+	free(accels);
+	free(q->path);
+	free(q);
+}

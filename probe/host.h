@@ -1,0 +1,21 @@
+/* Host identity and the checks that are the same on every architecture but
+ * need the live system (QEMU lookup). */
+#ifndef KQ_PROBE_HOST_H
+#define KQ_PROBE_HOST_H
+
+#include <stddef.h>
+
+struct probe;
+
+/* Looks up key in "key=value" lines (snapshot-info.txt). */
+int host_info_get(const char *text, const char *key, char *value, size_t size);
+void host_identity_read(struct probe *p, const char *machine);
+/* Page size from the snapshot record or the kernel config when unknown. */
+void host_page_size_fallback(struct probe *p);
+struct qemu_query;
+/* Starts looking QEMU up (live only); host_check_qemu() collects the answer
+ * and frees q. */
+struct qemu_query *host_qemu_start(const struct probe *p);
+void host_check_qemu(struct probe *p, struct qemu_query *q);
+
+#endif

@@ -1,0 +1,149 @@
+/* The live KVM checks: /dev/kvm, the API and its capabilities, and the smoke
+ * test.  Only generic ioctls are used here; the guest code for the smoke
+ * test lives in kvm_<hostarch>.c. */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "probe.h"
+
+/* One wrapper per ioctl, so the classification code never sees a raw one. */
+static int kvm_get_api_version(int kvm_fd)
+{
+	return ioctl(kvm_fd, KVM_GET_API_VERSION, 0);
+}
+
+static long kvm_check_extension(int kvm_fd, long cap)
+{
+	return ioctl(kvm_fd, KVM_CHECK_EXTENSION, cap);
+}
+
+static const char *device_hint(const struct probe *p, int err)
+{
+	switch (err) {
+	case ENOENT:
+		return p->arch ? p->arch->no_kvm_device_hint : "no /dev/kvm";
+	case EACCES:
+	case EPERM:
+		return "no permission on /dev/kvm: add your user to the kvm group "
+		       "(sudo usermod -aG kvm $USER, then log in again) or run as root";
+	case ENODEV:
+	case ENXIO:
+		return "/dev/kvm exists but KVM did not initialise: read dmesg | grep -i kvm";
+	case EBUSY:
+		return "another hypervisor (VirtualBox, VMware) holds the virtualization extensions: stop it";
+	default:
+		return "/dev/kvm does not open: read dmesg | grep -i kvm";
+	}
+}
+
+static void check_device(struct probe *p, int *fd_out)
+{
+	*fd_out = -1;
+	int present = hostfs_exists(p->fs, "dev/kvm");
+	if (!p->live) {
+		if (present)
+			probe_add(p, "kvm.device", CHECK_PASS, "present", "/dev/kvm exists (snapshot: not opened)", NULL);
+		else
+			probe_add(p, "kvm.device", CHECK_FAIL, "absent", "no dev/kvm in the snapshot",
+				  device_hint(p, ENOENT));
+		p->kvm.dev_errno = present ? 0 : ENOENT;
+		return;
+	}
+	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	p->kvm.dev_errno = fd >= 0 ? 0 : errno;
+	if (fd >= 0) {
+		probe_add(p, "kvm.device", CHECK_PASS, "ok", "/dev/kvm opens read-write", NULL);
+		*fd_out = fd;
+		return;
+	}
+	int e = p->kvm.dev_errno;
+	struct check *c = probe_addf(p, "kvm.device", CHECK_FAIL, device_hint(p, e), "%s",
+				     e == ENOENT ? "absent" : strerror(e));
+	check_set_detail(c, "open(/dev/kvm, O_RDWR): %s", strerror(e));
+}
+
+static void check_api(struct probe *p, int fd)
+{
+	if (!p->live) {
+		probe_add(p, "kvm.api", CHECK_SKIP, "", "snapshot: ioctls need the live host", NULL);
+		return;
+	}
+	if (fd < 0) {
+		probe_add(p, "kvm.api", CHECK_SKIP, "", "no usable /dev/kvm", NULL);
+		return;
+	}
+	int version = kvm_get_api_version(fd);
+	p->kvm.api_version = version;
+	if (version != KVM_API_VERSION) {
+		struct check *c = probe_addf(p, "kvm.api", CHECK_FAIL,
+					     "this KVM speaks an API QEMU does not: the kernel's KVM is broken or foreign",
+					     "%d", version);
+		check_set_detail(c, "KVM_GET_API_VERSION returned %d, expected %d (%s)", version,
+				 KVM_API_VERSION, version < 0 ? strerror(errno) : "mismatch");
+		return;
+	}
+	cJSON *caps = cJSON_CreateObject();
+	struct kq_buf detail;
+	kq_buf_init(&detail);
+	for (size_t i = 0; p->arch && i < p->arch->cap_count; i++) {
+		long v = kvm_check_extension(fd, p->arch->caps[i].cap);
+		if (v < 0)
+			v = 0;
+		cJSON_AddNumberToObject(caps, p->arch->caps[i].name, (double)v);
+		kq_buf_printf(&detail, "%s%s=%ld", detail.len ? " " : "", p->arch->caps[i].name, v);
+	}
+	struct check *c = probe_addf(p, "kvm.api", CHECK_PASS, NULL, "%d", version);
+	check_set_detail(c, "%s", detail.data ? detail.data : "");
+	c->data = caps;
+	kq_buf_free(&detail);
+}
+
+static void check_smoke(struct probe *p, int fd)
+{
+	if (!p->live) {
+		probe_add(p, "kvm.smoke", CHECK_SKIP, "", "snapshot: the smoke test needs the live host", NULL);
+		return;
+	}
+	if (fd < 0) {
+		probe_add(p, "kvm.smoke", CHECK_SKIP, "", "no usable /dev/kvm", NULL);
+		return;
+	}
+	if (p->opt.skip_smoke) {
+		probe_add(p, "kvm.smoke", CHECK_SKIP, "", "--no-smoke", NULL);
+		return;
+	}
+	int rc = kvm_host_smoke(fd, &p->kvm);
+	if (rc == -ENOTSUP) {
+		probe_add(p, "kvm.smoke", CHECK_SKIP, "", "no smoke test for this host architecture", NULL);
+		return;
+	}
+	if (p->kvm.smoke_ok) {
+		struct check *c = probe_addf(p, "kvm.smoke", CHECK_PASS, NULL, "ok in %.0f us", p->kvm.smoke_us);
+		check_set_detail(c, "%s", p->kvm.smoke_detail);
+		return;
+	}
+	struct check *c = probe_add(p, "kvm.smoke", CHECK_FAIL, "failed", p->kvm.smoke_detail,
+				    "KVM accepted the device but could not run a guest: read dmesg | grep -i kvm; "
+				    "on Arm check that the kernel booted at EL2");
+	(void)c;
+}
+
+void probe_kvm_checks(struct probe *p)
+{
+	int fd;
+	check_device(p, &fd);
+	check_api(p, fd);
+	check_smoke(p, fd);
+	if (fd >= 0 && p->live) {
+		if (kvm_host_vgic(fd, &p->kvm) == 0)
+			p->kvm.vgic_ran = 1;
+	}
+	if (fd >= 0)
+		close(fd);
+}

@@ -1,0 +1,169 @@
+/* The probe: "can this host run KVM, and with what?"  probe_run() reads a
+ * host (live or a snapshot) through a hostfs, runs every check, and leaves
+ * the results and the verdict in a struct probe; output.c renders them. */
+#ifndef KQ_PROBE_H
+#define KQ_PROBE_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include <cjson/cJSON.h>
+
+#include "../lib/hostfs.h"
+#include "parse.h"
+
+#define PROBE_VERSION "0.1.0"
+#define PROBE_SCHEMA "kvmqual.probe"
+#define PROBE_SCHEMA_VERSION 1
+
+enum check_status { CHECK_PASS, CHECK_WARN, CHECK_FAIL, CHECK_SKIP };
+
+struct check {
+	char *id;
+	enum check_status status;
+	char *value;
+	char *detail;
+	char *hint;       /* required unless pass */
+	int limits;       /* a warning that limits what KVM can do here */
+	cJSON *data;      /* optional structured details (capabilities, lists) */
+};
+
+enum verdict { VERDICT_KVM_READY, VERDICT_KVM_LIMITED, VERDICT_TCG_ONLY };
+
+struct cluster {
+	unsigned implementer, part;
+	char name[48];
+	unsigned count;
+	unsigned capacity;         /* 0 when the host does not say */
+	unsigned long max_freq_khz;
+	char cpus[128];            /* "4-7" */
+};
+
+#define PROBE_MAX_CLUSTERS 8
+
+struct host_identity {
+	char arch[16];
+	char model[128];
+	char soc[96];
+	char kernel_release[96];
+	long page_size;           /* 0 when unknown */
+	unsigned cpus;
+	size_t cluster_count;
+	struct cluster clusters[PROBE_MAX_CLUSTERS];
+	int is_guest;             /* the host itself runs under a hypervisor */
+};
+
+struct probe_options {
+	int skip_smoke;           /* --no-smoke */
+};
+
+/* What the live KVM checks found; filled by kvm.c and kvm_<hostarch>.c. */
+struct kvm_live {
+	int dev_errno;            /* 0 when /dev/kvm opened read-write */
+	int api_version;
+	int smoke_ran, smoke_ok;
+	double smoke_us;
+	char smoke_detail[256];
+	int vgic_ran;
+	int vgic_v2, vgic_v3, vgic_its;
+};
+
+struct probe {
+	struct hostfs *fs;
+	int live;
+	const struct probe_arch *arch;
+	struct probe_options opt;
+
+	/* What the host gave us, read once. */
+	char *log;
+	size_t log_len;
+	char log_error[128];      /* empty when the log was read */
+	char *cmdline;
+	char *kconfig;
+	size_t kconfig_len;
+	char kconfig_source[128];
+	struct cpuinfo cpuinfo;
+	int fdt_present;
+	struct fdt_facts fdt;
+	char fdt_error[160];
+	int acpi_present;
+	struct madt_facts madt;
+	struct iort_facts iort;
+	char acpi_error[160];
+	struct kvm_arm_log kvm_log;
+	struct kvm_live kvm;
+
+	struct host_identity host;
+	struct check *checks;
+	size_t check_count, check_cap;
+	enum verdict verdict;
+	char *verdict_summary;
+	cJSON *verdict_reasons;   /* array of strings */
+	double elapsed_ms;
+};
+
+/* Per-architecture classification, compiled and tested on every host: it
+ * reads files, never registers.  See arm64.c and x86.c. */
+struct probe_arch {
+	const char *name;          /* uname -m */
+	const char *qemu_binary;
+	void (*boot_el)(struct probe *p);
+	void (*virt_ext)(struct probe *p);
+	void (*kvm_mode)(struct probe *p);
+	void (*vgic)(struct probe *p);
+	void (*gic)(struct probe *p);
+	void (*iommu)(struct probe *p);
+	void (*topology)(struct probe *p);
+	/* Advice when /dev/kvm does not exist. */
+	const char *no_kvm_device_hint;
+	/* KVM_CHECK_EXTENSION capabilities worth reporting. */
+	const struct kvm_cap_desc *caps;
+	size_t cap_count;
+};
+
+struct kvm_cap_desc {
+	long cap;
+	const char *name;
+};
+
+extern const struct probe_arch probe_arch_arm64;
+extern const struct probe_arch probe_arch_x86;
+
+/* Runs every check.  Returns 0, or -1 with err set when the host cannot be
+ * read at all (the result is then not meaningful). */
+int probe_run(struct probe *p, struct hostfs *fs, const struct probe_options *opt,
+	      struct kq_err *err);
+void probe_free(struct probe *p);
+
+/* Adds a check; value/detail/hint are printf formats (hint may be NULL). */
+struct check *probe_add(struct probe *p, const char *id, enum check_status status,
+			const char *value, const char *detail, const char *hint);
+struct check *probe_addf(struct probe *p, const char *id, enum check_status status,
+			 const char *hint, const char *value_fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+void check_set_detail(struct check *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+const struct check *probe_find(const struct probe *p, const char *id);
+const char *check_status_name(enum check_status s);
+const char *verdict_name(enum verdict v);
+
+/* Helpers for the per-arch code. */
+char probe_kconfig(const struct probe *p, const char *option);
+void probe_topology_from_midr(struct probe *p);
+/* Names in /sys/class/iommu (comma-separated) and the IOMMU group count. */
+void probe_iommu_sysfs(struct probe *p, char *names, size_t size, size_t *groups);
+
+/* Live-only KVM checks (kvm.c), and the per-host-arch smoke test and vGIC
+ * test (kvm_arm64.c, kvm_x86.c or kvm_none.c, chosen by the Makefile). */
+void probe_kvm_checks(struct probe *p);
+int kvm_host_smoke(int kvm_fd, struct kvm_live *out);
+int kvm_host_vgic(int kvm_fd, struct kvm_live *out);
+
+/* Rendering (output.c). */
+cJSON *probe_to_json(const struct probe *p);
+void probe_print_text(const struct probe *p, FILE *out, int colour);
+
+/* Snapshot capture (capture.c).  The live probe's JSON, when given, is kept
+ * in the snapshot as probe-live.json. */
+int probe_capture(const char *path, const char *live_json, struct kq_err *err);
+
+#endif
