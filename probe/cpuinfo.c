@@ -141,6 +141,8 @@ static const struct midr_name midr_names[] = {
 	{ 0x51, 0x001, "Oryon" },
 	{ 0x61, 0x022, "Apple-M1-Icestorm" }, { 0x61, 0x023, "Apple-M1-Firestorm" },
 	{ 0x46, 0x001, "A64FX" },
+	/* Implementer 0 is reserved for software: QEMU's "max" CPU. */
+	{ 0x00, 0x051, "QEMU-max" },
 	{ 0x48, 0xd01, "TSV110" },
 	{ 0xc0, 0xac3, "Ampere-1" },
 };

@@ -48,7 +48,6 @@ static const struct smmu_compat smmu_compats[] = {
 	{ "apple,t8110-dart", "other" },
 	{ "rockchip,iommu", "other" },
 	{ "mediatek,mt8195-iommu-infra", "other" },
-	{ "brcm,bcm2712-iommu", "other" },
 };
 
 static void copy_str(char *dst, size_t size, const char *src, int len)
@@ -168,8 +167,9 @@ int fdt_facts_parse(const void *blob, size_t len, struct fdt_facts *out, char *e
 		if (last)
 			copy_str(out->soc, sizeof(out->soc), last, plen);
 	}
-	int depth = 0;
-	for (int node = fdt_next_node(blob, -1, &depth); node >= 0 && depth >= 0;
+	/* Root at depth 0, /cpus at 1, /cpus/cpu@N at 2. */
+	int depth = -1;
+	for (int node = fdt_next_node(blob, -1, &depth); node >= 0;
 	     node = fdt_next_node(blob, node, &depth))
 		scan_node(blob, node, depth, out);
 	out->valid = 1;

@@ -38,6 +38,8 @@ static void add_host(cJSON *root, const struct probe *p)
 			cJSON_AddNumberToObject(o, "max_freq_khz", (double)c->max_freq_khz);
 		cJSON_AddItemToArray(clusters, o);
 	}
+	if (h->cluster_count)
+		cJSON_AddStringToObject(host, "pin_cpus", h->clusters[h->pin_cluster].cpus);
 }
 
 cJSON *probe_to_json(const struct probe *p)

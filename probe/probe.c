@@ -395,6 +395,18 @@ static void check_memory(struct probe *p)
 	kq_buf_free(&sizes);
 }
 
+/* Without a known architecture the per-arch checks still appear, so every
+ * document has the same ids. */
+static const char *const arch_checks_early[] = { "cpu.boot_el", "cpu.virt_ext", "kvm.mode" };
+static const char *const arch_checks_late[] = { "kvm.vgic", "gic.version", "iommu.present" };
+static const char *const arch_checks_topology[] = { "cpu.topology" };
+
+static void skip_arch_checks(struct probe *p, const char *const *ids, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		probe_add(p, ids[i], CHECK_SKIP, "", "the host's architecture is unknown (see cpu.arch)", NULL);
+}
+
 /* ---- verdict ---- */
 
 static const char *const kvm_blockers[] = {
@@ -483,18 +495,24 @@ int probe_run(struct probe *p, struct hostfs *fs, const struct probe_options *op
 		p->arch->boot_el(p);
 		p->arch->virt_ext(p);
 		p->arch->kvm_mode(p);
+	} else {
+		skip_arch_checks(p, arch_checks_early, KQ_ARRAY_SIZE(arch_checks_early));
 	}
 	probe_kvm_checks(p);
 	if (p->arch) {
 		p->arch->vgic(p);
 		p->arch->gic(p);
 		p->arch->iommu(p);
+	} else {
+		skip_arch_checks(p, arch_checks_late, KQ_ARRAY_SIZE(arch_checks_late));
 	}
 	check_kconfig(p);
 	check_devices(p);
 	check_memory(p);
 	if (p->arch)
 		p->arch->topology(p);
+	else
+		skip_arch_checks(p, arch_checks_topology, 1);
 	host_check_qemu(p, qemu);
 	decide(p);
 	p->elapsed_ms = (double)(kq_now_ns() - start) / 1e6;

@@ -49,7 +49,8 @@ struct host_identity {
 	long page_size;           /* 0 when unknown */
 	unsigned cpus;
 	size_t cluster_count;
-	struct cluster clusters[PROBE_MAX_CLUSTERS];
+	struct cluster clusters[PROBE_MAX_CLUSTERS];  /* fastest core first */
+	size_t pin_cluster;       /* where to pin vCPUs: most total capacity */
 	int is_guest;             /* the host itself runs under a hypervisor */
 };
 

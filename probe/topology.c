@@ -110,6 +110,18 @@ void probe_topology_from_midr(struct probe *p)
 		cpulist_add(cl->cpus, sizeof(cl->cpus), &last[k], &start[k], ids[i].cpu);
 	}
 	qsort(h->clusters, h->cluster_count, sizeof(h->clusters[0]), cluster_cmp);
+	/* A guest with several vCPUs is best served by the cluster with the most
+	 * compute in total (5x A720 beats 1x X4), not by the single fastest core. */
+	h->pin_cluster = 0;
+	unsigned long long best = 0;
+	for (size_t k = 0; k < h->cluster_count; k++) {
+		const struct cluster *cl = &h->clusters[k];
+		unsigned long long per_core = cl->capacity ? cl->capacity : cl->max_freq_khz ? cl->max_freq_khz : 1;
+		if ((unsigned long long)cl->count * per_core > best) {
+			best = (unsigned long long)cl->count * per_core;
+			h->pin_cluster = k;
+		}
+	}
 	free(ids);
 }
 

@@ -149,8 +149,17 @@ trap 'rm -rf "$work"' EXIT INT TERM
 info "extracting kernel from $(basename "$kdeb")"
 dpkg-deb --fsys-tarfile "$kdeb" >"$work/kernel.tar" || die "cannot read $kdeb"
 mkdir "$work/k"
-tar -xf "$work/kernel.tar" -C "$work/k" --wildcards './boot/vmlinuz-*' ||
-	die "no /boot/vmlinuz-* in $kdeb"
+tar -xf "$work/kernel.tar" -C "$work/k" --wildcards './boot/vmlinuz-*' './boot/config-*' ||
+	die "no /boot/vmlinuz-* or /boot/config-* in $kdeb"
+# The modules behind /dev/vhost-net, /dev/vhost-vsock, /dev/net/tun and
+# /dev/vfio/vfio, so that a lab host offers what a real KVM host does.
+# Loaded by /init in this order (their dependency order in modules.dep).
+lab_modules="tun tap vhost_iotlb vhost vhost_net vsock vmw_vsock_virtio_transport_common vhost_vsock vfio vfio_iommu_type1"
+for m in $lab_modules; do
+	tar -xf "$work/kernel.tar" -C "$work/k" --wildcards "./lib/modules/*/$m.ko" 2>/dev/null ||
+		tar -xf "$work/kernel.tar" -C "$work/k" --wildcards "./lib/modules/*/$m.ko.xz" 2>/dev/null ||
+		info "warning: module $m is not in $kdeb"
+done
 rm -f "$work/kernel.tar"
 set -- "$work"/k/boot/vmlinuz-*
 if [ $# -ne 1 ] || [ ! -f "$1" ]; then
@@ -173,6 +182,13 @@ chmod 755 "$root/bin/busybox"
 # symlinks for every applet are made by /init (busybox --install -s); the
 # kernel needs /bin/sh for the #! line of /init before that.
 ln -s busybox "$root/bin/sh"
+# The kernel's configuration, where the probe looks for it on a Debian host
+# (Debian's kernels have no /proc/config.gz).
+mkdir -p "$root/boot"
+cp "$work"/k/boot/config-* "$root/boot/"
+mkdir -p "$root/lib/modules"
+find "$work/k/lib/modules" -name '*.ko*' -exec cp {} "$root/lib/modules/" \; 2>/dev/null || true
+printf '%s\n' $lab_modules >"$root/lib/modules/order"
 
 cat >"$root/init" <<'EOF'
 #!/bin/sh
@@ -187,6 +203,9 @@ mount -t tmpfs tmpfs /tmp
 mkdir -p /out /dev/pts
 mount -t devpts devpts /dev/pts 2>/dev/null || true
 hostname lab
+while read -r m; do
+	[ -f "/lib/modules/$m.ko" ] && insmod "/lib/modules/$m.ko" 2>/dev/null
+done </lib/modules/order
 
 echo "@@LAB-RUN@@"
 rc=0

@@ -1,0 +1,262 @@
+#!/bin/sh
+# Runs every test of kvmqual and ends with "N passed, N failed, N skipped".
+#   unit       C unit tests (parsers, tarballs, host files), under ASan/UBSan
+#   fixture    the probe on each snapshot under tests/fixtures/snapshots
+#   malformed  broken snapshots: clear errors, no crash, nothing written outside
+#   cli        options and exit codes
+#   live       the probe on this host
+#   cross      the aarch64 build
+#   lab        the aarch64 probe live inside emulated ARM64 hosts (tests/lab)
+# Run from the top of the checkout after 'make test' has built everything;
+# TESTS="unit fixture" runs a subset.
+set -u
+cd "$(dirname "$0")/.."
+PROBE=build/probe
+CHECK=build/tests/fixture_check
+TESTS=${TESTS:-unit fixture malformed cli live cross lab}
+tmp=$(mktemp -d /tmp/kvmqual-test.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT INT TERM
+passed=0 failed=0 skipped=0
+
+pass() { passed=$((passed + 1)); echo "PASS $1"; }
+fail() { failed=$((failed + 1)); echo "FAIL $1${2:+: $2}"; }
+skip() { skipped=$((skipped + 1)); echo "SKIP $1: $2"; }
+want() { case " $TESTS " in *" $1 "*) return 0 ;; esac; return 1; }
+
+# probe_json NAME ARGS... : runs the probe, keeps JSON in $tmp/NAME.json and
+# the exit code in $rc.
+probe_json() {
+	name=$1
+	shift
+	"$PROBE" --json "$@" >"$tmp/$name.json" 2>"$tmp/$name.err"
+	rc=$?
+}
+
+# expect_check NAME JSON EXPECT : fixture_check with its output on failure.
+expect_check() {
+	ec_out="$tmp/$(echo "$1" | tr / _).check"
+	if "$CHECK" "$2" "$3" >"$ec_out" 2>&1; then
+		pass "$1"
+	else
+		fail "$1" "$(tr '\n' ' ' <"$ec_out")"
+	fi
+}
+
+# The exit code must follow the verdict: 1 for tcg-only, 0 otherwise.
+expect_exit_for_verdict() {
+	if grep -q '"status":[[:space:]]*"tcg-only"' "$2"; then want_rc=1; else want_rc=0; fi
+	if [ "$3" = "$want_rc" ]; then pass "$1"; else fail "$1" "exit $3, expected $want_rc"; fi
+}
+
+if want unit; then
+	build/tests/unit >"$tmp/unit.out" 2>&1
+	unit_rc=$?
+	while read -r status name; do
+		case $status in
+		PASS) pass "$name" ;;
+		FAIL) fail "$name" "$(grep -A0 "    " "$tmp/unit.out" | head -3 | tr '\n' ' ')" ;;
+		esac
+	done <"$tmp/unit.out"
+	if [ $unit_rc -ne 0 ] && ! grep -q '^FAIL' "$tmp/unit.out"; then
+		fail unit/binary "exit $unit_rc: $(tail -5 "$tmp/unit.out" | tr '\n' ' ')"
+	fi
+fi
+
+if want fixture; then
+	for expect in tests/fixtures/snapshots/*.expect; do
+		base=${expect%.expect}
+		case $base in *.live) continue ;; esac
+		name=$(basename "$base")
+		if [ -d "$base" ]; then snap=$base; else snap=$base.tar.gz; fi
+		probe_json "$name" --sysroot "$snap"
+		expect_check "fixture/$name" "$tmp/$name.json" "$expect"
+		expect_exit_for_verdict "fixture/$name/exit" "$tmp/$name.json" "$rc"
+		# Lab and host captures carry the live probe's own result.
+		if [ -f "$base.live.expect" ]; then
+			if tar -xzf "$snap" -O probe-live.json >"$tmp/$name.live.json" 2>/dev/null; then
+				expect_check "fixture/$name/live" "$tmp/$name.live.json" "$base.live.expect"
+			else
+				fail "fixture/$name/live" "no probe-live.json in $snap"
+			fi
+		fi
+	done
+	# A directory snapshot and the same files as a tarball classify alike.
+	tar -czf "$tmp/pi5.tar.gz" -C tests/fixtures/snapshots/pi5-like .
+	probe_json pi5-dir --sysroot tests/fixtures/snapshots/pi5-like
+	probe_json pi5-tar --sysroot "$tmp/pi5.tar.gz"
+	strip() { grep -v -e '"path"' -e '"generated_at"' -e '"elapsed_ms"' "$1"; }
+	if strip "$tmp/pi5-dir.json" | cmp -s - "$(strip "$tmp/pi5-tar.json" >"$tmp/pi5-tar.s"; echo "$tmp/pi5-tar.s")"; then
+		pass fixture/dir-and-tarball-agree
+	else
+		fail fixture/dir-and-tarball-agree "$(strip "$tmp/pi5-dir.json" | diff - "$tmp/pi5-tar.s" | head -5 | tr '\n' ' ')"
+	fi
+fi
+
+if want malformed; then
+	base=tests/fixtures/snapshots/pi5-like
+	# mk NAME : a fresh copy of the Pi 5-like snapshot to break.
+	mk() { rm -rf "$tmp/$1" && cp -r "$base" "$tmp/$1" && echo "$tmp/$1"; }
+	# classified NAME CHECK-ID STATUS [DETAIL] : the probe ran (exit 0 or 1)
+	# and the check has that status (and detail text).
+	classified() {
+		name=$1 id=$2 status=$3 detail=${4:-}
+		if [ "$rc" -ge 2 ]; then
+			fail "malformed/$name" "exit $rc: $(head -c 300 "$tmp/$name.err")"
+			return
+		fi
+		printf 'check %s %s\n' "$id" "$status" >"$tmp/$name.expect"
+		[ -n "$detail" ] && printf 'detail %s %s\n' "$id" "$detail" >>"$tmp/$name.expect"
+		expect_check "malformed/$name" "$tmp/$name.json" "$tmp/$name.expect"
+	}
+	# refused NAME TEXT : exit 2, the error names the problem, no crash.
+	refused() {
+		name=$1 text=$2
+		if [ "$rc" -eq 2 ] && grep -q -- "$text" "$tmp/$name.err"; then
+			pass "malformed/$name"
+		else
+			fail "malformed/$name" "exit $rc, stderr: $(head -c 300 "$tmp/$name.err")"
+		fi
+	}
+
+	d=$(mk fdt-truncated) && head -c 100 "$base/sys/firmware/fdt" >"$d/sys/firmware/fdt"
+	probe_json fdt-truncated --sysroot "$d"
+	classified fdt-truncated gic.version warn "device tree blob is invalid"
+
+	d=$(mk fdt-garbage) && head -c 4096 /dev/urandom >"$d/sys/firmware/fdt"
+	probe_json fdt-garbage --sysroot "$d"
+	classified fdt-garbage gic.version warn
+
+	d=$(mk config-garbage) && rm -f "$d"/boot/config-* &&
+		{ printf '\037\213\010\000'; head -c 2000 /dev/urandom; } >"$d/proc/config.gz"
+	probe_json config-garbage --sysroot "$d"
+	classified config-garbage kconfig.KVM warn "gzip"
+
+	d=$(mk dmesg-junk) && head -c 65536 /dev/urandom >"$d/dmesg.txt"
+	probe_json dmesg-junk --sysroot "$d"
+	classified dmesg-junk cpu.boot_el warn
+
+	d=$(mk cpuinfo-missing) && rm -f "$d/proc/cpuinfo" "$d/snapshot-info.txt" && rm -rf "$d/sys/devices"
+	probe_json cpuinfo-missing --sysroot "$d"
+	classified cpuinfo-missing cpu.arch fail
+
+	mkdir -p "$tmp/empty"
+	probe_json empty --sysroot "$tmp/empty"
+	refused empty "not a host snapshot"
+
+	probe_json missing --sysroot "$tmp/does-not-exist"
+	refused missing "does-not-exist"
+
+	# A tarball whose entry climbs out with ../, and one with a link out.
+	mkdir -p "$tmp/evil/inner" && echo x >"$tmp/evil/x" &&
+		(cd "$tmp/evil/inner" && tar -P -czf ../dotdot.tar.gz ../x)
+	probe_json dotdot --sysroot "$tmp/evil/dotdot.tar.gz"
+	refused dotdot "unsafe path"
+	mkdir -p "$tmp/evil/link/proc" && ln -s /etc/passwd "$tmp/evil/link/proc/cpuinfo" &&
+		tar -czf "$tmp/evil/link.tar.gz" -C "$tmp/evil/link" .
+	probe_json link --sysroot "$tmp/evil/link.tar.gz"
+	refused link "is a link"
+	if [ -e "$tmp/x" ] || [ -e "$tmp/evil/inner/x" ]; then
+		fail malformed/nothing-written-outside "a file appeared outside the snapshot"
+	else
+		pass malformed/nothing-written-outside
+	fi
+
+	head -c 1000 tests/fixtures/snapshots/x86-pvm-host.tar.gz >"$tmp/cut.tar.gz"
+	probe_json truncated-tarball --sysroot "$tmp/cut.tar.gz"
+	refused truncated-tarball "gzip"
+
+	head -c 3000 /dev/urandom >"$tmp/noise.tar"
+	probe_json noise-tarball --sysroot "$tmp/noise.tar"
+	refused noise-tarball "tar"
+	# The JSON still says what went wrong.
+	if grep -q '"error":' "$tmp/noise-tarball.json"; then pass malformed/json-error-member; else
+		fail malformed/json-error-member "no error member in --json output"; fi
+fi
+
+if want cli; then
+	"$PROBE" --bogus >/dev/null 2>"$tmp/cli.err"
+	[ $? -eq 2 ] && pass cli/unknown-option || fail cli/unknown-option "exit not 2"
+	"$PROBE" --sysroot x --capture y >/dev/null 2>&1
+	[ $? -eq 2 ] && pass cli/sysroot-with-capture || fail cli/sysroot-with-capture "exit not 2"
+	"$PROBE" --color=purple >/dev/null 2>&1
+	[ $? -eq 2 ] && pass cli/bad-color || fail cli/bad-color "exit not 2"
+	if "$PROBE" --help | grep -q "Exit status"; then pass cli/help; else fail cli/help "no exit status in --help"; fi
+	"$PROBE" --sysroot tests/fixtures/snapshots/pi5-like --color=always >"$tmp/colour.txt"
+	if grep -q "$(printf '\033')\[33mWARN" "$tmp/colour.txt"; then pass cli/colour-always; else fail cli/colour-always "no ANSI colour"; fi
+	"$PROBE" --sysroot tests/fixtures/snapshots/pi5-like >"$tmp/plain.txt"
+	if grep -q "$(printf '\033')" "$tmp/plain.txt"; then fail cli/no-colour-off-tty "colour in a pipe"; else pass cli/no-colour-off-tty; fi
+	if grep -q '^WARN  gic.version' "$tmp/plain.txt" && grep -q '      hint: ' "$tmp/plain.txt" &&
+		grep -q '^verdict: KVM with limits' "$tmp/plain.txt"; then
+		pass cli/table
+	else
+		fail cli/table "unexpected text output"
+	fi
+	"$PROBE" --sysroot tests/fixtures/snapshots/pi5-like --json --output "$tmp/out.json"
+	if "$CHECK" "$tmp/out.json" - >/dev/null; then pass cli/output-file; else fail cli/output-file "bad JSON in --output"; fi
+fi
+
+if want live; then
+	probe_json live
+	expect_check live/invariants "$tmp/live.json" -
+	expect_exit_for_verdict live/exit "$tmp/live.json" "$rc"
+	if [ -d /sys/module/kvm_pvm ]; then
+		# This machine's KVM is PVM: only PVM guest kernels boot.  The probe
+		# must say so, and prove /dev/kvm works with its smoke test.
+		printf 'verdict kvm-limited\ncheck kvm.mode warn pvm\ncheck kvm.smoke pass\ncheck kvm.device pass ok\ncheck kvm.api pass 12\n' >"$tmp/pvm.expect"
+		expect_check live/pvm-diagnosis "$tmp/live.json" "$tmp/pvm.expect"
+	else
+		skip live/pvm-diagnosis "this host's KVM is not PVM (no /sys/module/kvm_pvm)"
+	fi
+	if [ "$(id -u)" -eq 0 ]; then
+		"$PROBE" --capture "$tmp/self.tar.gz" >/dev/null 2>&1
+		probe_json self --sysroot "$tmp/self.tar.gz"
+		live_mode=$(grep -A2 '"kvm.mode"' "$tmp/live.json" | grep '"status"')
+		self_mode=$(grep -A2 '"kvm.mode"' "$tmp/self.json" | grep '"status"')
+		if [ "$rc" -lt 2 ] && [ "$live_mode" = "$self_mode" ]; then pass live/capture-roundtrip; else
+			fail live/capture-roundtrip "exit $rc; kvm.mode live '$live_mode' snapshot '$self_mode'"; fi
+	else
+		skip live/capture-roundtrip "capturing the kernel log and ACPI tables needs root"
+	fi
+fi
+
+if want cross; then
+	bin=build/aarch64/probe
+	if [ ! -f "$bin" ]; then
+		fail cross/built "no $bin (make ARCH=aarch64)"
+	else
+		# e_machine at offset 18: 0xb7 = EM_AARCH64; no PT_INTERP = static.
+		machine=$(od -An -tx1 -j18 -N2 "$bin" | tr -d ' \n')
+		size=$(wc -c <"$bin")
+		if [ "$machine" = "b700" ]; then pass cross/aarch64-elf; else fail cross/aarch64-elf "e_machine $machine"; fi
+		if ! readelf -l "$bin" | grep -q 'program interpreter'; then pass cross/static; else fail cross/static "has an ELF interpreter"; fi
+		if [ "$size" -lt 2097152 ]; then pass cross/under-2MB; else fail cross/under-2MB "$size bytes"; fi
+		hsize=$(wc -c <"$PROBE")
+		if [ "$hsize" -lt 2097152 ]; then pass build/under-2MB; else fail build/under-2MB "$hsize bytes"; fi
+	fi
+fi
+
+if want lab; then
+	if ! command -v qemu-system-aarch64 >/dev/null 2>&1; then
+		skip lab "qemu-system-aarch64 is not installed (apt-get install qemu-system-arm)"
+	elif [ ! -f build/aarch64/probe ]; then
+		fail lab "no build/aarch64/probe"
+	else
+		# The live expectations of the lab fixtures are what each lab host
+		# must say when the probe runs in it now.
+		for expect in tests/fixtures/snapshots/lab-*.live.expect; do
+			config=$(basename "$expect" .live.expect)
+			config=${config#lab-}
+			out="$tmp/lab-$config"
+			if LAB_TIMEOUT=${LAB_TIMEOUT:-180} LAB_EXTRA_FILES=build/aarch64/probe tests/lab/run.sh "$config" "$out" \
+				sh -c 'probe --json > /out/probe.json; echo $? > /out/rc.txt' >"$tmp/lab-$config.log" 2>&1; then
+				expect_check "lab/$config" "$out/probe.json" "$expect"
+				expect_exit_for_verdict "lab/$config/exit" "$out/probe.json" "$(cat "$out/rc.txt")"
+			else
+				fail "lab/$config" "the lab host did not run the probe: $(tail -n 40 "$tmp/lab-$config.log" | tr '\n' ' ' | tail -c 1500)"
+			fi
+		done
+	fi
+fi
+
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]
