@@ -1,0 +1,32 @@
+/* Text from the host: kernel log, kernel config, cpuinfo, command line.
+ * The buffers are not NUL-terminated, as a read() would give them. */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../probe/parse.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	const char *text = (const char *)data;
+	struct kvm_arm_log k;
+	dmesg_kvm_arm(text, size, &k);
+	char line[64];
+	dmesg_boot_el(text, size, line, sizeof(line));
+	kconfig_value(text, size, "KVM");
+	kconfig_value(text, size, "VHOST_NET");
+	struct cpuinfo ci;
+	cpuinfo_parse(text, size, &ci);
+	cpuinfo_free(&ci);
+	char *z = malloc(size + 1);
+	memcpy(z, data, size);
+	z[size] = '\0';
+	char value[32];
+	cmdline_get(z, "kvm-arm.mode", value, sizeof(value));
+	flag_list_has(z, "vmx");
+	free(z);
+	return 0;
+}

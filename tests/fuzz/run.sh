@@ -1,0 +1,51 @@
+#!/bin/sh
+# Runs each libFuzzer target for a bounded time, seeded from the fixtures.
+# Usage: tests/fuzz/run.sh SECONDS TARGET...   Exit 1 if any target crashed.
+set -u
+cd "$(dirname "$0")/../.."
+seconds=$1
+shift
+work=build/fuzz
+seeds=$work/seeds
+rm -rf "$seeds" && mkdir -p "$seeds/snapshot" "$seeds/fdt" "$seeds/acpi" "$seeds/text"
+# Snapshot tarballs, uncompressed so that mutations reach the files inside.
+for f in tests/fixtures/snapshots/*.tar.gz; do
+	gzip -dc "$f" >"$seeds/snapshot/$(basename "$f" .gz)"
+	name=$(basename "$f" .tar.gz)
+	tar -xzf "$f" -O dmesg.txt >"$seeds/text/$name-dmesg" 2>/dev/null
+	tar -xzf "$f" -O proc/cpuinfo >"$seeds/text/$name-cpuinfo" 2>/dev/null
+	tar -xzf "$f" -O sys/firmware/fdt >"$seeds/fdt/$name" 2>/dev/null
+	for t in APIC IORT; do
+		tar -xzf "$f" -O "sys/firmware/acpi/tables/$t" >"$seeds/acpi/$name-$t.body" 2>/dev/null &&
+			{ if [ $t = IORT ]; then printf '\003'; else printf '\002'; fi; cat "$seeds/acpi/$name-$t.body"; } \
+				>"$seeds/acpi/$name-$t" && rm -f "$seeds/acpi/$name-$t.body"
+	done
+done
+for d in tests/fixtures/snapshots/*/; do
+	name=$(basename "$d")
+	tar -cf "$seeds/snapshot/$name.tar" -C "$d" .
+	cp "$d/sys/firmware/fdt" "$seeds/fdt/$name" 2>/dev/null
+	cp "$d/dmesg.txt" "$seeds/text/$name-dmesg" 2>/dev/null
+done
+find "$seeds" -type f -size 0 -delete
+failed=0
+for target in "$@"; do
+	name=$(basename "$target")
+	kind=${name#fuzz_}
+	corpus=$work/corpus/$name
+	mkdir -p "$corpus" "$work/artifacts"
+	echo "fuzz: $name for ${seconds}s"
+	if "$target" -max_total_time="$seconds" -max_len=1048576 -timeout=10 -rss_limit_mb=2048 \
+		-artifact_prefix="$work/artifacts/$name-" -print_final_stats=1 \
+		"$corpus" "$seeds/$kind" >"$work/$name.log" 2>&1; then
+		grep -E 'stat::number_of_executed_units|stat::new_units_added' "$work/$name.log" | sed 's/^/  /'
+		echo "PASS fuzz/$name"
+	else
+		failed=$((failed + 1))
+		grep -E 'ERROR|SUMMARY|Test unit written' "$work/$name.log" | head -5 | sed 's/^/  /'
+		echo "FAIL fuzz/$name (log: $work/$name.log)"
+	fi
+done
+total=$#
+echo "$((total - failed)) passed, $failed failed"
+[ "$failed" -eq 0 ]
