@@ -5,7 +5,7 @@ set -eu
 
 build_pkgs="gcc make libc6-dev libfdt-dev zlib1g-dev libcjson-dev dpkg-dev pkg-config"
 cross_pkgs="gcc-aarch64-linux-gnu libc6-dev-arm64-cross"
-test_pkgs="device-tree-compiler cpio qemu-system-arm qemu-efi-aarch64 ipxe-qemu"
+test_pkgs="device-tree-compiler cpio binutils qemu-system-arm qemu-efi-aarch64"
 fuzz_pkgs="clang libclang-rt-dev"
 bench_pkgs="hyperfine libvirt-clients"
 qualify_pkgs="qemu-system-x86 qemu-system-arm qemu-utils"

@@ -5,7 +5,7 @@ set -u
 cd "$(dirname "$0")/.."
 mkdir -p results
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
-host=$(uname -n | tr -c 'A-Za-z0-9._-\n' '_')
+host=$(uname -n | tr -c 'A-Za-z0-9._\n-' '_')
 json="results/probe-$host-$stamp.json"
 if [ "$(id -u)" -ne 0 ]; then
 	echo "qualify: not root: the kernel log and ACPI tables may be unreadable; the probe will say which checks suffer" >&2
