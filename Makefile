@@ -54,9 +54,9 @@ PROBE_LIB_SRCS := probe/probe.c probe/host.c probe/arm64.c probe/x86.c probe/top
 PROBE_SRCS := $(LIB_SRCS) $(PROBE_LIB_SRCS) probe/main.c
 PROBE_OBJS := $(PROBE_SRCS:%.c=$(OUT)/obj/%.o)
 
-.PHONY: all probe deps test test-unit test-lab fuzz bench qualify install clean cross
+.PHONY: all probe agent kvmqual deps test test-unit test-lab fuzz bench qualify install clean cross guest-image
 
-all: probe
+all: probe agent $(if $(CROSS),,kvmqual)
 
 probe: $(OUT)/probe
 
@@ -68,6 +68,27 @@ $(OUT)/obj/%.o: %.c $(CJSON_LIB) $(SYSROOT_STAMP) | $(OUT)/.deps-ok
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+# The guest agent: the benchmark guest's /init, static, for the guest's arch.
+AGENT_SRCS := guest-image/agent/agent.c lib/frame.c lib/util.c
+AGENT_OBJS := $(AGENT_SRCS:%.c=$(OUT)/obj/%.o)
+
+agent: $(OUT)/kvmqual-agent
+
+$(OUT)/kvmqual-agent: $(AGENT_OBJS) $(CJSON_LIB)
+	@echo "  LD      $@"
+	$(Q)$(CC) -static -o $@ $(AGENT_OBJS) $(CJSON_LIB)
+
+# The front-end (host only).
+KVMQUAL_SRCS := runners/kvmqual.c runners/cmd_guest.c runners/cmd_image.c runners/guest.c \
+	runners/agent_client.c lib/frame.c lib/util.c
+KVMQUAL_OBJS := $(KVMQUAL_SRCS:%.c=$(OUT)/obj/%.o)
+
+kvmqual: $(OUT)/kvmqual
+
+$(OUT)/kvmqual: $(KVMQUAL_OBJS) $(CJSON_LIB)
+	@echo "  LD      $@"
+	$(Q)$(CC) -o $@ $(KVMQUAL_OBJS) $(CJSON_LIB)
 
 # Debian packages first (installed when root, else the command is printed).
 $(OUT)/.deps-ok: scripts/deps.sh
@@ -98,7 +119,8 @@ TEST_OUT := build/tests
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 HOST_KVM_SRC := $(or $(KVM_SRC_$(HOST_ARCH)),probe/kvm_none.c)
-UNIT_LIB_SRCS := $(LIB_SRCS) $(filter-out probe/kvm_%.c,$(PROBE_LIB_SRCS)) $(HOST_KVM_SRC)
+UNIT_LIB_SRCS := $(LIB_SRCS) lib/frame.c runners/agent_client.c runners/guest.c \
+	$(filter-out probe/kvm_%.c,$(PROBE_LIB_SRCS)) $(HOST_KVM_SRC)
 
 $(TEST_OUT)/unit: $(UNIT_SRCS) $(UNIT_LIB_SRCS) $(wildcard tests/unit/*.h probe/*.h lib/*.h) build/deps/lib/libcjson.a
 	@mkdir -p $(dir $@)
@@ -159,4 +181,4 @@ install: probe
 clean:
 	rm -rf build
 
--include $(PROBE_OBJS:.o=.d)
+-include $(PROBE_OBJS:.o=.d) $(AGENT_OBJS:.o=.d) $(KVMQUAL_OBJS:.o=.d)

@@ -7,7 +7,9 @@ seconds=$1
 shift
 work=build/fuzz
 seeds=$work/seeds
-rm -rf "$seeds" && mkdir -p "$seeds/snapshot" "$seeds/fdt" "$seeds/acpi" "$seeds/text"
+rm -rf "$seeds" && mkdir -p "$seeds/snapshot" "$seeds/fdt" "$seeds/acpi" "$seeds/text" "$seeds/frame"
+printf '\001{"id":1,"ok":true,"exit_code":0,"signal":0,"timed_out":false,"wall_ms":1,"stdout_b64":"aGk=","stderr_b64":"","truncated":false}' >"$seeds/frame/response"
+printf '\000noise KQF1' >"$seeds/frame/noise"
 # Snapshot tarballs, uncompressed so that mutations reach the files inside.
 for f in tests/fixtures/snapshots/*.tar.gz; do
 	gzip -dc "$f" >"$seeds/snapshot/$(basename "$f" .gz)"

@@ -1,0 +1,540 @@
+/* kvmqual-agent: the benchmark guest's init.  It mounts what the guest
+ * needs, loads the modules listed in /lib/modules/kvmqual.order, tells the
+ * host it is ready (with the guest's own uptime, so the boot can be split
+ * into firmware+kernel and userspace), then runs the host's commands and
+ * returns exit status, stdout, stderr and wall time, in checked frames
+ * (lib/frame.h) over a virtio-serial port, or the serial console.
+ *
+ * Requests (JSON in a FRAME_REQUEST):
+ *   {"id":N,"op":"exec","argv":[...],"timeout_ms":N}
+ *   {"id":N,"op":"facts"}   {"id":N,"op":"ping"}   {"id":N,"op":"shutdown"}
+ * Responses echo the id; see reply_exec() and reply_facts(). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <dirent.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "../../lib/frame.h"
+#include "../../lib/util.h"
+
+#define AGENT_VERSION "1"
+#define AGENT_PORT_NAME "org.kvmqual.agent"
+#define OUTPUT_CAP (16u << 20)
+#define REQUEST_CAP (1u << 20)
+
+static int chan_fd = -1;
+static const char *chan_kind = "none";
+
+static double boottime_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void logmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void logmsg(const char *fmt, ...)
+{
+	/* The kernel log is the one place that always works, even before a
+	 * channel exists. */
+	char line[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	int fd = open("/dev/kmsg", O_WRONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		dprintf(fd, "kvmqual-agent: %s\n", line);
+		close(fd);
+	}
+}
+
+static int write_all(int fd, const void *data, size_t len)
+{
+	const uint8_t *p = data;
+	while (len) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN) {
+			struct pollfd pfd = { fd, POLLOUT, 0 };
+			poll(&pfd, 1, 100);
+			continue;
+		}
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static void send_json(enum frame_type type, cJSON *msg)
+{
+	char *text = cJSON_PrintUnformatted(msg);
+	uint8_t *frame;
+	size_t len;
+	if (frame_encode(type, text, strlen(text), &frame, &len) == 0) {
+		if (write_all(chan_fd, frame, len))
+			logmsg("write to the host failed: %s", strerror(errno));
+		free(frame);
+	}
+	free(text);
+}
+
+static void send_error(double id, const char *what)
+{
+	cJSON *msg = cJSON_CreateObject();
+	cJSON_AddNumberToObject(msg, "id", id);
+	cJSON_AddBoolToObject(msg, "ok", 0);
+	cJSON_AddStringToObject(msg, "error", what);
+	send_json(FRAME_ERROR, msg);
+	cJSON_Delete(msg);
+}
+
+/* ---- bring-up ---- */
+
+static void mount_basics(void)
+{
+	mkdir("/proc", 0755);
+	mkdir("/sys", 0755);
+	mkdir("/dev", 0755);
+	mkdir("/tmp", 01777);
+	mount("proc", "/proc", "proc", 0, NULL);
+	mount("sysfs", "/sys", "sysfs", 0, NULL);
+	mount("devtmpfs", "/dev", "devtmpfs", 0, NULL);
+	mount("tmpfs", "/tmp", "tmpfs", 0, "mode=1777");
+	mkdir("/dev/pts", 0755);
+	mount("devpts", "/dev/pts", "devpts", 0, NULL);
+	mkdir("/dev/shm", 01777);
+	mount("tmpfs", "/dev/shm", "tmpfs", 0, "mode=1777");
+}
+
+static void load_modules(void)
+{
+	FILE *f = fopen("/lib/modules/kvmqual.order", "r");
+	if (!f)
+		return;
+	char name[256];
+	while (fgets(name, sizeof(name), f)) {
+		char *m = kq_strtrim(name);
+		if (!*m || *m == '#')
+			continue;
+		char path[512];
+		snprintf(path, sizeof(path), "/lib/modules/%s%s", m, strstr(m, ".ko") ? "" : ".ko");
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			logmsg("module %s: %s", path, strerror(errno));
+			continue;
+		}
+		if (syscall(SYS_finit_module, fd, "", 0) && errno != EEXIST)
+			logmsg("module %s: %s", path, strerror(errno));
+		close(fd);
+	}
+	fclose(f);
+}
+
+static char *cmdline_value(const char *key)
+{
+	char *cmdline = NULL;
+	size_t cap = 0;
+	FILE *f = fopen("/proc/cmdline", "r");
+	if (!f)
+		return NULL;
+	ssize_t n = getline(&cmdline, &cap, f);
+	fclose(f);
+	char *result = NULL;
+	size_t klen = strlen(key);
+	for (char *tok = n > 0 ? strtok(cmdline, " \n") : NULL; tok; tok = strtok(NULL, " \n"))
+		if (!strncmp(tok, key, klen) && tok[klen] == '=')
+			result = kq_xstrdup(tok + klen + 1);
+	free(cmdline);
+	return result;
+}
+
+static int run_quiet(char *const argv[])
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR);
+		dup2(null, 0);
+		dup2(null, 1);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	int status = 0;
+	if (pid > 0)
+		waitpid(pid, &status, 0);
+	return pid > 0 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* kq.ip=ADDR/PREFIX and kq.gw=ADDR on the kernel command line configure
+ * eth0 (QEMU's user-mode network: 10.0.2.15/24 via 10.0.2.2). */
+static void setup_network(void)
+{
+	char *bb = "/bin/busybox";
+	char *lo[] = { bb, "ip", "link", "set", "lo", "up", NULL };
+	run_quiet(lo);
+	char *ip = cmdline_value("kq.ip"), *gw = cmdline_value("kq.gw");
+	if (ip) {
+		char *addr[] = { bb, "ip", "addr", "add", ip, "dev", "eth0", NULL };
+		char *up[] = { bb, "ip", "link", "set", "eth0", "up", NULL };
+		if (run_quiet(addr) || run_quiet(up))
+			logmsg("could not configure eth0 with %s", ip);
+		if (gw) {
+			char *route[] = { bb, "ip", "route", "add", "default", "via", gw, NULL };
+			run_quiet(route);
+		}
+	}
+	free(ip);
+	free(gw);
+}
+
+/* The virtio-serial port named org.kvmqual.agent, waited for a little
+ * (devtmpfs creates the node when virtio_console binds). */
+static int open_virtio_port(void)
+{
+	for (int attempt = 0; attempt < 200; attempt++) {
+		DIR *d = opendir("/sys/class/virtio-ports");
+		struct dirent *de;
+		while (d && (de = readdir(d))) {
+			if (de->d_name[0] == '.')
+				continue;
+			char path[300], name[128] = "";
+			snprintf(path, sizeof(path), "/sys/class/virtio-ports/%s/name", de->d_name);
+			FILE *f = fopen(path, "r");
+			if (f) {
+				if (fgets(name, sizeof(name), f))
+					kq_strtrim(name);
+				fclose(f);
+			}
+			if (!strcmp(name, AGENT_PORT_NAME)) {
+				snprintf(path, sizeof(path), "/dev/%s", de->d_name);
+				closedir(d);
+				int fd = open(path, O_RDWR | O_CLOEXEC);
+				if (fd < 0)
+					logmsg("%s: %s", path, strerror(errno));
+				return fd;
+			}
+		}
+		if (d)
+			closedir(d);
+		usleep(10000);
+	}
+	return -1;
+}
+
+static int open_console(void)
+{
+	char *dev = cmdline_value("kq.console");
+	int fd = open(dev ? dev : "/dev/console", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	free(dev);
+	if (fd < 0)
+		return -1;
+	struct termios t;
+	if (tcgetattr(fd, &t) == 0) {
+		cfmakeraw(&t);
+		tcsetattr(fd, TCSANOW, &t);
+	}
+	/* Kernel messages would interleave with frames: keep only emergencies. */
+	int p = open("/proc/sys/kernel/printk", O_WRONLY | O_CLOEXEC);
+	if (p >= 0) {
+		write_all(p, "1", 1);
+		close(p);
+	}
+	return fd;
+}
+
+/* ---- requests ---- */
+
+struct capture {
+	struct kq_buf buf;
+	int truncated;
+};
+
+static void drain(int *fd, struct capture *c)
+{
+	char chunk[65536];
+	ssize_t n = read(*fd, chunk, sizeof(chunk));
+	if (n > 0) {
+		size_t room = c->buf.len < OUTPUT_CAP ? OUTPUT_CAP - c->buf.len : 0;
+		if ((size_t)n > room)
+			c->truncated = 1;
+		kq_buf_add(&c->buf, chunk, (size_t)n < room ? (size_t)n : room);
+	} else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
+		close(*fd);
+		*fd = -1;
+	}
+}
+
+static void reply_exec(double id, const cJSON *req)
+{
+	const cJSON *argv_json = cJSON_GetObjectItem(req, "argv");
+	const cJSON *timeout = cJSON_GetObjectItem(req, "timeout_ms");
+	int argc = cJSON_GetArraySize(argv_json);
+	if (!cJSON_IsArray(argv_json) || argc < 1 || argc > 256) {
+		send_error(id, "exec: argv must be an array of 1 to 256 strings");
+		return;
+	}
+	char **argv = kq_xcalloc((size_t)argc + 1, sizeof(char *));
+	for (int i = 0; i < argc; i++) {
+		const cJSON *a = cJSON_GetArrayItem(argv_json, i);
+		if (!cJSON_IsString(a)) {
+			free(argv);
+			send_error(id, "exec: argv must be an array of strings");
+			return;
+		}
+		argv[i] = a->valuestring;
+	}
+	double timeout_ms = cJSON_IsNumber(timeout) && timeout->valuedouble > 0 ? timeout->valuedouble : 600000;
+
+	int out[2], err[2];
+	if (pipe2(out, O_CLOEXEC) || pipe2(err, O_CLOEXEC)) {
+		free(argv);
+		send_error(id, "exec: pipe failed");
+		return;
+	}
+	uint64_t start = kq_now_ns();
+	pid_t pid = fork();
+	if (pid == 0) {
+		setsid();
+		int null = open("/dev/null", O_RDONLY);
+		dup2(null, 0);
+		dup2(out[1], 1);
+		dup2(err[1], 2);
+		chdir("/tmp");
+		setenv("PATH", "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin", 1);
+		setenv("HOME", "/tmp", 1);
+		execvp(argv[0], argv);
+		dprintf(2, "kvmqual-agent: cannot run %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	close(out[1]);
+	close(err[1]);
+	free(argv);
+	if (pid < 0) {
+		close(out[0]);
+		close(err[0]);
+		send_error(id, "exec: fork failed");
+		return;
+	}
+	struct capture o = { 0 }, e = { 0 };
+	int ofd = out[0], efd = err[0], timed_out = 0;
+	uint64_t deadline = start + (uint64_t)(timeout_ms * 1e6);
+	while (ofd >= 0 || efd >= 0) {
+		uint64_t now = kq_now_ns();
+		if (now >= deadline) {
+			timed_out = 1;
+			kill(-pid, SIGKILL);
+			kill(pid, SIGKILL);
+			break;
+		}
+		struct pollfd pfd[2] = { { ofd, POLLIN, 0 }, { efd, POLLIN, 0 } };
+		int wait_ms = (int)((deadline - now) / 1000000) + 1;
+		if (poll(pfd, 2, wait_ms > 1000 ? 1000 : wait_ms) <= 0)
+			continue;
+		if (ofd >= 0 && pfd[0].revents)
+			drain(&ofd, &o);
+		if (efd >= 0 && pfd[1].revents)
+			drain(&efd, &e);
+	}
+	if (ofd >= 0)
+		close(ofd);
+	if (efd >= 0)
+		close(efd);
+	int status = 0;
+	/* A process that closed its pipes may still run: the deadline holds. */
+	for (;;) {
+		pid_t r = waitpid(pid, &status, WNOHANG);
+		if (r == pid || (r < 0 && errno != EINTR))
+			break;
+		if (kq_now_ns() >= deadline && !timed_out) {
+			timed_out = 1;
+			kill(-pid, SIGKILL);
+			kill(pid, SIGKILL);
+		}
+		usleep(2000);
+	}
+	double wall_ms = (double)(kq_now_ns() - start) / 1e6;
+
+	cJSON *msg = cJSON_CreateObject();
+	cJSON_AddNumberToObject(msg, "id", id);
+	cJSON_AddBoolToObject(msg, "ok", 1);
+	cJSON_AddNumberToObject(msg, "exit_code", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	cJSON_AddNumberToObject(msg, "signal", WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+	cJSON_AddBoolToObject(msg, "timed_out", timed_out);
+	cJSON_AddNumberToObject(msg, "wall_ms", wall_ms);
+	char *b = kq_base64_encode(o.buf.data ? o.buf.data : "", o.buf.len);
+	cJSON_AddStringToObject(msg, "stdout_b64", b);
+	free(b);
+	b = kq_base64_encode(e.buf.data ? e.buf.data : "", e.buf.len);
+	cJSON_AddStringToObject(msg, "stderr_b64", b);
+	free(b);
+	cJSON_AddBoolToObject(msg, "truncated", o.truncated || e.truncated);
+	send_json(FRAME_RESPONSE, msg);
+	cJSON_Delete(msg);
+	kq_buf_free(&o.buf);
+	kq_buf_free(&e.buf);
+}
+
+static char *first_field(const char *path, const char *key)
+{
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return NULL;
+	char line[512];
+	char *result = NULL;
+	while (!result && fgets(line, sizeof(line), f)) {
+		char *colon = strchr(line, ':');
+		if (!colon)
+			continue;
+		*colon = '\0';
+		if (!strcmp(kq_strtrim(line), key))
+			result = kq_xstrdup(kq_strtrim(colon + 1));
+	}
+	fclose(f);
+	return result;
+}
+
+static void add_facts(cJSON *msg)
+{
+	struct utsname u;
+	if (uname(&u) == 0) {
+		cJSON_AddStringToObject(msg, "kernel", u.release);
+		cJSON_AddStringToObject(msg, "machine", u.machine);
+	}
+	cJSON_AddNumberToObject(msg, "cpus", (double)sysconf(_SC_NPROCESSORS_ONLN));
+	char *mem = first_field("/proc/meminfo", "MemTotal");
+	cJSON_AddNumberToObject(msg, "mem_kb", mem ? strtod(mem, NULL) : 0);
+	free(mem);
+	char *model = first_field("/proc/cpuinfo", "model name");
+	if (!model) {
+		char *imp = first_field("/proc/cpuinfo", "CPU implementer");
+		char *part = first_field("/proc/cpuinfo", "CPU part");
+		if (imp && part)
+			model = kq_xasprintf("implementer %s part %s", imp, part);
+		free(imp);
+		free(part);
+	}
+	cJSON_AddStringToObject(msg, "cpu_model", model ? model : "unknown");
+	free(model);
+	cJSON_AddNumberToObject(msg, "uptime_s", boottime_s());
+}
+
+static void handle(const uint8_t *payload, size_t len)
+{
+	cJSON *req = cJSON_ParseWithLength((const char *)payload, len);
+	const cJSON *id_json = cJSON_GetObjectItem(req, "id");
+	const cJSON *op = cJSON_GetObjectItem(req, "op");
+	double id = cJSON_IsNumber(id_json) ? id_json->valuedouble : 0;
+	if (!req || !cJSON_IsString(op)) {
+		send_error(id, "request is not a JSON object with an \"op\"");
+		cJSON_Delete(req);
+		return;
+	}
+	if (!strcmp(op->valuestring, "exec")) {
+		reply_exec(id, req);
+	} else if (!strcmp(op->valuestring, "facts") || !strcmp(op->valuestring, "ping")) {
+		cJSON *msg = cJSON_CreateObject();
+		cJSON_AddNumberToObject(msg, "id", id);
+		cJSON_AddBoolToObject(msg, "ok", 1);
+		if (!strcmp(op->valuestring, "facts"))
+			add_facts(msg);
+		send_json(FRAME_RESPONSE, msg);
+		cJSON_Delete(msg);
+	} else if (!strcmp(op->valuestring, "shutdown")) {
+		cJSON *msg = cJSON_CreateObject();
+		cJSON_AddNumberToObject(msg, "id", id);
+		cJSON_AddBoolToObject(msg, "ok", 1);
+		send_json(FRAME_RESPONSE, msg);
+		cJSON_Delete(msg);
+		cJSON_Delete(req);
+		tcdrain(chan_fd);
+		sync();
+		reboot(RB_POWER_OFF); /* PSCI SYSTEM_OFF on arm64, ACPI on x86 */
+		_exit(0);
+	} else {
+		char what[160];
+		snprintf(what, sizeof(what), "unknown op \"%.100s\"", op->valuestring);
+		send_error(id, what);
+	}
+	cJSON_Delete(req);
+}
+
+int main(void)
+{
+	double agent_start_s = 0;
+	if (getpid() == 1)
+		mount_basics();
+	agent_start_s = boottime_s();
+	signal(SIGPIPE, SIG_IGN);
+	load_modules();
+	setup_network();
+	chan_fd = open_virtio_port();
+	chan_kind = "virtio-serial";
+	if (chan_fd < 0) {
+		chan_fd = open_console();
+		chan_kind = "console";
+	}
+	if (chan_fd < 0) {
+		logmsg("no channel to the host: no virtio port %s and no console", AGENT_PORT_NAME);
+		for (;;)
+			pause();
+	}
+	cJSON *ready = cJSON_CreateObject();
+	cJSON_AddStringToObject(ready, "agent_version", AGENT_VERSION);
+	cJSON_AddNumberToObject(ready, "agent_start_s", agent_start_s);
+	cJSON_AddNumberToObject(ready, "ready_s", boottime_s());
+	cJSON_AddStringToObject(ready, "channel", chan_kind);
+	add_facts(ready);
+	send_json(FRAME_READY, ready);
+	cJSON_Delete(ready);
+	logmsg("ready on %s", chan_kind);
+
+	struct frame_decoder dec;
+	frame_decoder_init(&dec, REQUEST_CAP);
+	for (;;) {
+		uint8_t buf[65536];
+		ssize_t n = read(chan_fd, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			/* The host end is not connected (virtio ports read 0 then). */
+			usleep(20000);
+			continue;
+		}
+		frame_feed(&dec, buf, (size_t)n);
+		for (;;) {
+			enum frame_event ev = frame_next(&dec);
+			if (ev == FRAME_NEED_MORE)
+				break;
+			if (ev == FRAME_BAD) {
+				send_error(0, dec.error);
+				continue;
+			}
+			if (dec.type == FRAME_REQUEST)
+				handle(dec.payload, dec.payload_len);
+			else
+				send_error(0, "unexpected frame type from the host");
+		}
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			; /* as init, reap orphans */
+	}
+}

@@ -1,0 +1,239 @@
+/* kvmqual guest: boot the benchmark guest once and run commands in it
+ * through the agent.  A tool for people (what does the guest see?) and for
+ * the integration tests; the runner uses the same library calls. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "guest.h"
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: kvmqual guest --image DIR [--arch ARCH] [--accel tcg|kvm] [--cpus N] [--mem MB]\n"
+		"                     [--disk-mb N] [--net] [--timeout S] [--boot-timeout S] [--json]\n"
+		"                     [--script FILE | -- COMMAND [ARG...]]\n"
+		"\n"
+		"Boots the guest image under QEMU, waits for its agent, runs each command\n"
+		"(from --script, one per line, words split on spaces; or the one after --),\n"
+		"prints its output and exit status, and powers the guest off.\n"
+		"  --disk-mb N   attach a raw scratch disk of N MiB as /dev/vda\n"
+		"  --net         user-mode network: the guest is 10.0.2.15, the host 10.0.2.2\n"
+		"Exit status: 0 when every command exited 0, 1 when one did not, 2 on errors.\n");
+}
+
+static char **split_words(char *line)
+{
+	size_t n = 0, cap = 8;
+	char **v = kq_xmalloc(cap * sizeof(char *));
+	for (char *w = strtok(line, " \t"); w; w = strtok(NULL, " \t")) {
+		if (n + 2 > cap)
+			v = kq_xrealloc(v, (cap *= 2) * sizeof(char *));
+		v[n++] = w;
+	}
+	v[n] = NULL;
+	return v;
+}
+
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+int cmd_guest(int argc, char **argv)
+{
+	struct guest_config cfg = { .arch = NULL, .accel = "tcg", .mem_mb = 512, .cpus = 2 };
+	const char *script = NULL;
+	int json = 0, timeout_s = 600, boot_timeout_s = 120, disk_mb = 0;
+	static const struct option opts[] = {
+		{ "image", required_argument, NULL, 'i' }, { "arch", required_argument, NULL, 'a' },
+		{ "accel", required_argument, NULL, 'A' }, { "cpus", required_argument, NULL, 'c' },
+		{ "mem", required_argument, NULL, 'm' },   { "disk-mb", required_argument, NULL, 'd' },
+		{ "net", no_argument, NULL, 'n' },         { "timeout", required_argument, NULL, 't' },
+		{ "boot-timeout", required_argument, NULL, 'b' }, { "json", no_argument, NULL, 'j' },
+		{ "script", required_argument, NULL, 's' }, { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int ch;
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'i': cfg.image_dir = optarg; break;
+		case 'a': cfg.arch = optarg; break;
+		case 'A': cfg.accel = optarg; break;
+		case 'c': cfg.cpus = atoi(optarg); break;
+		case 'm': cfg.mem_mb = atoi(optarg); break;
+		case 'd': disk_mb = atoi(optarg); break;
+		case 'n': cfg.net_user = 1; break;
+		case 't': timeout_s = atoi(optarg); break;
+		case 'b': boot_timeout_s = atoi(optarg); break;
+		case 'j': json = 1; break;
+		case 's': script = optarg; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (!cfg.image_dir || (!script && optind >= argc) || (script && optind < argc) || cfg.cpus < 1 ||
+	    cfg.mem_mb < 64 || timeout_s < 1 || boot_timeout_s < 1 || disk_mb < 0) {
+		fprintf(stderr, "kvmqual guest: need --image and either --script or a command after --; "
+				"--cpus >= 1, --mem >= 64, timeouts >= 1\n");
+		usage(stderr);
+		return 2;
+	}
+	if (strcmp(cfg.accel, "tcg") && strcmp(cfg.accel, "kvm")) {
+		fprintf(stderr, "kvmqual guest: --accel takes tcg or kvm, not '%s'\n", cfg.accel);
+		return 2;
+	}
+	char arch_buf[32];
+	if (!cfg.arch) {
+		/* The image's manifest says what it is for. */
+		char path[512];
+		snprintf(path, sizeof(path), "%s/manifest.json", cfg.image_dir);
+		FILE *f = fopen(path, "r");
+		char line[4096];
+		size_t n = f ? fread(line, 1, sizeof(line) - 1, f) : 0;
+		if (f)
+			fclose(f);
+		line[n] = '\0';
+		char *a = strstr(line, "\"arch\"");
+		if (!a || sscanf(a, "\"arch\" : \"%31[^\"]\"", arch_buf) != 1)
+			if (!a || sscanf(a, "\"arch\":\"%31[^\"]\"", arch_buf) != 1) {
+				fprintf(stderr, "kvmqual guest: --arch not given and %s does not say\n", path);
+				return 2;
+			}
+		cfg.arch = arch_buf;
+	}
+
+	/* Commands first, so a bad script fails before a slow boot. */
+	size_t ncmd = 0;
+	char ***cmds = kq_xcalloc(4096, sizeof(char **));
+	char *script_text = NULL;
+	if (script) {
+		FILE *f = fopen(script, "r");
+		if (!f) {
+			fprintf(stderr, "kvmqual guest: --script %s: %s\n", script, strerror(errno));
+			free(cmds);
+			return 2;
+		}
+		struct kq_buf b;
+		kq_buf_init(&b);
+		char chunk[4096];
+		size_t n;
+		while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+			kq_buf_add(&b, chunk, n);
+		fclose(f);
+		script_text = kq_buf_steal(&b);
+		char *save = NULL;
+		for (char *line = strtok_r(script_text, "\n", &save); line && ncmd < 4096;
+		     line = strtok_r(NULL, "\n", &save)) {
+			line = kq_strtrim(line);
+			if (*line && *line != '#')
+				cmds[ncmd++] = split_words(line);
+		}
+	} else {
+		cmds[ncmd] = kq_xcalloc((size_t)(argc - optind) + 1, sizeof(char *));
+		for (int i = optind; i < argc; i++)
+			cmds[ncmd][i - optind] = argv[i];
+		ncmd++;
+	}
+
+	char disk_path[64] = "";
+	if (disk_mb) {
+		snprintf(disk_path, sizeof(disk_path), "/tmp/kvmqual-disk.XXXXXX");
+		int fd = mkstemp(disk_path);
+		if (fd < 0 || ftruncate(fd, (off_t)disk_mb << 20)) {
+			fprintf(stderr, "kvmqual guest: scratch disk: %s\n", strerror(errno));
+			return 2;
+		}
+		close(fd);
+		cfg.disk = disk_path;
+	}
+
+	struct sigaction sa = { .sa_handler = on_signal };
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	struct guest g;
+	struct kq_err err;
+	int rc = 0;
+	if (guest_boot(&cfg, &g, boot_timeout_s * 1000, &err)) {
+		fprintf(stderr, "kvmqual guest: %s\n", err.msg);
+		rc = 2;
+		goto out;
+	}
+	double boot_ms = (double)(g.ready.host_ns - g.exec_ns) / 1e6;
+	cJSON *doc = cJSON_CreateObject();
+	cJSON_AddStringToObject(doc, "schema", "kvmqual.guest-run");
+	cJSON_AddNumberToObject(doc, "schema_version", 1);
+	cJSON *boot = cJSON_AddObjectToObject(doc, "boot");
+	cJSON_AddNumberToObject(boot, "ready_ms", boot_ms);
+	cJSON_AddNumberToObject(boot, "guest_agent_start_s", g.ready.agent_start_s);
+	cJSON_AddNumberToObject(boot, "guest_ready_s", g.ready.ready_s);
+	cJSON_AddStringToObject(boot, "channel", g.ready.channel);
+	cJSON_AddStringToObject(boot, "kernel", g.ready.kernel);
+	cJSON_AddNumberToObject(boot, "cpus", g.ready.cpus);
+	cJSON *results = cJSON_AddArrayToObject(doc, "commands");
+	if (!json)
+		printf("guest ready in %.0f ms (kernel %s, %u CPUs, %s; userspace started at %.3f s guest time)\n",
+		       boot_ms, g.ready.kernel, g.ready.cpus, g.ready.channel, g.ready.agent_start_s);
+	for (size_t i = 0; i < ncmd && !interrupted; i++) {
+		struct agent_result r;
+		cJSON *o = cJSON_CreateObject();
+		cJSON *a = cJSON_AddArrayToObject(o, "argv");
+		for (char **w = cmds[i]; *w; w++)
+			cJSON_AddItemToArray(a, cJSON_CreateString(*w));
+		if (agent_exec(&g.agent, (const char *const *)cmds[i], timeout_s * 1000, &r, &err)) {
+			cJSON_AddStringToObject(o, "error", err.msg);
+			if (!json)
+				fprintf(stderr, "kvmqual guest: %s: %s\n", cmds[i][0], err.msg);
+			rc = 2;
+		} else {
+			cJSON_AddNumberToObject(o, "exit_code", r.exit_code);
+			cJSON_AddNumberToObject(o, "signal", r.signal);
+			cJSON_AddBoolToObject(o, "timed_out", r.timed_out);
+			cJSON_AddNumberToObject(o, "wall_ms", r.wall_ms);
+			cJSON_AddStringToObject(o, "stdout", (const char *)r.out);
+			cJSON_AddStringToObject(o, "stderr", (const char *)r.err);
+			if (!json) {
+				printf("$ ");
+				for (char **w = cmds[i]; *w; w++)
+					printf("%s%s", *w, w[1] ? " " : "");
+				printf("   [exit %d%s, %.0f ms]\n", r.exit_code, r.timed_out ? ", timed out" : "", r.wall_ms);
+				fwrite(r.out, 1, r.out_len, stdout);
+				fwrite(r.err, 1, r.err_len, stderr);
+			}
+			if ((r.exit_code || r.timed_out) && rc == 0)
+				rc = 1;
+			agent_result_free(&r);
+		}
+		cJSON_AddItemToArray(results, o);
+	}
+	if (interrupted) {
+		fprintf(stderr, "kvmqual guest: interrupted; stopping the guest\n");
+		rc = 2;
+	}
+	guest_stop(&g);
+	if (json) {
+		char *text = cJSON_Print(doc);
+		printf("%s\n", text);
+		free(text);
+	}
+	cJSON_Delete(doc);
+out:
+	if (disk_path[0])
+		unlink(disk_path);
+	for (size_t i = 0; i < ncmd; i++)
+		free(cmds[i]);
+	free(cmds);
+	free(script_text);
+	return rc;
+}

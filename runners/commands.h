@@ -1,0 +1,8 @@
+/* The kvmqual front-end's sub-commands, one function each. */
+#ifndef KQ_COMMANDS_H
+#define KQ_COMMANDS_H
+
+int cmd_guest(int argc, char **argv);
+int cmd_image(int argc, char **argv);
+
+#endif

@@ -1,0 +1,293 @@
+#define _GNU_SOURCE
+#include "guest.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+struct argv_builder {
+	char **v;
+	size_t n, cap;
+};
+
+static void add(struct argv_builder *b, const char *s)
+{
+	if (b->n + 2 > b->cap) {
+		b->cap = b->cap ? b->cap * 2 : 32;
+		b->v = kq_xrealloc(b->v, b->cap * sizeof(char *));
+	}
+	b->v[b->n++] = kq_xstrdup(s);
+	b->v[b->n] = NULL;
+}
+
+static void addf(struct argv_builder *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void addf(struct argv_builder *b, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *s = NULL;
+	if (vasprintf(&s, fmt, ap) < 0)
+		abort();
+	va_end(ap);
+	add(b, s);
+	free(s);
+}
+
+char **guest_qemu_argv(const struct guest_config *cfg, const char *socket_path, const char *console_path)
+{
+	struct argv_builder b = { 0 };
+	int arm = !strcmp(cfg->arch, "aarch64");
+	int kvm = !strcmp(cfg->accel, "kvm");
+	if (cfg->qemu)
+		add(&b, cfg->qemu);
+	else
+		addf(&b, "qemu-system-%s", cfg->arch);
+	/* The transport: virtio-mmio on Arm's virt board (no PCI enumeration
+	 * to wait for), PCI on x86. */
+	const char *bus = arm ? "device" : "pci";
+	if (arm) {
+		add(&b, "-M");
+		if (cfg->gic)
+			addf(&b, "virt,gic-version=%s", cfg->gic);
+		else
+			add(&b, "virt");
+	} else {
+		add(&b, "-M");
+		add(&b, "q35");
+	}
+	add(&b, "-accel");
+	add(&b, cfg->accel);
+	add(&b, "-cpu");
+	add(&b, cfg->cpu ? cfg->cpu : kvm ? "host" : arm ? "cortex-a72" : "max");
+	add(&b, "-m");
+	addf(&b, "%d", cfg->mem_mb > 0 ? cfg->mem_mb : 512);
+	add(&b, "-smp");
+	addf(&b, "%d", cfg->cpus > 0 ? cfg->cpus : 1);
+	add(&b, "-nodefaults");
+	add(&b, "-no-user-config");
+	add(&b, "-display");
+	add(&b, "none");
+	add(&b, "-no-reboot");
+	add(&b, "-serial");
+	addf(&b, "file:%s", console_path);
+	add(&b, "-kernel");
+	addf(&b, "%s/vmlinuz", cfg->image_dir);
+	add(&b, "-initrd");
+	addf(&b, "%s/initramfs.cpio.gz", cfg->image_dir);
+	add(&b, "-append");
+	addf(&b, "console=%s panic=-1 quiet loglevel=4%s%s%s", arm ? "ttyAMA0" : "ttyS0",
+	     cfg->net_user ? " kq.ip=10.0.2.15/24 kq.gw=10.0.2.2" : "", cfg->append ? " " : "",
+	     cfg->append ? cfg->append : "");
+	add(&b, "-device");
+	addf(&b, "virtio-serial-%s", bus);
+	add(&b, "-chardev");
+	addf(&b, "socket,id=kqagent,path=%s", socket_path);
+	add(&b, "-device");
+	add(&b, "virtserialport,chardev=kqagent,name=org.kvmqual.agent");
+	if (cfg->net_user) {
+		add(&b, "-netdev");
+		add(&b, "user,id=net0");
+		add(&b, "-device");
+		addf(&b, "virtio-net-%s,netdev=net0", bus);
+	}
+	if (cfg->disk) {
+		add(&b, "-drive");
+		addf(&b, "if=none,id=disk0,format=raw,file=%s,%s", cfg->disk,
+		     cfg->disk_opts ? cfg->disk_opts : "cache=unsafe");
+		add(&b, "-device");
+		addf(&b, "virtio-blk-%s,drive=disk0", bus);
+	}
+	return b.v;
+}
+
+void guest_free_argv(char **argv)
+{
+	for (size_t i = 0; argv && argv[i]; i++)
+		free(argv[i]);
+	free(argv);
+}
+
+static void console_tail(const char *path, char *out, size_t size)
+{
+	out[0] = '\0';
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	off_t end = lseek(fd, 0, SEEK_END);
+	off_t from = end > (off_t)size - 1 ? end - (off_t)size + 1 : 0;
+	ssize_t n = pread(fd, out, size - 1, from);
+	close(fd);
+	if (n < 0)
+		n = 0;
+	out[n] = '\0';
+	for (ssize_t i = 0; i < n; i++)
+		if ((unsigned char)out[i] < 0x20 && out[i] != '\n')
+			out[i] = ' ';
+}
+
+static void kill_qemu(struct guest *g)
+{
+	if (g->pid <= 0)
+		return;
+	kill(g->pid, SIGKILL);
+	while (waitpid(g->pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	g->pid = -1;
+}
+
+static void cleanup_files(struct guest *g)
+{
+	if (g->socket_path[0])
+		unlink(g->socket_path);
+	if (g->workdir[0]) {
+		char path[300];
+		snprintf(path, sizeof(path), "%s/console.log", g->workdir);
+		if (!strcmp(path, g->console_path))
+			unlink(path);
+		rmdir(g->workdir);
+		g->workdir[0] = '\0';
+	}
+}
+
+int guest_boot(const struct guest_config *cfg, struct guest *g, int boot_timeout_ms, struct kq_err *err)
+{
+	memset(g, 0, sizeof(*g));
+	g->pid = -1;
+	g->listen_fd = -1;
+	g->agent.fd = -1;
+	snprintf(g->workdir, sizeof(g->workdir), "/tmp/kvmqual-guest.XXXXXX");
+	if (!mkdtemp(g->workdir)) {
+		g->workdir[0] = '\0';
+		return kq_error(err, "cannot create a work directory in /tmp: %s", strerror(errno));
+	}
+	snprintf(g->socket_path, sizeof(g->socket_path), "%s/agent.sock", g->workdir);
+	if (cfg->console_log)
+		snprintf(g->console_path, sizeof(g->console_path), "%s", cfg->console_log);
+	else
+		snprintf(g->console_path, sizeof(g->console_path), "%s/console.log", g->workdir);
+
+	for (const char *f = "vmlinuz"; f; f = !strcmp(f, "vmlinuz") ? "initramfs.cpio.gz" : NULL) {
+		char path[512];
+		snprintf(path, sizeof(path), "%s/%s", cfg->image_dir, f);
+		if (access(path, R_OK)) {
+			kq_error(err, "guest image: %s: %s (build it with 'make guest-image')", path, strerror(errno));
+			cleanup_files(g);
+			return -1;
+		}
+	}
+	g->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", g->socket_path);
+	if (g->listen_fd < 0 || bind(g->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) ||
+	    listen(g->listen_fd, 1)) {
+		kq_error(err, "agent socket %s: %s", g->socket_path, strerror(errno));
+		guest_stop(g);
+		return -1;
+	}
+	char **argv = guest_qemu_argv(cfg, g->socket_path, g->console_path);
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	char qemu_err[300];
+	snprintf(qemu_err, sizeof(qemu_err), "%s/qemu.err", g->workdir);
+	posix_spawn_file_actions_addopen(&fa, 1, qemu_err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	posix_spawn_file_actions_adddup2(&fa, 1, 2);
+	posix_spawnattr_t attr;
+	posix_spawnattr_init(&attr);
+	/* Its own process group, so a Ctrl-C meant for us reaches QEMU only
+	 * through guest_stop(). */
+	posix_spawnattr_setpgroup(&attr, 0);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+	g->exec_ns = kq_now_ns();
+	int rc = posix_spawnp(&g->pid, argv[0], &fa, &attr, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&attr);
+	if (rc) {
+		kq_error(err, "cannot start %s: %s%s", argv[0], strerror(rc),
+			 rc == ENOENT ? " (install qemu-system-arm or qemu-system-x86)" : "");
+		g->pid = -1;
+		guest_free_argv(argv);
+		guest_stop(g);
+		return -1;
+	}
+	guest_free_argv(argv);
+
+	/* QEMU connects while it starts up; if it dies first, say why. */
+	uint64_t deadline = g->exec_ns + (uint64_t)boot_timeout_ms * 1000000ull;
+	int conn = -1;
+	while (conn < 0) {
+		struct pollfd pfd = { g->listen_fd, POLLIN, 0 };
+		int pr = poll(&pfd, 1, 50);
+		if (pr > 0)
+			conn = accept4(g->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+		int status;
+		if (conn < 0 && waitpid(g->pid, &status, WNOHANG) == g->pid) {
+			g->pid = -1;
+			char msg[400] = "";
+			int fd = open(qemu_err, O_RDONLY);
+			if (fd >= 0) {
+				ssize_t n = read(fd, msg, sizeof(msg) - 1);
+				msg[n > 0 ? n : 0] = '\0';
+				close(fd);
+			}
+			kq_error(err, "QEMU exited before connecting to the agent socket: %s", kq_strtrim(msg));
+			unlink(qemu_err);
+			guest_stop(g);
+			return -1;
+		}
+		if (conn < 0 && kq_now_ns() > deadline) {
+			kq_error(err, "QEMU did not connect to the agent socket within %d ms", boot_timeout_ms);
+			unlink(qemu_err);
+			guest_stop(g);
+			return -1;
+		}
+	}
+	unlink(qemu_err);
+	agent_conn_init(&g->agent, conn);
+	int remaining = (int)((deadline - kq_now_ns()) / 1000000ull);
+	struct kq_err ready_err;
+	if (remaining <= 0 || agent_wait_ready(&g->agent, remaining, &g->ready, &ready_err)) {
+		char tail[600];
+		console_tail(g->console_path, tail, sizeof(tail));
+		kq_error(err, "the guest did not become ready within %d ms (%s); console: ...%s", boot_timeout_ms,
+			 remaining <= 0 ? "timed out" : ready_err.msg, tail);
+		guest_stop(g);
+		return -1;
+	}
+	return 0;
+}
+
+void guest_stop(struct guest *g)
+{
+	if (g->pid > 0 && g->agent.fd >= 0) {
+		struct kq_err err;
+		agent_shutdown(&g->agent, 2000, &err);
+		/* Give the guest a moment to power off by itself. */
+		for (int i = 0; i < 100 && g->pid > 0; i++) {
+			if (waitpid(g->pid, NULL, WNOHANG) == g->pid)
+				g->pid = -1;
+			else
+				usleep(20000);
+		}
+	}
+	kill_qemu(g);
+	if (g->agent.fd >= 0 || g->agent.dec.buf)
+		agent_conn_close(&g->agent);
+	if (g->listen_fd >= 0)
+		close(g->listen_fd);
+	g->listen_fd = -1;
+	cleanup_files(g);
+}

@@ -1,0 +1,49 @@
+/* Booting the benchmark guest with QEMU and connecting to its agent.  QEMU
+ * connects to a socket this process listens on (so there is no race with
+ * QEMU creating it), its console goes to a log file, and it is always
+ * killed on the way out: no orphaned QEMU, ever. */
+#ifndef KQ_GUEST_H
+#define KQ_GUEST_H
+
+#include <sys/types.h>
+
+#include "agent_client.h"
+
+struct guest_config {
+	const char *arch;        /* "aarch64" or "x86_64" */
+	const char *accel;       /* "tcg" or "kvm" */
+	const char *cpu;         /* NULL: host under KVM, a named CPU under TCG */
+	const char *gic;         /* aarch64 -M virt,gic-version=; NULL = default */
+	const char *image_dir;   /* vmlinuz, initramfs.cpio.gz */
+	const char *qemu;        /* NULL: qemu-system-ARCH from PATH */
+	const char *disk;        /* scratch disk image (raw) or NULL */
+	const char *disk_opts;   /* e.g. "cache=none,aio=native"; NULL = cache=unsafe */
+	int mem_mb, cpus;
+	int net_user;            /* QEMU user-mode network (10.0.2.15 via 10.0.2.2) */
+	const char *append;      /* extra kernel command line */
+	const char *console_log; /* file for the guest console; NULL = in the work dir */
+};
+
+struct guest {
+	pid_t pid;
+	int listen_fd;
+	char workdir[64];
+	char socket_path[128];
+	char console_path[256];
+	uint64_t exec_ns;        /* when QEMU was started */
+	struct agent_conn agent;
+	struct agent_ready ready;
+};
+
+/* Starts QEMU and waits (at most boot_timeout_ms) for the agent's ready
+ * frame.  On failure QEMU is gone and err says why, with the tail of the
+ * console log. */
+int guest_boot(const struct guest_config *cfg, struct guest *g, int boot_timeout_ms, struct kq_err *err);
+/* Powers the guest off through the agent, waits for QEMU, kills it if it
+ * lingers; removes the work directory.  Safe to call twice. */
+void guest_stop(struct guest *g);
+/* Builds QEMU's argument vector (exposed for tests). */
+char **guest_qemu_argv(const struct guest_config *cfg, const char *socket_path, const char *console_path);
+void guest_free_argv(char **argv);
+
+#endif

@@ -1,0 +1,51 @@
+/* kvmqual: the front-end.  Sub-commands follow the folders: image
+ * (guest-image/), guest (boot the guest and run commands), and, as they
+ * land, run, report, matrix, publish, compare, export. */
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+
+#define KVMQUAL_VERSION "0.1.0"
+
+struct subcommand {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *summary;
+};
+
+static const struct subcommand subcommands[] = {
+	{ "image", cmd_image, "build the benchmark guest image (kernel + initramfs)" },
+	{ "guest", cmd_guest, "boot the guest image and run commands in it" },
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: kvmqual COMMAND [OPTIONS]\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
+		fprintf(out, "  %-8s %s\n", subcommands[i].name, subcommands[i].summary);
+	fprintf(out, "\nThe host probe is a separate static binary: probe --help.\n"
+		     "'kvmqual COMMAND --help' describes each command.\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		printf("kvmqual %s\n", KVMQUAL_VERSION);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
+		if (!strcmp(argv[1], subcommands[i].name))
+			return subcommands[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "kvmqual: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return 2;
+}
