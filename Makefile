@@ -54,9 +54,9 @@ PROBE_LIB_SRCS := probe/probe.c probe/host.c probe/arm64.c probe/x86.c probe/top
 PROBE_SRCS := $(LIB_SRCS) $(PROBE_LIB_SRCS) probe/main.c
 PROBE_OBJS := $(PROBE_SRCS:%.c=$(OUT)/obj/%.o)
 
-.PHONY: all probe agent kvmqual deps test test-unit test-lab fuzz bench qualify install clean cross guest-image
+.PHONY: all probe agent stream kvmqual deps test test-unit test-lab fuzz bench qualify install clean cross guest-image
 
-all: probe agent $(if $(CROSS),,kvmqual)
+all: probe agent stream $(if $(CROSS),,kvmqual)
 
 probe: $(OUT)/probe
 
@@ -78,6 +78,14 @@ agent: $(OUT)/kvmqual-agent
 $(OUT)/kvmqual-agent: $(AGENT_OBJS) $(CJSON_LIB)
 	@echo "  LD      $@"
 	$(Q)$(CC) -static -o $@ $(AGENT_OBJS) $(CJSON_LIB)
+
+# STREAM, the project's own (workloads/stream/): static, built for the guest
+# and for the host so that native and guest numbers come from the same code.
+stream: $(OUT)/stream
+
+$(OUT)/stream: workloads/stream/stream.c workloads/stream/stream.h | $(OUT)/.deps-ok
+	@echo "  LD      $@"
+	$(Q)$(CC) -O2 -std=gnu11 $(WARN) -pthread -static -o $@ workloads/stream/stream.c
 
 # The front-end (host only).
 KVMQUAL_SRCS := runners/kvmqual.c runners/cmd_guest.c runners/cmd_image.c runners/guest.c \
@@ -113,6 +121,19 @@ $(CJSON_LIB): scripts/debian-src.sh | $(OUT)/.deps-ok
 cross:
 	$(Q)$(MAKE) --no-print-directory ARCH=aarch64 probe
 
+# ---- the benchmark guest image, for both guest architectures ----
+# Each image holds the agent and STREAM built for its architecture.
+GUEST_ARCHES := aarch64 x86_64
+
+guest-image:
+	$(Q)scripts/deps.sh cross
+	$(Q)for a in $(GUEST_ARCHES); do \
+		$(MAKE) --no-print-directory ARCH=$$a agent stream || exit 1; \
+		dir=$$( [ $$a = $(HOST_ARCH) ] && echo build || echo build/$$a ); \
+		guest-image/build.sh --arch $$a --out build/guest/$$a \
+			--agent $$dir/kvmqual-agent --extra $$dir/stream || exit 1; \
+	done
+
 # ---- tests ----
 
 TEST_OUT := build/tests
@@ -133,11 +154,21 @@ $(TEST_OUT)/fixture_check: tests/tools/fixture_check.c build/deps/lib/libcjson.a
 	@echo "  CC      $@"
 	$(Q)gcc -std=gnu11 $(WARN) -O1 -g -Ibuild/deps/include -o $@ $< build/deps/lib/libcjson.a
 
+$(TEST_OUT)/test_stream: workloads/stream/test_stream.c workloads/stream/stream.c workloads/stream/stream.h
+	@mkdir -p $(dir $@)
+	@echo "  CC      $@"
+	$(Q)gcc -O2 -std=gnu11 $(WARN) -pthread -DSTREAM_NO_MAIN $(SAN) -o $@ workloads/stream/test_stream.c workloads/stream/stream.c
+
+$(TEST_OUT)/json_get: tests/tools/json_get.c build/deps/lib/libcjson.a
+	@mkdir -p $(dir $@)
+	@echo "  CC      $@"
+	$(Q)gcc -std=gnu11 $(WARN) -O1 -g -Ibuild/deps/include -o $@ $< build/deps/lib/libcjson.a
+
 test-deps:
 	$(Q)scripts/deps.sh test
 
 test: test-deps
-	$(Q)$(MAKE) --no-print-directory ARCH=$(HOST_ARCH) probe $(TEST_OUT)/unit $(TEST_OUT)/fixture_check
+	$(Q)$(MAKE) --no-print-directory ARCH=$(HOST_ARCH) probe kvmqual $(TEST_OUT)/unit $(TEST_OUT)/fixture_check $(TEST_OUT)/json_get $(TEST_OUT)/test_stream
 	$(Q)$(MAKE) --no-print-directory ARCH=aarch64 probe
 	$(Q)tests/run.sh
 
