@@ -126,7 +126,7 @@ cross:
 GUEST_ARCHES := aarch64 x86_64
 
 guest-image:
-	$(Q)scripts/deps.sh cross
+	$(Q)scripts/deps.sh guest
 	$(Q)for a in $(GUEST_ARCHES); do \
 		$(MAKE) --no-print-directory ARCH=$$a agent stream || exit 1; \
 		dir=$$( [ $$a = $(HOST_ARCH) ] && echo build || echo build/$$a ); \
@@ -170,6 +170,7 @@ test-deps:
 test: test-deps
 	$(Q)$(MAKE) --no-print-directory ARCH=$(HOST_ARCH) probe kvmqual $(TEST_OUT)/unit $(TEST_OUT)/fixture_check $(TEST_OUT)/json_get $(TEST_OUT)/test_stream
 	$(Q)$(MAKE) --no-print-directory ARCH=aarch64 probe
+	$(Q)$(MAKE) --no-print-directory guest-image
 	$(Q)tests/run.sh
 
 test-unit: $(TEST_OUT)/unit

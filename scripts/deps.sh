@@ -1,23 +1,25 @@
 #!/bin/sh
 # Installs the Debian packages a make target needs, or, when not root, prints
-# the exact command.  Usage: scripts/deps.sh build|cross|test|fuzz|bench|qualify
+# the exact command.  Usage: scripts/deps.sh build|cross|guest|test|fuzz|bench|qualify
 set -eu
 
 build_pkgs="gcc make libc6-dev libfdt-dev zlib1g-dev libcjson-dev dpkg-dev pkg-config"
 cross_pkgs="gcc-aarch64-linux-gnu libc6-dev-arm64-cross"
-test_pkgs="device-tree-compiler cpio binutils qemu-system-arm qemu-efi-aarch64"
+test_pkgs="device-tree-compiler cpio binutils procps iperf3 qemu-system-arm qemu-efi-aarch64"
 fuzz_pkgs="clang libclang-rt-dev"
 bench_pkgs="hyperfine libvirt-clients"
+guest_pkgs="cpio binutils lz4 xz-utils squashfs-tools"
 qualify_pkgs="qemu-system-x86 qemu-system-arm qemu-utils"
 
 case "${1:-}" in
 build) want="$build_pkgs" ;;
 cross) want="$build_pkgs $cross_pkgs" ;;
-test) want="$build_pkgs $cross_pkgs $test_pkgs" ;;
+guest) want="$build_pkgs $cross_pkgs $guest_pkgs" ;;
+test) want="$build_pkgs $cross_pkgs $guest_pkgs $test_pkgs" ;;
 fuzz) want="$build_pkgs $fuzz_pkgs" ;;
-bench) want="$build_pkgs $bench_pkgs" ;;
+bench) want="$build_pkgs $cross_pkgs $guest_pkgs $test_pkgs $bench_pkgs" ;;
 qualify) want="$build_pkgs $qualify_pkgs" ;;
-*) echo "usage: $0 build|cross|test|fuzz|bench|qualify" >&2; exit 2 ;;
+*) echo "usage: $0 build|cross|guest|test|fuzz|bench|qualify" >&2; exit 2 ;;
 esac
 
 missing=""

@@ -7,13 +7,14 @@
 #   live       the probe on this host
 #   cross      the aarch64 build
 #   lab        the aarch64 probe live inside emulated ARM64 hosts (tests/lab)
+#   guest      the benchmark guest image under TCG: agent, tools, failure paths
 # Run from the top of the checkout after 'make test' has built everything;
 # TESTS="unit fixture" runs a subset.
 set -u
 cd "$(dirname "$0")/.."
 PROBE=build/probe
 CHECK=build/tests/fixture_check
-TESTS=${TESTS:-unit fixture malformed cli live cross lab}
+TESTS=${TESTS:-unit fixture malformed cli live cross lab guest}
 tmp=$(mktemp -d /tmp/kvmqual-test.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT INT TERM
 passed=0 failed=0 skipped=0
@@ -59,6 +60,17 @@ if want unit; then
 	done <"$tmp/unit.out"
 	if [ $unit_rc -ne 0 ] && ! grep -q '^FAIL' "$tmp/unit.out"; then
 		fail unit/binary "exit $unit_rc: $(tail -5 "$tmp/unit.out" | tr '\n' ' ')"
+	fi
+	build/tests/test_stream >"$tmp/stream.out" 2>&1
+	stream_rc=$?
+	while read -r status name rest; do
+		case $status in
+		PASS) pass "$name" ;;
+		FAIL) fail "$name" "$rest" ;;
+		esac
+	done <"$tmp/stream.out"
+	if [ $stream_rc -ne 0 ] && ! grep -q '^FAIL' "$tmp/stream.out"; then
+		fail stream/binary "exit $stream_rc: $(tail -5 "$tmp/stream.out" | tr '\n' ' ')"
 	fi
 fi
 
@@ -255,6 +267,80 @@ if want lab; then
 				fail "lab/$config" "the lab host did not run the probe: $(tail -n 40 "$tmp/lab-$config.log" | tr '\n' ' ' | tail -c 1500)"
 			fi
 		done
+	fi
+fi
+
+if want guest; then
+	KQ=build/kvmqual
+	JG=build/tests/json_get
+	image=build/guest/aarch64
+	if ! command -v qemu-system-aarch64 >/dev/null 2>&1; then
+		skip guest "qemu-system-aarch64 is not installed (apt-get install qemu-system-arm)"
+	elif [ ! -f "$image/manifest.json" ]; then
+		fail guest "no guest image in $image (make guest-image)"
+	else
+		# The host side of iperf3: a one-shot server on loopback, which the
+		# guest reaches as 10.0.2.2 through QEMU's user-mode network.
+		port=$((20000 + $$ % 20000))
+		iperf3 -s -1 -B 127.0.0.1 -p "$port" >"$tmp/iperf3-server.log" 2>&1 &
+		iperf_pid=$!
+		cat >"$tmp/guest.script" <<SCRIPT
+sysbench cpu --threads=2 --time=2 run
+fio --name=seqread --filename=/dev/kqscratch --rw=read --bs=1M --size=32M --direct=1 --ioengine=psync --output-format=json
+iperf3 -c 10.0.2.2 -p $port -t 2 -J
+stream --json --passes 3 --elements 2000000
+no-such-tool
+SCRIPT
+		"$KQ" guest --image "$image" --arch aarch64 --cpus 2 --mem 512 --disk-mb 64 --net --json \
+			--timeout 120 --script "$tmp/guest.script" >"$tmp/guest.json" 2>"$tmp/guest.err"
+		kill "$iperf_pid" 2>/dev/null
+		wait "$iperf_pid" 2>/dev/null
+		# expect_cmd N NAME TEXT : command N exited 0 and printed TEXT.
+		expect_cmd() {
+			code=$("$JG" "$tmp/guest.json" "commands.$1.exit_code")
+			"$JG" "$tmp/guest.json" "commands.$1.stdout" >"$tmp/guest.$1.out" 2>/dev/null
+			if [ "$code" = 0 ] && grep -q -- "$3" "$tmp/guest.$1.out"; then
+				pass "guest/$2"
+			else
+				fail "guest/$2" "exit '$code'; stderr: $("$JG" "$tmp/guest.json" "commands.$1.stderr" | head -c 400 | tr '\n' ' ') $(head -c 300 "$tmp/guest.err")"
+			fi
+		}
+		if [ "$("$JG" "$tmp/guest.json" boot.channel)" = virtio-serial ]; then pass guest/ready-on-virtio-serial; else
+			fail guest/ready-on-virtio-serial "$(head -c 600 "$tmp/guest.err")"; fi
+		expect_cmd 0 sysbench-cpu "events per second:"
+		expect_cmd 1 fio-virtio-blk '"bw"'
+		expect_cmd 2 iperf3-to-host 'bits_per_second'
+		expect_cmd 3 stream '"validated":true'
+		if [ "$("$JG" "$tmp/guest.json" commands.4.exit_code)" = 127 ]; then pass guest/missing-tool-is-127; else
+			fail guest/missing-tool-is-127 "exit $("$JG" "$tmp/guest.json" commands.4.exit_code)"; fi
+
+		# A command that outlives its timeout is killed and says so.
+		"$KQ" guest --image "$image" --arch aarch64 --json --timeout 2 -- sleep 60 >"$tmp/timeout.json" 2>&1
+		if [ "$("$JG" "$tmp/timeout.json" commands.0.timed_out)" = true ]; then pass guest/command-timeout; else
+			fail guest/command-timeout "$(head -c 300 "$tmp/timeout.json")"; fi
+
+		# A guest that never gets ready fails within the boot timeout, with
+		# the reason, and leaves no QEMU behind.
+		mkdir -p "$tmp/broken-image"
+		cp "$image/vmlinuz" "$tmp/broken-image/"
+		printf 'not an initramfs' | gzip >"$tmp/broken-image/initramfs.cpio.gz"
+		cp "$image/manifest.json" "$tmp/broken-image/"
+		start=$(date +%s)
+		"$KQ" guest --image "$tmp/broken-image" --arch aarch64 --boot-timeout 8 -- true >/dev/null 2>"$tmp/broken.err"
+		brc=$?
+		took=$(($(date +%s) - start))
+		if [ $brc -eq 2 ] && grep -q "did not become ready" "$tmp/broken.err" && [ "$took" -le 15 ] &&
+			! pgrep -f "$tmp/broken-image" >/dev/null; then
+			pass guest/never-ready-fails-fast
+		else
+			fail guest/never-ready-fails-fast "exit $brc after ${took}s: $(head -c 300 "$tmp/broken.err")"
+			pkill -f "$tmp/broken-image"
+		fi
+
+		# QEMU that is not there.
+		PATH=/nonexistent "$(pwd)/$KQ" guest --image "$image" --arch aarch64 -- true >/dev/null 2>"$tmp/noqemu.err"
+		if [ $? -eq 2 ] && grep -q "cannot start qemu-system-aarch64" "$tmp/noqemu.err"; then pass guest/no-qemu; else
+			fail guest/no-qemu "$(head -c 300 "$tmp/noqemu.err")"; fi
 	fi
 fi
 

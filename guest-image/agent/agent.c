@@ -40,6 +40,7 @@
 #define REQUEST_CAP (1u << 20)
 
 static int chan_fd = -1;
+static double setup_done_s;  /* guest time when modules, tools and network were up */
 static const char *chan_kind = "none";
 
 static double boottime_s(void)
@@ -127,7 +128,25 @@ static void mount_basics(void)
 	mount("tmpfs", "/dev/shm", "tmpfs", 0, "mode=1777");
 }
 
-static void load_modules(void)
+/* What the channel to the host needs; loaded first so that the ready frame
+ * goes out before the rest of the set-up. */
+static int channel_module(const char *path)
+{
+	static const char *const early[] = { "virtio", "virtio_ring", "virtio_pci_modern_dev",
+					     "virtio_pci_legacy_dev", "virtio_pci", "virtio_mmio",
+					     "virtio_console" };
+	const char *base = strrchr(path, '/');
+	base = base ? base + 1 : path;
+	size_t n = strcspn(base, ".");
+	for (size_t i = 0; i < sizeof(early) / sizeof(early[0]); i++)
+		if (strlen(early[i]) == n && !strncmp(base, early[i], n))
+			return 1;
+	return 0;
+}
+
+/* Loads the modules of /lib/modules/kvmqual.order (dependencies first):
+ * those the channel needs (early = 1), or all the others (early = 0). */
+static void load_modules(int early)
 {
 	FILE *f = fopen("/lib/modules/kvmqual.order", "r");
 	if (!f)
@@ -135,10 +154,15 @@ static void load_modules(void)
 	char name[256];
 	while (fgets(name, sizeof(name), f)) {
 		char *m = kq_strtrim(name);
-		if (!*m || *m == '#')
+		if (!*m || *m == '#' || channel_module(m) != early)
 			continue;
 		char path[512];
-		snprintf(path, sizeof(path), "/lib/modules/%s%s", m, strstr(m, ".ko") ? "" : ".ko");
+		/* Absolute paths as guest-image/build.sh writes them, or bare
+		 * module names under /lib/modules. */
+		if (*m == '/')
+			snprintf(path, sizeof(path), "%s", m);
+		else
+			snprintf(path, sizeof(path), "/lib/modules/%s%s", m, strstr(m, ".ko") ? "" : ".ko");
 		int fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0) {
 			logmsg("module %s: %s", path, strerror(errno));
@@ -149,6 +173,79 @@ static void load_modules(void)
 		close(fd);
 	}
 	fclose(f);
+}
+
+/* The virtio disk whose serial (QEMU's -device ...,serial=) is given:
+ * /sys/block/vdX/serial.  Disks are probed when virtio_blk loads; wait a
+ * little in case probing is still under way. */
+static int find_disk(const char *serial, char *dev, size_t size, int attempts)
+{
+	for (int attempt = 0; attempt < attempts; attempt++) {
+		DIR *d = opendir("/sys/block");
+		struct dirent *de;
+		while (d && (de = readdir(d))) {
+			if (strncmp(de->d_name, "vd", 2))
+				continue;
+			char path[300], value[64] = "";
+			snprintf(path, sizeof(path), "/sys/block/%s/serial", de->d_name);
+			FILE *f = fopen(path, "r");
+			if (f) {
+				if (fgets(value, sizeof(value), f))
+					kq_strtrim(value);
+				fclose(f);
+			}
+			if (!strcmp(value, serial)) {
+				snprintf(dev, size, "/dev/%s", de->d_name);
+				closedir(d);
+				return 0;
+			}
+		}
+		if (d)
+			closedir(d);
+		if (attempt + 1 < attempts)
+			usleep(20000);
+	}
+	return -1;
+}
+
+/* The tools (busybox, sysbench, fio, iperf3, STREAM and their libraries)
+ * are on a read-only squashfs disk with serial "kqtools": mount it and make
+ * it the root, moving the API file systems along (what switch_root does,
+ * except that PID 1 stays this program).  Images without /newroot (the
+ * floor) or without the disk keep running from the initramfs. */
+static void switch_to_tools(void)
+{
+	char dev[64];
+	if (access("/newroot", F_OK))
+		return;
+	if (find_disk("kqtools", dev, sizeof(dev), 100)) {
+		logmsg("no tools disk (virtio-blk with serial kqtools): running from the initramfs");
+		return;
+	}
+	if (mount(dev, "/newroot", "squashfs", MS_RDONLY, NULL)) {
+		logmsg("mount %s on /newroot: %s", dev, strerror(errno));
+		return;
+	}
+	static const char *const moves[] = { "/proc", "/sys", "/dev", "/tmp" };
+	for (size_t i = 0; i < sizeof(moves) / sizeof(moves[0]); i++) {
+		char target[64];
+		snprintf(target, sizeof(target), "/newroot%s", moves[i]);
+		if (mount(moves[i], target, NULL, MS_MOVE, NULL))
+			logmsg("move %s: %s", moves[i], strerror(errno));
+	}
+	mount("tmpfs", "/newroot/run", "tmpfs", 0, "mode=755");
+	mount("tmpfs", "/newroot/root", "tmpfs", 0, "mode=700");
+	if (chdir("/newroot") || mount(".", "/", NULL, MS_MOVE, NULL) || chroot(".") || chdir("/"))
+		logmsg("switching to the tools disk: %s", strerror(errno));
+}
+
+/* The scratch disk for the I/O workloads, by serial, as /dev/kqscratch.
+ * Disks are probed by now (the tools disk was found, or none is coming). */
+static void link_scratch_disk(void)
+{
+	char dev[64];
+	if (find_disk("kqscratch", dev, sizeof(dev), 1) == 0)
+		symlink(dev, "/dev/kqscratch");
 }
 
 static char *cmdline_value(const char *key)
@@ -436,6 +533,8 @@ static void add_facts(cJSON *msg)
 	cJSON_AddStringToObject(msg, "cpu_model", model ? model : "unknown");
 	free(model);
 	cJSON_AddNumberToObject(msg, "uptime_s", boottime_s());
+	if (setup_done_s > 0)
+		cJSON_AddNumberToObject(msg, "setup_done_s", setup_done_s);
 }
 
 static void handle(const uint8_t *payload, size_t len)
@@ -485,8 +584,7 @@ int main(void)
 		mount_basics();
 	agent_start_s = boottime_s();
 	signal(SIGPIPE, SIG_IGN);
-	load_modules();
-	setup_network();
+	load_modules(1);
 	chan_fd = open_virtio_port();
 	chan_kind = "virtio-serial";
 	if (chan_fd < 0) {
@@ -507,6 +605,13 @@ int main(void)
 	send_json(FRAME_READY, ready);
 	cJSON_Delete(ready);
 	logmsg("ready on %s", chan_kind);
+
+	/* The rest of the set-up; requests wait in the channel meanwhile. */
+	load_modules(0);
+	switch_to_tools();
+	link_scratch_disk();
+	setup_network();
+	setup_done_s = boottime_s();
 
 	struct frame_decoder dec;
 	frame_decoder_init(&dec, REQUEST_CAP);
