@@ -195,8 +195,11 @@ fuzz:
 
 bench:
 	$(Q)scripts/deps.sh bench
-	$(Q)$(MAKE) --no-print-directory probe
+	$(Q)$(MAKE) --no-print-directory probe kvmqual $(TEST_OUT)/json_get
+	$(Q)$(MAKE) --no-print-directory ARCH=aarch64 probe
+	$(Q)$(MAKE) --no-print-directory guest-image
 	$(Q)bench/probe.sh
+	$(Q)bench/boot.sh
 
 # ---- the main job ----
 

@@ -24,6 +24,8 @@ void agent_conn_close(struct agent_conn *c)
 		close(c->fd);
 	c->fd = -1;
 	frame_decoder_free(&c->dec);
+	cJSON_Delete(c->ready_frame);
+	c->ready_frame = NULL;
 }
 
 /* Reads until a frame arrives or the deadline passes.  Garbled frames are
@@ -90,12 +92,15 @@ int agent_wait_ready(struct agent_conn *c, int timeout_ms, struct agent_ready *r
 			return kq_error(err, "the guest's ready frame is not JSON");
 		r->agent_start_s = num(msg, "agent_start_s", 0);
 		r->ready_s = num(msg, "ready_s", 0);
+		r->modules_s = num(msg, "modules_s", 0);
 		r->cpus = (unsigned)num(msg, "cpus", 0);
 		r->mem_kb = num(msg, "mem_kb", 0);
 		str(r->channel, sizeof(r->channel), msg, "channel");
 		str(r->kernel, sizeof(r->kernel), msg, "kernel");
 		str(r->cpu_model, sizeof(r->cpu_model), msg, "cpu_model");
-		cJSON_Delete(msg);
+		cJSON_Delete(c->ready_frame);
+		c->ready_frame = msg;
+		r->frame = msg;
 		return 0;
 	}
 }

@@ -17,17 +17,20 @@ struct agent_conn {
 	struct frame_decoder dec;
 	double next_id;
 	size_t bad_frames;      /* garbled frames seen from the guest */
+	cJSON *ready_frame;     /* the last ready message */
 };
 
 struct agent_ready {
 	uint64_t host_ns;       /* kq_now_ns() when the frame arrived */
 	double agent_start_s;   /* guest CLOCK_BOOTTIME when /init started */
+	double modules_s;       /* ... when the channel's modules were loaded */
 	double ready_s;         /* guest CLOCK_BOOTTIME when it sent ready */
 	char channel[32];
 	char kernel[96];
 	unsigned cpus;
 	double mem_kb;
 	char cpu_model[96];
+	cJSON *frame;           /* the whole ready message (owned by the conn) */
 };
 
 struct agent_result {

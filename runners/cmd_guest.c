@@ -19,6 +19,7 @@ static void usage(FILE *out)
 	fprintf(out,
 		"usage: kvmqual guest --image DIR [--arch ARCH] [--accel tcg|kvm] [--cpus N] [--mem MB]\n"
 		"                     [--disk-mb N] [--net] [--timeout S] [--boot-timeout S] [--json]\n"
+		"                     [--append KERNEL-ARGS]\n"
 		"                     [--script FILE | -- COMMAND [ARG...]]\n"
 		"\n"
 		"Boots the guest image under QEMU, waits for its agent, runs each command\n"
@@ -62,6 +63,7 @@ int cmd_guest(int argc, char **argv)
 		{ "net", no_argument, NULL, 'n' },         { "timeout", required_argument, NULL, 't' },
 		{ "boot-timeout", required_argument, NULL, 'b' }, { "json", no_argument, NULL, 'j' },
 		{ "script", required_argument, NULL, 's' }, { "help", no_argument, NULL, 'h' },
+		{ "append", required_argument, NULL, 'p' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
@@ -79,6 +81,7 @@ int cmd_guest(int argc, char **argv)
 		case 'b': boot_timeout_s = atoi(optarg); break;
 		case 'j': json = 1; break;
 		case 's': script = optarg; break;
+		case 'p': cfg.append = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -177,10 +180,13 @@ int cmd_guest(int argc, char **argv)
 	cJSON *boot = cJSON_AddObjectToObject(doc, "boot");
 	cJSON_AddNumberToObject(boot, "ready_ms", boot_ms);
 	cJSON_AddNumberToObject(boot, "guest_agent_start_s", g.ready.agent_start_s);
+	cJSON_AddNumberToObject(boot, "guest_modules_s", g.ready.modules_s);
 	cJSON_AddNumberToObject(boot, "guest_ready_s", g.ready.ready_s);
 	cJSON_AddStringToObject(boot, "channel", g.ready.channel);
 	cJSON_AddStringToObject(boot, "kernel", g.ready.kernel);
 	cJSON_AddNumberToObject(boot, "cpus", g.ready.cpus);
+	if (g.ready.frame)
+		cJSON_AddItemToObject(boot, "ready_frame", cJSON_Duplicate(g.ready.frame, 1));
 	cJSON *results = cJSON_AddArrayToObject(doc, "commands");
 	if (!json)
 		printf("guest ready in %.0f ms (kernel %s, %u CPUs, %s; userspace started at %.3f s guest time)\n",

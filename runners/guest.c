@@ -115,7 +115,9 @@ char **guest_qemu_argv(const struct guest_config *cfg, const char *socket_path, 
 	add(&b, initrd ? initrd : "initramfs-not-found");
 	free(initrd);
 	add(&b, "-append");
-	addf(&b, "console=%s panic=-1 quiet loglevel=4%s%s%s", arm ? "ttyAMA0" : "ttyS0",
+	/* acpi=noirq on x86: with ACPI's PCI interrupt routing on the pc
+	 * machine, loading virtio_pci takes 200 ms under TCG; without, 8 ms. */
+	addf(&b, "console=%s panic=-1 quiet loglevel=4%s%s%s%s", arm ? "ttyAMA0" : "ttyS0", arm ? "" : " acpi=noirq",
 	     cfg->net_user ? " kq.ip=10.0.2.15/24 kq.gw=10.0.2.2" : "", cfg->append ? " " : "",
 	     cfg->append ? cfg->append : "");
 	add(&b, "-device");

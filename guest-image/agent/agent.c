@@ -146,6 +146,8 @@ static int channel_module(const char *path)
 
 /* Loads the modules of /lib/modules/kvmqual.order (dependencies first):
  * those the channel needs (early = 1), or all the others (early = 0). */
+static cJSON *module_times;  /* name -> ms, reported in the ready frame */
+
 static void load_modules(int early)
 {
 	FILE *f = fopen("/lib/modules/kvmqual.order", "r");
@@ -168,8 +170,15 @@ static void load_modules(int early)
 			logmsg("module %s: %s", path, strerror(errno));
 			continue;
 		}
+		double t0 = boottime_s();
 		if (syscall(SYS_finit_module, fd, "", 0) && errno != EEXIST)
 			logmsg("module %s: %s", path, strerror(errno));
+		if (early) {
+			const char *base = strrchr(path, '/');
+			if (!module_times)
+				module_times = cJSON_CreateObject();
+			cJSON_AddNumberToObject(module_times, base ? base + 1 : path, (boottime_s() - t0) * 1e3);
+		}
 		close(fd);
 	}
 	fclose(f);
@@ -585,6 +594,7 @@ int main(void)
 	agent_start_s = boottime_s();
 	signal(SIGPIPE, SIG_IGN);
 	load_modules(1);
+	double modules_s = boottime_s();
 	chan_fd = open_virtio_port();
 	chan_kind = "virtio-serial";
 	if (chan_fd < 0) {
@@ -599,6 +609,9 @@ int main(void)
 	cJSON *ready = cJSON_CreateObject();
 	cJSON_AddStringToObject(ready, "agent_version", AGENT_VERSION);
 	cJSON_AddNumberToObject(ready, "agent_start_s", agent_start_s);
+	cJSON_AddNumberToObject(ready, "modules_s", modules_s);
+	if (module_times)
+		cJSON_AddItemToObject(ready, "module_ms", module_times);
 	cJSON_AddNumberToObject(ready, "ready_s", boottime_s());
 	cJSON_AddStringToObject(ready, "channel", chan_kind);
 	add_facts(ready);
