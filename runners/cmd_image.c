@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "../lib/util.h"
@@ -39,6 +40,30 @@ static char *find_build_script(void)
 	return NULL;
 }
 
+/* The directory this binary lives in (build/), where make puts the agent
+ * and STREAM for the host's arch; build/ARCH/ holds other arches'. */
+static char *bin_dir(void)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return NULL;
+	exe[n] = '\0';
+	char *slash = strrchr(exe, '/');
+	if (!slash)
+		return NULL;
+	*slash = '\0';
+	return kq_xstrdup(exe);
+}
+
+static int has_arg(int argc, char **argv, const char *name)
+{
+	for (int i = 0; i < argc; i++)
+		if (!strcmp(argv[i], name))
+			return 1;
+	return 0;
+}
+
 int cmd_image(int argc, char **argv)
 {
 	if (argc < 2 || strcmp(argv[1], "build")) {
@@ -50,10 +75,40 @@ int cmd_image(int argc, char **argv)
 		fprintf(stderr, "kvmqual image: cannot find guest-image/build.sh (set KVMQUAL_SRCDIR to the source tree)\n");
 		return 2;
 	}
-	char **args = kq_xcalloc((size_t)argc + 1, sizeof(char *));
-	args[0] = script;
+	/* Without --agent, the agent and STREAM that make built for the arch;
+	 * without --out, build/guest/ARCH, where kvmqual guest and the runner
+	 * look. */
+	const char *arch = NULL;
+	for (int i = 2; i + 1 < argc; i++)
+		if (!strcmp(argv[i], "--arch"))
+			arch = argv[i + 1];
+	char **args = kq_xcalloc((size_t)argc + 8, sizeof(char *));
+	int n = 0;
+	args[n++] = script;
 	for (int i = 2; i < argc; i++)
-		args[i - 1] = argv[i];
+		args[n++] = argv[i];
+	char *dir = bin_dir();
+	if (arch && dir && !has_arg(argc, argv, "--floor") && !has_arg(argc, argv, "--agent")) {
+		struct utsname u;
+		uname(&u);
+		char *sub = !strcmp(arch, u.machine) ? kq_xstrdup(dir) : kq_xasprintf("%s/%s", dir, arch);
+		char *agent = kq_xasprintf("%s/kvmqual-agent", sub);
+		char *stream = kq_xasprintf("%s/stream", sub);
+		if (access(agent, X_OK) || access(stream, X_OK)) {
+			fprintf(stderr, "kvmqual image: no %s or %s: run 'make guest-image' (or make ARCH=%s agent stream) first\n",
+				agent, stream, arch);
+			return 2;
+		}
+		args[n++] = "--agent";
+		args[n++] = agent;
+		args[n++] = "--extra";
+		args[n++] = stream;
+	}
+	if (arch && dir && !has_arg(argc, argv, "--out") && !has_arg(argc, argv, "--update-pins")) {
+		args[n++] = "--out";
+		args[n++] = kq_xasprintf("%s/guest/%s%s", dir, arch, has_arg(argc, argv, "--floor") ? "-floor" : "");
+	}
+	args[n] = NULL;
 	execv(script, args);
 	fprintf(stderr, "kvmqual image: %s: %s\n", script, strerror(errno));
 	return 2;
