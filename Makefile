@@ -208,9 +208,10 @@ qualify:
 	$(Q)$(MAKE) --no-print-directory probe
 	$(Q)scripts/qualify.sh
 
-install: probe
+install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 755 $(OUT)/probe $(DESTDIR)$(PREFIX)/bin/kvmqual-probe
+	$(if $(CROSS),,install -m 755 $(OUT)/kvmqual $(DESTDIR)$(PREFIX)/bin/kvmqual)
 	install -m 644 probe/probe.1 $(DESTDIR)$(PREFIX)/share/man/man1/kvmqual-probe.1
 
 clean:

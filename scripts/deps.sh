@@ -7,7 +7,7 @@ build_pkgs="gcc make libc6-dev libfdt-dev zlib1g-dev libcjson-dev dpkg-dev pkg-c
 cross_pkgs="gcc-aarch64-linux-gnu libc6-dev-arm64-cross"
 test_pkgs="device-tree-compiler cpio binutils procps iperf3 qemu-system-arm qemu-efi-aarch64"
 fuzz_pkgs="clang libclang-rt-dev"
-bench_pkgs="hyperfine libvirt-clients"
+bench_pkgs="hyperfine libvirt-clients qemu-system-x86"
 guest_pkgs="cpio binutils lz4 xz-utils squashfs-tools"
 qualify_pkgs="qemu-system-x86 qemu-system-arm qemu-utils"
 
