@@ -184,26 +184,27 @@ static void load_modules(int early)
 	fclose(f);
 }
 
-/* The virtio disk whose serial (QEMU's -device ...,serial=) is given:
- * /sys/block/vdX/serial.  Disks are probed when virtio_blk loads; wait a
- * little in case probing is still under way. */
-static int find_disk(const char *serial, char *dev, size_t size, int attempts)
+/* Looks in DIR for an entry whose name starts with PREFIX and whose ATTR
+ * file reads WANT; gives "/dev/ENTRY".  Devices appear when their driver
+ * binds, so it tries ATTEMPTS times, INTERVAL_US apart. */
+static int find_sysfs_device(const char *dir, const char *prefix, const char *attr, const char *want,
+			     char *dev, size_t size, int attempts, int interval_us)
 {
 	for (int attempt = 0; attempt < attempts; attempt++) {
-		DIR *d = opendir("/sys/block");
+		DIR *d = opendir(dir);
 		struct dirent *de;
 		while (d && (de = readdir(d))) {
-			if (strncmp(de->d_name, "vd", 2))
+			if (de->d_name[0] == '.' || strncmp(de->d_name, prefix, strlen(prefix)))
 				continue;
-			char path[300], value[64] = "";
-			snprintf(path, sizeof(path), "/sys/block/%s/serial", de->d_name);
+			char path[300], value[128] = "";
+			snprintf(path, sizeof(path), "%s/%s/%s", dir, de->d_name, attr);
 			FILE *f = fopen(path, "r");
 			if (f) {
 				if (fgets(value, sizeof(value), f))
 					kq_strtrim(value);
 				fclose(f);
 			}
-			if (!strcmp(value, serial)) {
+			if (!strcmp(value, want)) {
 				snprintf(dev, size, "/dev/%s", de->d_name);
 				closedir(d);
 				return 0;
@@ -212,9 +213,15 @@ static int find_disk(const char *serial, char *dev, size_t size, int attempts)
 		if (d)
 			closedir(d);
 		if (attempt + 1 < attempts)
-			usleep(20000);
+			usleep((useconds_t)interval_us);
 	}
 	return -1;
+}
+
+/* The virtio disk whose serial (QEMU's -device ...,serial=) is given. */
+static int find_disk(const char *serial, char *dev, size_t size, int attempts)
+{
+	return find_sysfs_device("/sys/block", "vd", "serial", serial, dev, size, attempts, 20000);
 }
 
 /* The tools (busybox, sysbench, fio, iperf3, STREAM and their libraries)
@@ -313,38 +320,18 @@ static void setup_network(void)
 	free(gw);
 }
 
-/* The virtio-serial port named org.kvmqual.agent, waited for a little
+/* The virtio-serial port named org.kvmqual.agent, waited for up to 2 s
  * (devtmpfs creates the node when virtio_console binds). */
 static int open_virtio_port(void)
 {
-	for (int attempt = 0; attempt < 200; attempt++) {
-		DIR *d = opendir("/sys/class/virtio-ports");
-		struct dirent *de;
-		while (d && (de = readdir(d))) {
-			if (de->d_name[0] == '.')
-				continue;
-			char path[300], name[128] = "";
-			snprintf(path, sizeof(path), "/sys/class/virtio-ports/%s/name", de->d_name);
-			FILE *f = fopen(path, "r");
-			if (f) {
-				if (fgets(name, sizeof(name), f))
-					kq_strtrim(name);
-				fclose(f);
-			}
-			if (!strcmp(name, AGENT_PORT_NAME)) {
-				snprintf(path, sizeof(path), "/dev/%s", de->d_name);
-				closedir(d);
-				int fd = open(path, O_RDWR | O_CLOEXEC);
-				if (fd < 0)
-					logmsg("%s: %s", path, strerror(errno));
-				return fd;
-			}
-		}
-		if (d)
-			closedir(d);
-		usleep(10000);
-	}
-	return -1;
+	char dev[300];
+	if (find_sysfs_device("/sys/class/virtio-ports", "", "name", AGENT_PORT_NAME, dev, sizeof(dev), 200,
+			      10000))
+		return -1;
+	int fd = open(dev, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		logmsg("%s: %s", dev, strerror(errno));
+	return fd;
 }
 
 static int open_console(void)
