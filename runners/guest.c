@@ -5,7 +5,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,8 +15,6 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-extern char **environ;
 
 struct argv_builder {
 	char **v;
@@ -202,6 +200,58 @@ static void cleanup_files(struct guest *g)
 	}
 }
 
+/* Starts QEMU with stdin from /dev/null and its messages in err_path.  It
+ * gets its own process group, so a Ctrl-C meant for us reaches it only
+ * through guest_stop(), and SIGKILL as its parent-death signal, so that it
+ * dies with us even when we are killed outright.  Returns 0 or the errno
+ * of the exec. */
+static int spawn_qemu(char **argv, const char *err_path, pid_t *pid)
+{
+	int report[2];
+	if (pipe2(report, O_CLOEXEC))
+		return errno;
+	pid_t parent = getpid();
+	*pid = fork();
+	if (*pid < 0) {
+		int e = errno;
+		close(report[0]);
+		close(report[1]);
+		return e;
+	}
+	if (*pid == 0) {
+		setpgid(0, 0);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(127); /* the parent died before prctl */
+		int in = open("/dev/null", O_RDONLY);
+		int out = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		if (in >= 0)
+			dup2(in, 0);
+		if (out >= 0) {
+			dup2(out, 1);
+			dup2(out, 2);
+		}
+		execvp(argv[0], argv);
+		int e = errno;
+		ssize_t ignored = write(report[1], &e, sizeof(e));
+		(void)ignored;
+		_exit(127);
+	}
+	close(report[1]);
+	int e = 0;
+	ssize_t n;
+	while ((n = read(report[0], &e, sizeof(e))) < 0 && errno == EINTR)
+		;
+	close(report[0]);
+	if (n == (ssize_t)sizeof(e)) {
+		while (waitpid(*pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		*pid = -1;
+		return e;
+	}
+	return 0;
+}
+
 int guest_boot(const struct guest_config *cfg, struct guest *g, int boot_timeout_ms, struct kq_err *err)
 {
 	memset(g, 0, sizeof(*g));
@@ -240,23 +290,10 @@ int guest_boot(const struct guest_config *cfg, struct guest *g, int boot_timeout
 		return -1;
 	}
 	char **argv = guest_qemu_argv(cfg, g->socket_path, g->console_path);
-	posix_spawn_file_actions_t fa;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	char qemu_err[300];
 	snprintf(qemu_err, sizeof(qemu_err), "%s/qemu.err", g->workdir);
-	posix_spawn_file_actions_addopen(&fa, 1, qemu_err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	posix_spawn_file_actions_adddup2(&fa, 1, 2);
-	posix_spawnattr_t attr;
-	posix_spawnattr_init(&attr);
-	/* Its own process group, so a Ctrl-C meant for us reaches QEMU only
-	 * through guest_stop(). */
-	posix_spawnattr_setpgroup(&attr, 0);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
 	g->exec_ns = kq_now_ns();
-	int rc = posix_spawnp(&g->pid, argv[0], &fa, &attr, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&attr);
+	int rc = spawn_qemu(argv, qemu_err, &g->pid);
 	if (rc) {
 		kq_error(err, "cannot start %s: %s%s", argv[0], strerror(rc),
 			 rc == ENOENT ? " (install qemu-system-arm or qemu-system-x86)" : "");

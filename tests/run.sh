@@ -337,6 +337,21 @@ SCRIPT
 			pkill -f "$tmp/broken-image"
 		fi
 
+		# kvmqual killed outright (SIGKILL: no clean-up code runs) takes its
+		# QEMU with it.
+		"$KQ" guest --image "$image" --arch aarch64 --append kq.test="$tmp" -- sleep 60 >/dev/null 2>&1 &
+		kq_pid=$!
+		waited=0
+		until pgrep -f "kq.test=$tmp" >/dev/null || [ $waited -ge 30 ]; do sleep 0.2; waited=$((waited + 1)); done
+		sleep 2
+		kill -KILL "$kq_pid" 2>/dev/null
+		wait "$kq_pid" 2>/dev/null
+		sleep 1
+		if [ $waited -lt 30 ] && ! pgrep -f "kq.test=$tmp" >/dev/null; then pass guest/killed-runner-leaves-no-qemu; else
+			fail guest/killed-runner-leaves-no-qemu "QEMU $( [ $waited -ge 30 ] && echo 'never started' || echo 'outlived kvmqual')"
+			pkill -KILL -f "kq.test=$tmp"
+		fi
+
 		# QEMU that is not there.
 		PATH=/nonexistent "$(pwd)/$KQ" guest --image "$image" --arch aarch64 -- true >/dev/null 2>"$tmp/noqemu.err"
 		if [ $? -eq 2 ] && grep -q "cannot start qemu-system-aarch64" "$tmp/noqemu.err"; then pass guest/no-qemu; else
