@@ -141,6 +141,7 @@ SAN := -fsanitize=address,undefined -fno-omit-frame-pointer
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 HOST_KVM_SRC := $(or $(KVM_SRC_$(HOST_ARCH)),probe/kvm_none.c)
 UNIT_LIB_SRCS := $(LIB_SRCS) lib/frame.c runners/agent_client.c runners/guest.c \
+	runners/native.c runners/conditions.c runners/targets.c \
 	$(filter-out probe/kvm_%.c,$(PROBE_LIB_SRCS)) $(HOST_KVM_SRC)
 
 $(TEST_OUT)/unit: $(UNIT_SRCS) $(UNIT_LIB_SRCS) $(wildcard tests/unit/*.h probe/*.h lib/*.h) build/deps/lib/libcjson.a

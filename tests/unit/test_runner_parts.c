@@ -1,0 +1,119 @@
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../../runners/conditions.h"
+#include "../../runners/native.h"
+#include "../../runners/targets.h"
+#include "test.h"
+
+TEST(targets_shipped_file)
+{
+	struct target *t;
+	size_t n;
+	struct kq_err err;
+	CHECK_INT(targets_load("runners/targets.conf", &t, &n, &err), 0);
+	CHECK_INT(n, 5);
+	CHECK_STR(t[0].workload, "boot");
+	CHECK_STR(t[0].metric, "total_ms");
+	CHECK_INT(t[0].op, OP_LT);
+	CHECK(target_met(&t[0], 1999) && !target_met(&t[0], 2000));
+	CHECK_INT(t[1].op, OP_PCT_NATIVE_GE);
+	CHECK(target_met(&t[1], 85) && !target_met(&t[1], 84.9));
+	free(t);
+}
+
+TEST(targets_bad_lines)
+{
+	const char *bad[] = {
+		"cpu kvm sysbench-cpu.events_per_second %native>= 85",          /* 5 words */
+		"cpu qemu sysbench-cpu.events_per_second >= 85 %",              /* accel */
+		"cpu kvm sysbench-cpu >= 85 %",                                 /* no metric */
+		"cpu kvm .x >= 85 %",
+		"cpu kvm a.b => 85 %",                                          /* op */
+		"cpu kvm a.b >= eighty %",                                      /* number */
+		"cpu kvm a.b >= 85x %",
+		"cpu kvm a.b >= nan %",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct target *t = NULL;
+		size_t n;
+		struct kq_err err = { "" };
+		char text[256];
+		snprintf(text, sizeof(text), "# comment\n\n%s\n", bad[i]);
+		if (targets_parse(text, "t.conf", &t, &n, &err) != -1 || !strstr(err.msg, "t.conf:3:"))
+			test_fail(__FILE__, __LINE__, "case %zu accepted or error without line: '%s'", i, err.msg);
+		free(t);
+	}
+	struct kq_err err;
+	struct target *t;
+	size_t n;
+	CHECK_INT(targets_load("/nonexistent/targets.conf", &t, &n, &err), -1);
+	CHECK(strstr(err.msg, "/nonexistent/targets.conf") != NULL);
+}
+
+static void put(const char *root, const char *rel, const char *text)
+{
+	char path[512], dir[512];
+	snprintf(path, sizeof(path), "%s/%s", root, rel);
+	snprintf(dir, sizeof(dir), "mkdir -p $(dirname '%s')", path);
+	if (system(dir))
+		return;
+	FILE *f = fopen(path, "w");
+	if (f) {
+		fputs(text, f);
+		fclose(f);
+	}
+}
+
+TEST(conditions_from_a_fake_tree)
+{
+	char root[] = "/tmp/kq-cond-XXXXXX";
+	CHECK(mkdtemp(root) != NULL);
+	put(root, "sys/devices/system/cpu/cpu0/cpufreq/scaling_cur_freq", "2400000\n");
+	put(root, "sys/devices/system/cpu/cpu1/cpufreq/scaling_cur_freq", "1800000\n");
+	put(root, "sys/devices/system/cpu/cpu0/cpufreq/scaling_governor", "ondemand\n");
+	put(root, "sys/class/thermal/thermal_zone0/temp", "61500\n");
+	put(root, "sys/class/thermal/thermal_zone1/temp", "83000\n");
+	put(root, "proc/loadavg", "0.52 0.40 0.30 3/200 1234\n");
+	struct host_conditions a, b;
+	conditions_sample(root, &a);
+	CHECK(a.cpu_mhz_avg > 2099.9 && a.cpu_mhz_avg < 2100.1);
+	CHECK_STR(a.governor, "ondemand");
+	CHECK(a.temp_c_max > 82.9 && a.temp_c_max < 83.1);
+	CHECK_INT(a.procs_running, 3);
+	CHECK_INT(a.pi_throttled, -1);
+	CHECK(!conditions_throttled(&a, &a));
+	/* the Pi's firmware flag "throttled now" (bit 2) */
+	put(root, "sys/devices/platform/soc/soc:firmware/get_throttled", "0x50004\n");
+	conditions_sample(root, &b);
+	CHECK(conditions_throttled(&a, &b));
+	/* x86 throttle counters that moved */
+	put(root, "sys/devices/platform/soc/soc:firmware/get_throttled", "0x0\n");
+	put(root, "sys/devices/system/cpu/cpu0/thermal_throttle/core_throttle_count", "7\n");
+	conditions_sample(root, &b);
+	CHECK(conditions_throttled(&a, &b));
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+	CHECK_INT(system(cmd), 0);
+}
+
+TEST(native_exec_paths)
+{
+	struct agent_result r;
+	struct kq_err err;
+	const char *echo[] = { "sh", "-c", "echo out; echo err >&2; exit 3", NULL };
+	CHECK_INT(native_exec(echo, 5000, &r, &err), 0);
+	CHECK_INT(r.exit_code, 3);
+	CHECK_STR((char *)r.out, "out\n");
+	CHECK_STR((char *)r.err, "err\n");
+	agent_result_free(&r);
+	const char *sleeper[] = { "sh", "-c", "sleep 30 & sleep 30", NULL };
+	CHECK_INT(native_exec(sleeper, 300, &r, &err), 0);
+	CHECK_INT(r.timed_out, 1);
+	CHECK(r.wall_ms < 5000);
+	agent_result_free(&r);
+	const char *missing[] = { "/nonexistent/tool", NULL };
+	CHECK_INT(native_exec(missing, 1000, &r, &err), -1);
+	CHECK(strstr(err.msg, "/nonexistent/tool") != NULL);
+}
