@@ -10,6 +10,16 @@ seeds=$work/seeds
 rm -rf "$seeds" && mkdir -p "$seeds/snapshot" "$seeds/fdt" "$seeds/acpi" "$seeds/text" "$seeds/frame"
 printf '\001{"id":1,"ok":true,"exit_code":0,"signal":0,"timed_out":false,"wall_ms":1,"stdout_b64":"aGk=","stderr_b64":"","truncated":false}' >"$seeds/frame/response"
 printf '\000noise KQF1' >"$seeds/frame/noise"
+# Workload outputs: the first byte picks the parser, in workloads[] order.
+mkdir -p "$seeds/workloads"
+i=0
+for w in sysbench-cpu stream fio-seqread fio-seqwrite fio-randread iperf3-h2g iperf3-g2h; do
+	for f in tests/fixtures/workloads/*-"$w".*; do
+		[ -f "$f" ] || continue
+		{ printf "\\$(printf '%03o' $i)"; cat "$f"; } >"$seeds/workloads/$(basename "$f")"
+	done
+	i=$((i + 1))
+done
 # Snapshot tarballs, uncompressed so that mutations reach the files inside.
 for f in tests/fixtures/snapshots/*.tar.gz; do
 	gzip -dc "$f" >"$seeds/snapshot/$(basename "$f" .gz)"
