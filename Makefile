@@ -88,15 +88,17 @@ $(OUT)/stream: workloads/stream/stream.c workloads/stream/stream.h | $(OUT)/.dep
 	$(Q)$(CC) -O2 -std=gnu11 $(WARN) -pthread -static -o $@ workloads/stream/stream.c
 
 # The front-end (host only).
-KVMQUAL_SRCS := runners/kvmqual.c runners/cmd_guest.c runners/cmd_image.c runners/guest.c \
-	runners/agent_client.c lib/frame.c lib/util.c
+WORKLOAD_SRCS := $(wildcard workloads/*.c)
+KVMQUAL_SRCS := runners/kvmqual.c runners/cmd_guest.c runners/cmd_image.c runners/cmd_run.c runners/cmd_export.c \
+	runners/guest.c runners/agent_client.c runners/native.c runners/conditions.c \
+	runners/targets.c runners/store.c $(WORKLOAD_SRCS) lib/frame.c $(LIB_SRCS) $(PROBE_LIB_SRCS)
 KVMQUAL_OBJS := $(KVMQUAL_SRCS:%.c=$(OUT)/obj/%.o)
 
 kvmqual: $(OUT)/kvmqual
 
 $(OUT)/kvmqual: $(KVMQUAL_OBJS) $(CJSON_LIB)
 	@echo "  LD      $@"
-	$(Q)$(CC) -o $@ $(KVMQUAL_OBJS) $(CJSON_LIB)
+	$(Q)$(CC) -o $@ $(KVMQUAL_OBJS) $(CJSON_LIB) -lsqlite3 -lfdt -lz -lm
 
 # Debian packages first (installed when root, else the command is printed).
 $(OUT)/.deps-ok: scripts/deps.sh
@@ -141,14 +143,14 @@ SAN := -fsanitize=address,undefined -fno-omit-frame-pointer
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 HOST_KVM_SRC := $(or $(KVM_SRC_$(HOST_ARCH)),probe/kvm_none.c)
 UNIT_LIB_SRCS := $(LIB_SRCS) lib/frame.c runners/agent_client.c runners/guest.c \
-	runners/native.c runners/conditions.c runners/targets.c \
+	runners/native.c runners/conditions.c runners/targets.c runners/store.c $(WORKLOAD_SRCS) \
 	$(filter-out probe/kvm_%.c,$(PROBE_LIB_SRCS)) $(HOST_KVM_SRC)
 
-$(TEST_OUT)/unit: $(UNIT_SRCS) $(UNIT_LIB_SRCS) $(wildcard tests/unit/*.h probe/*.h lib/*.h) build/deps/lib/libcjson.a
+$(TEST_OUT)/unit: $(UNIT_SRCS) $(UNIT_LIB_SRCS) $(wildcard tests/unit/*.h probe/*.h lib/*.h runners/*.h workloads/*.h) build/deps/lib/libcjson.a
 	@mkdir -p $(dir $@)
 	@echo "  CC      $@"
 	$(Q)gcc -std=gnu11 $(WARN) -O1 -g $(SAN) -Ibuild/deps/include -o $@ $(UNIT_SRCS) $(UNIT_LIB_SRCS) \
-		build/deps/lib/libcjson.a -lfdt -lz
+		build/deps/lib/libcjson.a -lsqlite3 -lfdt -lz -lm
 
 $(TEST_OUT)/fixture_check: tests/tools/fixture_check.c build/deps/lib/libcjson.a
 	@mkdir -p $(dir $@)
@@ -187,7 +189,7 @@ $(FUZZ_OUT)/%: tests/fuzz/%.c $(UNIT_LIB_SRCS) build/deps/lib/libcjson.a
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ-CC $@"
 	$(Q)clang -std=gnu11 -O1 -g -fsanitize=fuzzer,address,undefined -Ibuild/deps/include -o $@ $< \
-		$(UNIT_LIB_SRCS) build/deps/lib/libcjson.a -lfdt -lz
+		$(UNIT_LIB_SRCS) build/deps/lib/libcjson.a -lsqlite3 -lfdt -lz -lm
 
 fuzz:
 	$(Q)scripts/deps.sh fuzz
@@ -201,12 +203,14 @@ bench:
 	$(Q)$(MAKE) --no-print-directory guest-image
 	$(Q)bench/probe.sh
 	$(Q)bench/boot.sh
+	$(Q)bench/store.sh
 
 # ---- the main job ----
 
 qualify:
 	$(Q)scripts/deps.sh qualify
-	$(Q)$(MAKE) --no-print-directory probe
+	$(Q)$(MAKE) --no-print-directory probe kvmqual
+	$(Q)$(MAKE) --no-print-directory guest-image
 	$(Q)scripts/qualify.sh
 
 install: all

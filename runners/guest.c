@@ -334,18 +334,23 @@ int guest_boot(const struct guest_config *cfg, struct guest *g, int boot_timeout
 			return -1;
 		}
 	}
-	unlink(qemu_err);
 	agent_conn_init(&g->agent, conn);
 	int remaining = (int)((deadline - kq_now_ns()) / 1000000ull);
 	struct kq_err ready_err;
 	if (remaining <= 0 || agent_wait_ready(&g->agent, remaining, &g->ready, &ready_err)) {
-		char tail[600];
+		/* QEMU's own words first (an abort under -cpu host, say), then the
+		 * end of what the guest printed. */
+		char tail[600], qmsg[300];
 		console_tail(g->console_path, tail, sizeof(tail));
-		kq_error(err, "the guest did not become ready within %d ms (%s); console: ...%s", boot_timeout_ms,
-			 remaining <= 0 ? "timed out" : ready_err.msg, tail);
+		console_tail(qemu_err, qmsg, sizeof(qmsg));
+		kq_error(err, "the guest did not become ready within %d ms (%s)%s%s; console: ...%s", boot_timeout_ms,
+			 remaining <= 0 ? "timed out" : ready_err.msg, qmsg[0] ? "; QEMU: " : "", kq_strtrim(qmsg),
+			 tail[0] ? tail : " (empty)");
+		unlink(qemu_err);
 		guest_stop(g);
 		return -1;
 	}
+	unlink(qemu_err);
 	return 0;
 }
 

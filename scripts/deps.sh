@@ -3,22 +3,24 @@
 # the exact command.  Usage: scripts/deps.sh build|cross|guest|test|fuzz|bench|qualify
 set -eu
 
-build_pkgs="gcc make libc6-dev libfdt-dev zlib1g-dev libcjson-dev dpkg-dev pkg-config"
+build_pkgs="gcc make libc6-dev libfdt-dev zlib1g-dev libcjson-dev libsqlite3-dev dpkg-dev pkg-config"
 cross_pkgs="gcc-aarch64-linux-gnu libc6-dev-arm64-cross"
 test_pkgs="device-tree-compiler cpio binutils procps iperf3 qemu-system-arm qemu-efi-aarch64"
 fuzz_pkgs="clang libclang-rt-dev"
 bench_pkgs="hyperfine libvirt-clients qemu-system-x86"
 guest_pkgs="cpio binutils lz4 xz-utils squashfs-tools"
-qualify_pkgs="qemu-system-x86 qemu-system-arm qemu-utils"
+# The native baselines run Debian's own tools, like the guest.
+tools_pkgs="sysbench fio iperf3"
+qualify_pkgs="qemu-system-x86 qemu-system-arm qemu-utils squashfs-tools lz4 $tools_pkgs"
 
 case "${1:-}" in
 build) want="$build_pkgs" ;;
 cross) want="$build_pkgs $cross_pkgs" ;;
 guest) want="$build_pkgs $cross_pkgs $guest_pkgs" ;;
-test) want="$build_pkgs $cross_pkgs $guest_pkgs $test_pkgs" ;;
+test) want="$build_pkgs $cross_pkgs $guest_pkgs $test_pkgs $tools_pkgs sqlite3" ;;
 fuzz) want="$build_pkgs $fuzz_pkgs" ;;
 bench) want="$build_pkgs $cross_pkgs $guest_pkgs $test_pkgs $bench_pkgs" ;;
-qualify) want="$build_pkgs $qualify_pkgs" ;;
+qualify) want="$build_pkgs $cross_pkgs $guest_pkgs $qualify_pkgs" ;;
 *) echo "usage: $0 build|cross|guest|test|fuzz|bench|qualify" >&2; exit 2 ;;
 esac
 

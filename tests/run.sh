@@ -8,13 +8,14 @@
 #   cross      the aarch64 build
 #   lab        the aarch64 probe live inside emulated ARM64 hosts (tests/lab)
 #   guest      the benchmark guest image under TCG: agent, tools, failure paths
+#   run        kvmqual run end to end (quick profile, TCG) and its failure paths
 # Run from the top of the checkout after 'make test' has built everything;
 # TESTS="unit fixture" runs a subset.
 set -u
 cd "$(dirname "$0")/.."
 PROBE=build/probe
 CHECK=build/tests/fixture_check
-TESTS=${TESTS:-unit fixture malformed cli live cross lab guest}
+TESTS=${TESTS:-unit fixture malformed cli live cross lab guest run}
 tmp=$(mktemp -d /tmp/kvmqual-test.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT INT TERM
 passed=0 failed=0 skipped=0
@@ -356,6 +357,120 @@ SCRIPT
 		PATH=/nonexistent "$(pwd)/$KQ" guest --image "$image" --arch aarch64 -- true >/dev/null 2>"$tmp/noqemu.err"
 		if [ $? -eq 2 ] && grep -q "cannot start qemu-system-aarch64" "$tmp/noqemu.err"; then pass guest/no-qemu; else
 			fail guest/no-qemu "$(head -c 300 "$tmp/noqemu.err")"; fi
+	fi
+fi
+
+if want run; then
+	KQ=build/kvmqual
+	JG=build/tests/json_get
+	if [ ! -f build/guest/aarch64/manifest.json ]; then
+		fail run "no guest image (make guest-image)"
+	else
+		# The quick profile end to end: native baseline and the aarch64 guest
+		# under TCG, every workload, stored in SQLite.
+		"$KQ" run --guest-arch aarch64 --accel tcg --profile quick --db "$tmp/run/kvmqual.db" --json \
+			>"$tmp/run.json" 2>"$tmp/run.err"
+		rrc=$?
+		if [ $rrc -eq 0 ] && [ "$("$JG" "$tmp/run.json" status)" = complete ]; then pass run/quick-tcg-complete; else
+			fail run/quick-tcg-complete "exit $rrc, status $("$JG" "$tmp/run.json" status): $("$JG" "$tmp/run.json" reason | head -c 600)"; fi
+		"$KQ" export --db "$tmp/run/kvmqual.db" --format csv >"$tmp/run.csv"
+		missing=""
+		for w in sysbench-cpu sysbench-cpu-1t stream fio-seqread fio-seqwrite fio-randread iperf3-h2g iperf3-g2h; do
+			for a in native tcg; do
+				grep -q ",$a,$w," "$tmp/run.csv" || missing="$missing $a/$w"
+			done
+		done
+		if [ -z "$missing" ]; then pass run/every-workload-stored; else fail run/every-workload-stored "no samples for:$missing"; fi
+		tcg_boot=$("$JG" "$tmp/run.json" boot_ms.tcg)
+		case $tcg_boot in '' | null) fail run/boot-time "no TCG boot time" ;; *) pass run/boot-time ;; esac
+		"$KQ" export --db "$tmp/run/kvmqual.db" --format json >"$tmp/export.json"
+		if [ "$("$JG" "$tmp/export.json" schema)" = kvmqual.export ] &&
+			[ "$("$JG" "$tmp/export.json" runs.0.guest_image_hash)" = "$("$JG" build/guest/aarch64/manifest.json image_hash)" ]; then
+			pass run/export-json-with-image-hash
+		else
+			fail run/export-json-with-image-hash "$(head -c 300 "$tmp/export.json")"
+		fi
+
+		# KVM that cannot boot a stock guest (this PVM host): the run says why,
+		# quickly, and goes on with TCG.
+		if [ -d /sys/module/kvm_pvm ] && [ "$(uname -m)" = x86_64 ]; then
+			start=$(date +%s)
+			"$KQ" run --guest-arch x86_64 --accel kvm,tcg --workloads sysbench-cpu-1t --db "$tmp/run/kvmqual.db" --json \
+				>"$tmp/kvm.json" 2>"$tmp/kvm.err"
+			krc=$?
+			took=$(($(date +%s) - start))
+			reason=$("$JG" "$tmp/kvm.json" reason)
+			if [ $krc -eq 1 ] && [ "$("$JG" "$tmp/kvm.json" status)" = incomplete ] &&
+				echo "$reason" | grep -q "kvm: the guest did not boot" && echo "$reason" | grep -q pvm &&
+				[ "$("$JG" "$tmp/kvm.json" boot_ms.tcg)" != null ] && [ "$took" -lt 120 ]; then
+				pass run/kvm-failure-is-a-result
+			else
+				fail run/kvm-failure-is-a-result "exit $krc after ${took}s: $(head -c 600 "$tmp/kvm.json")"
+			fi
+		else
+			skip run/kvm-failure-is-a-result "this host's KVM is not PVM: a stock guest would boot"
+		fi
+
+		# No QEMU: every accelerator fails with the reason, nothing hangs.
+		mkdir -p "$tmp/noqemu-bin"
+		for t in sysbench fio iperf3 sh; do ln -sf "$(command -v $t)" "$tmp/noqemu-bin/$t"; done
+		PATH="$tmp/noqemu-bin" "$(pwd)/$KQ" run --guest-arch aarch64 --accel tcg --workloads sysbench-cpu-1t \
+			--db "$tmp/run/kvmqual.db" --json >"$tmp/noqemu.json" 2>"$tmp/noqemu.err"
+		nrc=$?
+		if [ $nrc -eq 2 ] && [ "$("$JG" "$tmp/noqemu.json" status)" = failed ] &&
+			"$JG" "$tmp/noqemu.json" reason | grep -q "cannot start qemu-system-aarch64"; then
+			pass run/no-qemu
+		else
+			fail run/no-qemu "exit $nrc: $(head -c 400 "$tmp/noqemu.json") $(head -c 200 "$tmp/noqemu.err")"
+		fi
+
+		# SIGTERM mid-run: stored as interrupted, exit 143, no QEMU left.
+		"$KQ" run --guest-arch aarch64 --accel tcg --workloads sysbench-cpu --db "$tmp/run/term.db" \
+			>"$tmp/term.out" 2>&1 &
+		tpid=$!
+		sleep 8
+		kill -TERM $tpid
+		wait $tpid
+		trc=$?
+		"$KQ" export --db "$tmp/run/term.db" --format json >"$tmp/term.json" 2>&1
+		if [ $trc -eq 143 ] && [ "$("$JG" "$tmp/term.json" runs.0.status)" = interrupted ] &&
+			! pgrep -f "$tmp/run/kvmqual-scratch" >/dev/null; then
+			pass run/sigterm-stores-interrupted
+		else
+			fail run/sigterm-stores-interrupted "exit $trc, status $("$JG" "$tmp/term.json" runs.0.status)"
+		fi
+
+		# SIGKILL: nothing runs clean-up; the next use of the database says
+		# the run was cut off, and no QEMU outlives the runner.
+		"$KQ" run --guest-arch aarch64 --accel tcg --workloads sysbench-cpu --db "$tmp/run/kill.db" \
+			>"$tmp/kill.out" 2>&1 &
+		kpid=$!
+		sleep 8
+		kill -KILL $kpid
+		wait $kpid 2>/dev/null
+		sleep 1
+		"$KQ" export --db "$tmp/run/kill.db" --format json >"$tmp/kill.json" 2>&1
+		if [ "$("$JG" "$tmp/kill.json" runs.0.status)" = interrupted ] && ! pgrep -f "$tmp/run/kvmqual-scratch" >/dev/null; then
+			pass run/sigkill-recovered-next-time
+		else
+			fail run/sigkill-recovered-next-time "status $("$JG" "$tmp/kill.json" runs.0.status)"
+		fi
+
+		# Two runs at once against the same database both succeed.
+		"$KQ" run --guest-arch aarch64 --accel tcg --workloads sysbench-cpu-1t --db "$tmp/run/two.db" --json >"$tmp/two-a.json" 2>&1 &
+		apid=$!
+		"$KQ" run --guest-arch aarch64 --accel tcg --workloads sysbench-cpu-1t --db "$tmp/run/two.db" --json >"$tmp/two-b.json" 2>&1
+		brc=$?
+		wait $apid
+		arc=$?
+		if [ $arc -eq 0 ] && [ $brc -eq 0 ]; then pass run/two-runs-one-database; else
+			fail run/two-runs-one-database "exits $arc and $brc: $(head -c 300 "$tmp/two-a.json")"; fi
+
+		# Bad options are usage errors.
+		"$KQ" run --profile huge >/dev/null 2>&1
+		[ $? -eq 2 ] && pass run/bad-profile || fail run/bad-profile "exit not 2"
+		"$KQ" run --workloads nope --accel tcg --guest-arch aarch64 >/dev/null 2>&1
+		[ $? -eq 2 ] && pass run/bad-workload || fail run/bad-workload "exit not 2"
 	fi
 fi
 

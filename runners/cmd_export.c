@@ -1,0 +1,65 @@
+/* kvmqual export: the samples and verdicts of a run (or of all runs) from
+ * the store, as JSON (schema kvmqual.export) or CSV. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "store.h"
+
+int cmd_export(int argc, char **argv)
+{
+	const char *db = STORE_DEFAULT_PATH, *format = "json", *run = "all";
+	static const struct option opts[] = {
+		{ "db", required_argument, NULL, 'd' }, { "format", required_argument, NULL, 'f' },
+		{ "run", required_argument, NULL, 'r' }, { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int ch;
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'd': db = optarg; break;
+		case 'f': format = optarg; break;
+		case 'r': run = optarg; break;
+		case 'h':
+		default:
+			fprintf(ch == 'h' ? stdout : stderr,
+				"usage: kvmqual export [--db FILE] [--run ID|all] [--format json|csv]\n"
+				"Writes the runs in the database (default %s) to standard output.\n",
+				STORE_DEFAULT_PATH);
+			return ch == 'h' ? 0 : 2;
+		}
+	}
+	enum store_format f;
+	if (!strcmp(format, "json"))
+		f = STORE_FORMAT_JSON;
+	else if (!strcmp(format, "csv"))
+		f = STORE_FORMAT_CSV;
+	else {
+		fprintf(stderr, "kvmqual export: --format takes json or csv, not '%s'\n", format);
+		return 2;
+	}
+	long long id = 0;
+	if (strcmp(run, "all")) {
+		char *end;
+		id = strtoll(run, &end, 10);
+		if (*end || id <= 0) {
+			fprintf(stderr, "kvmqual export: --run takes a run id or 'all', not '%s'\n", run);
+			return 2;
+		}
+	}
+	struct kq_err err;
+	int recovered = 0;
+	struct store *s = store_open(db, &recovered, &err);
+	if (!s) {
+		fprintf(stderr, "kvmqual export: %s\n", err.msg);
+		return 2;
+	}
+	int rc = store_export(s, id, f, stdout, &err);
+	if (rc)
+		fprintf(stderr, "kvmqual export: %s\n", err.msg);
+	store_close(s);
+	return rc ? 2 : 0;
+}
