@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -88,6 +89,9 @@ struct run_ctx {
 	int cpus;
 	const char *bin_dir;
 	const char *only;           /* --workloads: comma-separated labels */
+	const char *pin_cpus;       /* big.LITTLE: the cluster QEMU is pinned to */
+	const char *gic;            /* arm64 under KVM: the host's GIC version */
+	uint64_t start_ns;
 	char host_arch[32];
 	char native_target[PATH_MAX];
 	char disk_path[PATH_MAX];
@@ -129,10 +133,16 @@ static void progress(struct run_ctx *c, const char *fmt, ...)
 	char line[512];
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
+	/* Time left, from the pace so far (steps are of similar length). */
+	char eta[32] = "";
+	double elapsed = (double)(kq_now_ns() - c->start_ns) / 1e9;
+	if (c->steps_done > 0 && c->steps_done < c->steps_total)
+		snprintf(eta, sizeof(eta), ", ~%.0f s left",
+			 elapsed / c->steps_done * (c->steps_total - c->steps_done));
 	if (c->tty)
-		fprintf(stderr, "\r\033[K[%d/%d] %s", c->steps_done, c->steps_total, line);
+		fprintf(stderr, "\r\033[K[%d/%d%s] %s", c->steps_done, c->steps_total, eta, line);
 	else
-		fprintf(stderr, "[%d/%d] %s\n", c->steps_done, c->steps_total, line);
+		fprintf(stderr, "[%d/%d%s] %s\n", c->steps_done, c->steps_total, eta, line);
 }
 
 static void note_failure(struct run_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -326,6 +336,9 @@ static void guest_config_for(const struct run_ctx *c, const char *accel, struct 
 	cfg->image_dir = c->image_dir;
 	cfg->mem_mb = c->prof->guest_mem_mb;
 	cfg->cpus = c->cpus;
+	cfg->pin_cpus = c->pin_cpus;
+	if (!strcmp(accel, "kvm"))
+		cfg->gic = c->gic;
 	if (with_devices) {
 		cfg->disk = c->disk_path;
 		cfg->disk_opts = c->disk_opts;
@@ -794,6 +807,7 @@ int cmd_run(int argc, char **argv)
 	c.image_dir = image;
 	c.bin_dir = dir;
 	c.only = only;
+	c.start_ns = kq_now_ns();
 	int nsteps = 0;
 	for (size_t i = 0; i < KQ_ARRAY_SIZE(plan); i++)
 		nsteps += step_wanted(&c, &plan[i]);
@@ -825,6 +839,19 @@ int cmd_run(int argc, char **argv)
 	char *probe_text = cJSON_PrintUnformatted(probe_doc);
 	if (want_kvm < 0)
 		want_kvm = pr.verdict != VERDICT_TCG_ONLY && !strcmp(guest_arch, u.machine);
+	/* big.LITTLE: pin to the cluster the probe recommends (the most compute
+	 * in total), and give the guest no more vCPUs than it has. */
+	if (pr.host.cluster_count > 1) {
+		const struct cluster *cl = &pr.host.clusters[pr.host.pin_cluster];
+		c.pin_cpus = cl->cpus;
+		if (c.cpus > (int)cl->count)
+			c.cpus = (int)cl->count;
+	}
+	/* Under KVM an arm64 guest gets the GIC the host can virtualize. */
+	const struct check *gicv = probe_find(&pr, "gic.version");
+	if (gicv && !strcmp(u.machine, "aarch64"))
+		c.gic = kq_startswith(gicv->value, "v3") || kq_startswith(gicv->value, "v4") ? "3"
+			: !strcmp(gicv->value, "v2") ? "2" : NULL;
 	const struct check *mode = probe_find(&pr, "kvm.mode");
 	char kvm_hint[600] = "";
 	if (mode && mode->status != CHECK_PASS && mode->hint)
@@ -919,6 +946,17 @@ int cmd_run(int argc, char **argv)
 	cJSON_AddStringToObject(summary, "profile", prof->name);
 	cJSON_AddStringToObject(summary, "guest_image_hash", hash);
 	cJSON_AddStringToObject(summary, "probe_verdict", verdict_name(pr.verdict));
+	cJSON_AddNumberToObject(summary, "vcpus", c.cpus);
+	if (c.pin_cpus)
+		cJSON_AddStringToObject(summary, "pinned_to_cpus", c.pin_cpus);
+	/* The harness's own cost: its CPU time against the run's wall time. */
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	double self_cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+			  (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+	double wall = (double)(kq_now_ns() - c.start_ns) / 1e9;
+	cJSON_AddNumberToObject(summary, "wall_s", wall);
+	cJSON_AddNumberToObject(summary, "runner_cpu_s", self_cpu);
 	cJSON *boot = cJSON_AddObjectToObject(summary, "boot_ms");
 	add_boot(boot, "tcg", want_tcg, c.boot_ms[0]);
 	add_boot(boot, "kvm", want_kvm, c.boot_ms[1]);

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sched.h>
 #include <sys/prctl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -205,8 +206,40 @@ static void cleanup_files(struct guest *g)
  * through guest_stop(), and SIGKILL as its parent-death signal, so that it
  * dies with us even when we are killed outright.  Returns 0 or the errno
  * of the exec. */
-static int spawn_qemu(char **argv, const char *err_path, pid_t *pid)
+/* Parses a CPU list like "0-3,6" into a set; returns -1 on junk. */
+int guest_parse_cpulist(const char *list, cpu_set_t *set)
 {
+	CPU_ZERO(set);
+	const char *p = list;
+	while (*p) {
+		char *end;
+		long a = strtol(p, &end, 10), b = a;
+		if (end == p || a < 0 || a >= CPU_SETSIZE)
+			return -1;
+		p = end;
+		if (*p == '-') {
+			b = strtol(p + 1, &end, 10);
+			if (end == p + 1 || b < a || b >= CPU_SETSIZE)
+				return -1;
+			p = end;
+		}
+		for (long c = a; c <= b; c++)
+			CPU_SET((int)c, set);
+		if (*p == ',')
+			p++;
+		else if (*p)
+			return -1;
+	}
+	return CPU_COUNT(set) ? 0 : -1;
+}
+
+static int spawn_qemu(char **argv, const char *err_path, const char *pin_cpus, pid_t *pid)
+{
+	/* big.LITTLE hosts: every vCPU thread stays on one cluster, so that
+	 * -cpu host sees one MIDR (the probe's cpu.topology says which). */
+	cpu_set_t pin;
+	if (pin_cpus && guest_parse_cpulist(pin_cpus, &pin))
+		return EINVAL;
 	int report[2];
 	if (pipe2(report, O_CLOEXEC))
 		return errno;
@@ -221,6 +254,8 @@ static int spawn_qemu(char **argv, const char *err_path, pid_t *pid)
 	if (*pid == 0) {
 		setpgid(0, 0);
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (pin_cpus)
+			sched_setaffinity(0, sizeof(pin), &pin);
 		if (getppid() != parent)
 			_exit(127); /* the parent died before prctl */
 		int in = open("/dev/null", O_RDONLY);
@@ -293,7 +328,7 @@ int guest_boot(const struct guest_config *cfg, struct guest *g, int boot_timeout
 	char qemu_err[300];
 	snprintf(qemu_err, sizeof(qemu_err), "%s/qemu.err", g->workdir);
 	g->exec_ns = kq_now_ns();
-	int rc = spawn_qemu(argv, qemu_err, &g->pid);
+	int rc = spawn_qemu(argv, qemu_err, cfg->pin_cpus, &g->pid);
 	if (rc) {
 		kq_error(err, "cannot start %s: %s%s", argv[0], strerror(rc),
 			 rc == ENOENT ? " (install qemu-system-arm or qemu-system-x86)" : "");

@@ -5,6 +5,7 @@
 #ifndef KQ_GUEST_H
 #define KQ_GUEST_H
 
+#include <sched.h>
 #include <sys/types.h>
 
 #include "agent_client.h"
@@ -22,6 +23,7 @@ struct guest_config {
 	int net_user;            /* QEMU user-mode network (10.0.2.15 via 10.0.2.2) */
 	const char *append;      /* extra kernel command line */
 	const char *console_log; /* file for the guest console; NULL = in the work dir */
+	const char *pin_cpus;    /* host CPU list ("4-7") QEMU is confined to; NULL = any */
 };
 
 struct guest {
@@ -45,5 +47,7 @@ void guest_stop(struct guest *g);
 /* Builds QEMU's argument vector (exposed for tests). */
 char **guest_qemu_argv(const struct guest_config *cfg, const char *socket_path, const char *console_path);
 void guest_free_argv(char **argv);
+/* Parses a CPU list ("0-3,6") as the probe's pin_cpus gives it; 0 or -1. */
+int guest_parse_cpulist(const char *list, cpu_set_t *set);
 
 #endif

@@ -1,8 +1,10 @@
+#define _GNU_SOURCE
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "../../runners/conditions.h"
+#include "../../runners/guest.h"
 #include "../../runners/native.h"
 #include "../../runners/targets.h"
 #include "test.h"
@@ -116,4 +118,48 @@ TEST(native_exec_paths)
 	const char *missing[] = { "/nonexistent/tool", NULL };
 	CHECK_INT(native_exec(missing, 1000, &r, &err), -1);
 	CHECK(strstr(err.msg, "/nonexistent/tool") != NULL);
+}
+
+TEST(cpulist_for_pinning)
+{
+	cpu_set_t set;
+	CHECK_INT(guest_parse_cpulist("2-6", &set), 0);
+	CHECK_INT(CPU_COUNT(&set), 5);
+	CHECK(CPU_ISSET(2, &set) && CPU_ISSET(6, &set) && !CPU_ISSET(7, &set));
+	CHECK_INT(guest_parse_cpulist("0,4-5,7", &set), 0);
+	CHECK_INT(CPU_COUNT(&set), 4);
+	const char *bad[] = { "", "x", "3-1", "1-", "1,,2", "-1", "99999", "1 2" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (guest_parse_cpulist(bad[i], &set) != -1)
+			test_fail(__FILE__, __LINE__, "'%s' accepted", bad[i]);
+}
+
+TEST(qemu_command_line)
+{
+	struct guest_config cfg = { .arch = "aarch64", .accel = "kvm", .gic = "3", .image_dir = "/img",
+				    .mem_mb = 512, .cpus = 4, .net_user = 1, .disk = "/d.img",
+				    .disk_opts = "cache=none,aio=native" };
+	char **argv = guest_qemu_argv(&cfg, "/s.sock", "/c.log");
+	struct kq_buf b;
+	kq_buf_init(&b);
+	for (char **a = argv; *a; a++)
+		kq_buf_printf(&b, "%s ", *a);
+	CHECK(strstr(b.data, "qemu-system-aarch64 -M virt,gic-version=3 -accel kvm -cpu host ") != NULL);
+	CHECK(strstr(b.data, "-smp 4 ") != NULL);
+	CHECK(strstr(b.data, "file=/d.img,cache=none,aio=native") != NULL);
+	CHECK(strstr(b.data, "virtio-blk-device,drive=disk0,serial=kqscratch") != NULL);
+	CHECK(strstr(b.data, "kq.ip=10.0.2.15/24 kq.gw=10.0.2.2") != NULL);
+	kq_buf_free(&b);
+	guest_free_argv(argv);
+	cfg.arch = "x86_64";
+	cfg.accel = "tcg";
+	argv = guest_qemu_argv(&cfg, "/s.sock", "/c.log");
+	kq_buf_init(&b);
+	for (char **a = argv; *a; a++)
+		kq_buf_printf(&b, "%s ", *a);
+	CHECK(strstr(b.data, "qemu-system-x86_64 -M pc,hpet=off -accel tcg -cpu max ") != NULL);
+	CHECK(strstr(b.data, "acpi=noirq") != NULL);
+	CHECK(strstr(b.data, "virtio-net-pci,netdev=net0") != NULL);
+	kq_buf_free(&b);
+	guest_free_argv(argv);
 }
