@@ -204,6 +204,7 @@ bench:
 	$(Q)bench/probe.sh
 	$(Q)bench/boot.sh
 	$(Q)bench/store.sh
+	$(Q)bench/harness.sh
 
 # ---- the main job ----
 
