@@ -24,6 +24,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../lib/stale.h"
 #include "../probe/probe.h"
 #include "../workloads/workload.h"
 #include "commands.h"
@@ -647,7 +648,7 @@ static int supports_direct(const char *path)
 
 static int make_file(char *path, size_t size, const char *dir, long long mib)
 {
-	snprintf(path, size, "%s/kvmqual-scratch.XXXXXX", dir);
+	snprintf(path, size, "%s/kvmqual-scratch.%ld.XXXXXX", dir, (long)getpid());
 	int fd = mkstemp(path);
 	if (fd < 0)
 		return -1;
@@ -904,6 +905,8 @@ int cmd_run(int argc, char **argv)
 		*slash = '\0';
 	else
 		snprintf(dbdir, strlen(dbdir) + 1, ".");
+	/* Scratch files of runs killed outright (SIGKILL) are removed here. */
+	stale_cleanup(dbdir, "kvmqual-scratch");
 	int scratch_ok = make_file(c.native_target, sizeof(c.native_target), dbdir, prof->fio_mib + 16) == 0 &&
 			 make_file(c.disk_path, sizeof(c.disk_path), dbdir, prof->fio_mib + 16) == 0;
 	if (!scratch_ok) {

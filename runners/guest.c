@@ -1,6 +1,8 @@
 #define _GNU_SOURCE
 #include "guest.h"
 
+#include "../lib/stale.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -293,7 +295,10 @@ int guest_boot(const struct guest_config *cfg, struct guest *g, int boot_timeout
 	g->pid = -1;
 	g->listen_fd = -1;
 	g->agent.fd = -1;
-	snprintf(g->workdir, sizeof(g->workdir), "/tmp/kvmqual-guest.XXXXXX");
+	/* Work directories of runs that were killed outright are removed by
+	 * the next one; the pid in the name says whose each is. */
+	stale_cleanup("/tmp", "kvmqual-guest");
+	snprintf(g->workdir, sizeof(g->workdir), "/tmp/kvmqual-guest.%ld.XXXXXX", (long)getpid());
 	if (!mkdtemp(g->workdir)) {
 		g->workdir[0] = '\0';
 		return kq_error(err, "cannot create a work directory in /tmp: %s", strerror(errno));

@@ -455,6 +455,14 @@ if want run; then
 		else
 			fail run/sigkill-recovered-next-time "status $("$JG" "$tmp/kill.json" runs.0.status)"
 		fi
+		# ... and the next run removes the scratch files the killed one left.
+		ls "$tmp/run" | grep "kvmqual-scratch.$kpid." >/dev/null && left_before=1 || left_before=0
+		"$KQ" run --guest-arch aarch64 --accel tcg --workloads sysbench-cpu-1t --db "$tmp/run/kill.db" >/dev/null 2>&1
+		if [ $left_before = 1 ] && ! ls "$tmp/run" | grep -q "kvmqual-scratch.$kpid."; then
+			pass run/stale-scratch-removed
+		else
+			fail run/stale-scratch-removed "left before: $left_before; now: $(ls "$tmp/run" | tr '\n' ' ')"
+		fi
 
 		# Two runs at once against the same database both succeed.
 		"$KQ" run --guest-arch aarch64 --accel tcg --workloads sysbench-cpu-1t --db "$tmp/run/two.db" --json >"$tmp/two-a.json" 2>&1 &
