@@ -70,7 +70,7 @@ $(OUT)/obj/%.o: %.c $(CJSON_LIB) $(SYSROOT_STAMP) | $(OUT)/.deps-ok
 	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 # The guest agent: the benchmark guest's /init, static, for the guest's arch.
-AGENT_SRCS := guest-image/agent/agent.c lib/frame.c lib/util.c
+AGENT_SRCS := guest-image/agent/agent.c lib/frame.c lib/runcmd.c lib/util.c
 AGENT_OBJS := $(AGENT_SRCS:%.c=$(OUT)/obj/%.o)
 
 agent: $(OUT)/kvmqual-agent
@@ -91,7 +91,7 @@ $(OUT)/stream: workloads/stream/stream.c workloads/stream/stream.h | $(OUT)/.dep
 WORKLOAD_SRCS := $(wildcard workloads/*.c)
 KVMQUAL_SRCS := runners/kvmqual.c runners/cmd_guest.c runners/cmd_image.c runners/cmd_run.c runners/cmd_export.c \
 	runners/guest.c runners/agent_client.c runners/native.c runners/conditions.c \
-	runners/targets.c runners/store.c $(WORKLOAD_SRCS) lib/frame.c lib/stale.c $(LIB_SRCS) $(PROBE_LIB_SRCS)
+	runners/targets.c runners/store.c $(WORKLOAD_SRCS) lib/frame.c lib/stale.c lib/runcmd.c $(LIB_SRCS) $(PROBE_LIB_SRCS)
 KVMQUAL_OBJS := $(KVMQUAL_SRCS:%.c=$(OUT)/obj/%.o)
 
 kvmqual: $(OUT)/kvmqual
@@ -142,7 +142,7 @@ TEST_OUT := build/tests
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 HOST_KVM_SRC := $(or $(KVM_SRC_$(HOST_ARCH)),probe/kvm_none.c)
-UNIT_LIB_SRCS := $(LIB_SRCS) lib/frame.c lib/stale.c runners/agent_client.c runners/guest.c \
+UNIT_LIB_SRCS := $(LIB_SRCS) lib/frame.c lib/stale.c lib/runcmd.c runners/agent_client.c runners/guest.c \
 	runners/native.c runners/conditions.c runners/targets.c runners/store.c $(WORKLOAD_SRCS) \
 	$(filter-out probe/kvm_%.c,$(PROBE_LIB_SRCS)) $(HOST_KVM_SRC)
 

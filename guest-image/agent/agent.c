@@ -32,6 +32,7 @@
 #include <cjson/cJSON.h>
 
 #include "../../lib/frame.h"
+#include "../../lib/runcmd.h"
 #include "../../lib/util.h"
 
 #define AGENT_VERSION "1"
@@ -357,24 +358,14 @@ static int open_console(void)
 
 /* ---- requests ---- */
 
-struct capture {
-	struct kq_buf buf;
-	int truncated;
-};
-
-static void drain(int *fd, struct capture *c)
+/* In the child (already in a process group of its own, which is killed on
+ * a timeout): /tmp as its directory, a plain PATH. */
+static void exec_child_setup(void)
 {
-	char chunk[65536];
-	ssize_t n = read(*fd, chunk, sizeof(chunk));
-	if (n > 0) {
-		size_t room = c->buf.len < OUTPUT_CAP ? OUTPUT_CAP - c->buf.len : 0;
-		if ((size_t)n > room)
-			c->truncated = 1;
-		kq_buf_add(&c->buf, chunk, (size_t)n < room ? (size_t)n : room);
-	} else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
-		close(*fd);
-		*fd = -1;
-	}
+	if (chdir("/tmp"))
+		_exit(127);
+	setenv("PATH", "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin", 1);
+	setenv("HOME", "/tmp", 1);
 }
 
 static void reply_exec(double id, const cJSON *req)
@@ -397,94 +388,35 @@ static void reply_exec(double id, const cJSON *req)
 		argv[i] = a->valuestring;
 	}
 	double timeout_ms = cJSON_IsNumber(timeout) && timeout->valuedouble > 0 ? timeout->valuedouble : 600000;
-
-	int out[2], err[2];
-	if (pipe2(out, O_CLOEXEC) || pipe2(err, O_CLOEXEC)) {
-		free(argv);
-		send_error(id, "exec: pipe failed");
-		return;
+	if (timeout_ms > 86400000)
+		timeout_ms = 86400000;
+	struct runcmd_result r;
+	int e = runcmd(argv, (int)timeout_ms, OUTPUT_CAP, exec_child_setup, &r);
+	if (e) {
+		/* As a shell would: the command could not be run, exit 127. */
+		kq_buf_printf(&r.err, "kvmqual-agent: cannot run %s: %s\n", argv[0], strerror(e));
+		kq_buf_add(&r.out, "", 0);
+		r.exit_code = 127;
 	}
-	uint64_t start = kq_now_ns();
-	pid_t pid = fork();
-	if (pid == 0) {
-		setsid();
-		int null = open("/dev/null", O_RDONLY);
-		dup2(null, 0);
-		dup2(out[1], 1);
-		dup2(err[1], 2);
-		chdir("/tmp");
-		setenv("PATH", "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin", 1);
-		setenv("HOME", "/tmp", 1);
-		execvp(argv[0], argv);
-		dprintf(2, "kvmqual-agent: cannot run %s: %s\n", argv[0], strerror(errno));
-		_exit(127);
-	}
-	close(out[1]);
-	close(err[1]);
 	free(argv);
-	if (pid < 0) {
-		close(out[0]);
-		close(err[0]);
-		send_error(id, "exec: fork failed");
-		return;
-	}
-	struct capture o = { 0 }, e = { 0 };
-	int ofd = out[0], efd = err[0], timed_out = 0;
-	uint64_t deadline = start + (uint64_t)(timeout_ms * 1e6);
-	while (ofd >= 0 || efd >= 0) {
-		uint64_t now = kq_now_ns();
-		if (now >= deadline) {
-			timed_out = 1;
-			kill(-pid, SIGKILL);
-			kill(pid, SIGKILL);
-			break;
-		}
-		struct pollfd pfd[2] = { { ofd, POLLIN, 0 }, { efd, POLLIN, 0 } };
-		int wait_ms = (int)((deadline - now) / 1000000) + 1;
-		if (poll(pfd, 2, wait_ms > 1000 ? 1000 : wait_ms) <= 0)
-			continue;
-		if (ofd >= 0 && pfd[0].revents)
-			drain(&ofd, &o);
-		if (efd >= 0 && pfd[1].revents)
-			drain(&efd, &e);
-	}
-	if (ofd >= 0)
-		close(ofd);
-	if (efd >= 0)
-		close(efd);
-	int status = 0;
-	/* A process that closed its pipes may still run: the deadline holds. */
-	for (;;) {
-		pid_t r = waitpid(pid, &status, WNOHANG);
-		if (r == pid || (r < 0 && errno != EINTR))
-			break;
-		if (kq_now_ns() >= deadline && !timed_out) {
-			timed_out = 1;
-			kill(-pid, SIGKILL);
-			kill(pid, SIGKILL);
-		}
-		usleep(2000);
-	}
-	double wall_ms = (double)(kq_now_ns() - start) / 1e6;
 
 	cJSON *msg = cJSON_CreateObject();
 	cJSON_AddNumberToObject(msg, "id", id);
 	cJSON_AddBoolToObject(msg, "ok", 1);
-	cJSON_AddNumberToObject(msg, "exit_code", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-	cJSON_AddNumberToObject(msg, "signal", WIFSIGNALED(status) ? WTERMSIG(status) : 0);
-	cJSON_AddBoolToObject(msg, "timed_out", timed_out);
-	cJSON_AddNumberToObject(msg, "wall_ms", wall_ms);
-	char *b = kq_base64_encode(o.buf.data ? o.buf.data : "", o.buf.len);
+	cJSON_AddNumberToObject(msg, "exit_code", r.exit_code);
+	cJSON_AddNumberToObject(msg, "signal", r.signal);
+	cJSON_AddBoolToObject(msg, "timed_out", r.timed_out);
+	cJSON_AddNumberToObject(msg, "wall_ms", r.wall_ms);
+	char *b = kq_base64_encode(r.out.data, r.out.len);
 	cJSON_AddStringToObject(msg, "stdout_b64", b);
 	free(b);
-	b = kq_base64_encode(e.buf.data ? e.buf.data : "", e.buf.len);
+	b = kq_base64_encode(r.err.data, r.err.len);
 	cJSON_AddStringToObject(msg, "stderr_b64", b);
 	free(b);
-	cJSON_AddBoolToObject(msg, "truncated", o.truncated || e.truncated);
+	cJSON_AddBoolToObject(msg, "truncated", r.truncated);
 	send_json(FRAME_RESPONSE, msg);
 	cJSON_Delete(msg);
-	kq_buf_free(&o.buf);
-	kq_buf_free(&e.buf);
+	runcmd_result_free(&r);
 }
 
 static char *first_field(const char *path, const char *key)
