@@ -170,6 +170,35 @@ int kq_parse_u64(const char *s, uint64_t *out)
 	return 0;
 }
 
+int kq_read_file(const char *path, size_t max, char **data, size_t *len, struct kq_err *err)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return kq_error(err, "%s: %s", path, strerror(errno));
+	struct kq_buf b;
+	kq_buf_init(&b);
+	char chunk[65536];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+		if (b.len + n > max) {
+			fclose(f);
+			kq_buf_free(&b);
+			return kq_error(err, "%s: larger than %zu bytes", path, max);
+		}
+		kq_buf_add(&b, chunk, n);
+	}
+	int failed = ferror(f);
+	fclose(f);
+	if (failed) {
+		kq_buf_free(&b);
+		return kq_error(err, "%s: read error", path);
+	}
+	if (len)
+		*len = b.len;
+	*data = kq_buf_steal(&b);
+	return 0;
+}
+
 uint64_t kq_now_ns(void)
 {
 	struct timespec ts;

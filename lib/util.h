@@ -50,6 +50,10 @@ const char *kq_memstr(const char *hay, size_t len, const char *needle);
  * overflow.  Returns 0 on success, -1 otherwise. */
 int kq_parse_u64(const char *s, uint64_t *out);
 
+/* Reads a whole file of at most max bytes into a NUL-terminated buffer.
+ * Returns 0, or -1 with err naming the file. */
+int kq_read_file(const char *path, size_t max, char **data, size_t *len, struct kq_err *err);
+
 /* Monotonic time in nanoseconds. */
 uint64_t kq_now_ns(void);
 

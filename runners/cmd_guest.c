@@ -100,20 +100,11 @@ int cmd_guest(int argc, char **argv)
 	char arch_buf[32];
 	if (!cfg.arch) {
 		/* The image's manifest says what it is for. */
-		char path[512];
-		snprintf(path, sizeof(path), "%s/manifest.json", cfg.image_dir);
-		FILE *f = fopen(path, "r");
-		char line[4096];
-		size_t n = f ? fread(line, 1, sizeof(line) - 1, f) : 0;
-		if (f)
-			fclose(f);
-		line[n] = '\0';
-		char *a = strstr(line, "\"arch\"");
-		if (!a || sscanf(a, "\"arch\" : \"%31[^\"]\"", arch_buf) != 1)
-			if (!a || sscanf(a, "\"arch\":\"%31[^\"]\"", arch_buf) != 1) {
-				fprintf(stderr, "kvmqual guest: --arch not given and %s does not say\n", path);
-				return 2;
-			}
+		struct kq_err merr;
+		if (guest_image_info(cfg.image_dir, arch_buf, sizeof(arch_buf), NULL, 0, &merr)) {
+			fprintf(stderr, "kvmqual guest: --arch not given, and %s\n", merr.msg);
+			return 2;
+		}
 		cfg.arch = arch_buf;
 	}
 
@@ -122,20 +113,12 @@ int cmd_guest(int argc, char **argv)
 	char ***cmds = kq_xcalloc(4096, sizeof(char **));
 	char *script_text = NULL;
 	if (script) {
-		FILE *f = fopen(script, "r");
-		if (!f) {
-			fprintf(stderr, "kvmqual guest: --script %s: %s\n", script, strerror(errno));
+		struct kq_err serr;
+		if (kq_read_file(script, 1u << 20, &script_text, NULL, &serr)) {
+			fprintf(stderr, "kvmqual guest: --script %s\n", serr.msg);
 			free(cmds);
 			return 2;
 		}
-		struct kq_buf b;
-		kq_buf_init(&b);
-		char chunk[4096];
-		size_t n;
-		while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-			kq_buf_add(&b, chunk, n);
-		fclose(f);
-		script_text = kq_buf_steal(&b);
 		char *save = NULL;
 		for (char *line = strtok_r(script_text, "\n", &save); line && ncmd < 4096;
 		     line = strtok_r(NULL, "\n", &save)) {

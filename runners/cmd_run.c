@@ -675,28 +675,6 @@ static char *qemu_version(const char *arch)
 	return ver[0] ? kq_xstrdup(ver) : NULL;
 }
 
-static char *image_hash(const char *image_dir)
-{
-	char path[PATH_MAX];
-	snprintf(path, sizeof(path), "%s/manifest.json", image_dir);
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return NULL;
-	struct kq_buf b;
-	kq_buf_init(&b);
-	char chunk[4096];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		kq_buf_add(&b, chunk, n);
-	fclose(f);
-	cJSON *m = cJSON_Parse(b.data ? b.data : "");
-	kq_buf_free(&b);
-	const cJSON *h = cJSON_GetObjectItem(m, "image_hash");
-	char *hash = cJSON_IsString(h) ? kq_xstrdup(h->valuestring) : NULL;
-	cJSON_Delete(m);
-	return hash;
-}
-
 static void add_boot(cJSON *boot, const char *name, int wanted, double ms)
 {
 	if (!wanted)
@@ -794,10 +772,16 @@ int cmd_run(int argc, char **argv)
 		fprintf(stderr, "kvmqual run: %s\n", err.msg);
 		return 2;
 	}
-	if (!(hash = image_hash(image))) {
-		fprintf(stderr, "kvmqual run: no guest image in %s (build it with 'make guest-image')\n", image);
+	char hash_buf[128], image_arch[32];
+	if (guest_image_info(image, image_arch, sizeof(image_arch), hash_buf, sizeof(hash_buf), &err)) {
+		fprintf(stderr, "kvmqual run: %s\n", err.msg);
 		return 2;
 	}
+	if (strcmp(image_arch, guest_arch)) {
+		fprintf(stderr, "kvmqual run: %s is an image for %s, not %s\n", image, image_arch, guest_arch);
+		return 2;
+	}
+	hash = kq_xstrdup(hash_buf);
 
 	struct run_ctx c;
 	memset(&c, 0, sizeof(c));

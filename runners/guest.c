@@ -415,3 +415,32 @@ void guest_stop(struct guest *g)
 	g->listen_fd = -1;
 	cleanup_files(g);
 }
+
+int guest_image_info(const char *image_dir, char *arch, size_t arch_size, char *hash, size_t hash_size,
+		     struct kq_err *err)
+{
+	char *path = kq_xasprintf("%s/manifest.json", image_dir);
+	char *text;
+	struct kq_err rerr;
+	int rc = kq_read_file(path, 1u << 20, &text, NULL, &rerr);
+	if (rc) {
+		kq_error(err, "guest image: %s (build it with 'make guest-image')", rerr.msg);
+		free(path);
+		return -1;
+	}
+	cJSON *m = cJSON_Parse(text);
+	free(text);
+	const cJSON *a = cJSON_GetObjectItem(m, "arch"), *h = cJSON_GetObjectItem(m, "image_hash");
+	if (!cJSON_IsString(a) || !cJSON_IsString(h)) {
+		kq_error(err, "guest image: %s is not a kvmqual image manifest (no arch or image_hash)", path);
+		rc = -1;
+	} else {
+		if (arch)
+			snprintf(arch, arch_size, "%s", a->valuestring);
+		if (hash)
+			snprintf(hash, hash_size, "%s", h->valuestring);
+	}
+	cJSON_Delete(m);
+	free(path);
+	return rc;
+}

@@ -47,6 +47,10 @@ void guest_stop(struct guest *g);
 /* Builds QEMU's argument vector (exposed for tests). */
 char **guest_qemu_argv(const struct guest_config *cfg, const char *socket_path, const char *console_path);
 void guest_free_argv(char **argv);
+/* What an image's manifest.json says it is: its architecture and hash
+ * (written into arch/hash, which may be NULL).  0, or -1 with err. */
+int guest_image_info(const char *image_dir, char *arch, size_t arch_size, char *hash, size_t hash_size,
+		     struct kq_err *err);
 /* Parses a CPU list ("0-3,6") as the probe's pin_cpus gives it; 0 or -1. */
 int guest_parse_cpulist(const char *list, cpu_set_t *set);
 

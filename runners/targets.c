@@ -111,17 +111,11 @@ int targets_parse(const char *text, const char *origin, struct target **out, siz
 
 int targets_load(const char *path, struct target **out, size_t *count, struct kq_err *err)
 {
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return kq_error(err, "targets file %s: %s", path, strerror(errno));
-	struct kq_buf b;
-	kq_buf_init(&b);
-	char chunk[4096];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0 && b.len < (1u << 20))
-		kq_buf_add(&b, chunk, n);
-	fclose(f);
-	int rc = targets_parse(b.data ? b.data : "", path, out, count, err);
-	kq_buf_free(&b);
+	char *text;
+	struct kq_err rerr;
+	if (kq_read_file(path, 1u << 20, &text, NULL, &rerr))
+		return kq_error(err, "targets file %s", rerr.msg);
+	int rc = targets_parse(text, path, out, count, err);
+	free(text);
 	return rc;
 }
