@@ -91,7 +91,7 @@ $(OUT)/stream: workloads/stream/stream.c workloads/stream/stream.h | $(OUT)/.dep
 WORKLOAD_SRCS := $(wildcard workloads/*.c)
 KVMQUAL_SRCS := runners/kvmqual.c runners/cmd_guest.c runners/cmd_image.c runners/cmd_run.c runners/cmd_export.c \
 	runners/guest.c runners/agent_client.c runners/native.c runners/conditions.c \
-	runners/targets.c runners/store.c $(WORKLOAD_SRCS) lib/frame.c lib/stale.c lib/runcmd.c $(LIB_SRCS) $(PROBE_LIB_SRCS)
+	runners/targets.c runners/store.c runners/netns.c $(WORKLOAD_SRCS) lib/frame.c lib/stale.c lib/runcmd.c $(LIB_SRCS) $(PROBE_LIB_SRCS)
 KVMQUAL_OBJS := $(KVMQUAL_SRCS:%.c=$(OUT)/obj/%.o)
 
 kvmqual: $(OUT)/kvmqual
@@ -142,7 +142,7 @@ TEST_OUT := build/tests
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 HOST_KVM_SRC := $(or $(KVM_SRC_$(HOST_ARCH)),probe/kvm_none.c)
-UNIT_LIB_SRCS := $(LIB_SRCS) lib/frame.c lib/stale.c lib/runcmd.c runners/agent_client.c runners/guest.c \
+UNIT_LIB_SRCS := $(LIB_SRCS) lib/frame.c lib/stale.c lib/runcmd.c runners/agent_client.c runners/guest.c runners/netns.c \
 	runners/native.c runners/conditions.c runners/targets.c runners/store.c $(WORKLOAD_SRCS) \
 	$(filter-out probe/kvm_%.c,$(PROBE_LIB_SRCS)) $(HOST_KVM_SRC)
 

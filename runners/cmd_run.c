@@ -31,6 +31,7 @@
 #include "conditions.h"
 #include "guest.h"
 #include "native.h"
+#include "netns.h"
 #include "store.h"
 #include "targets.h"
 
@@ -59,17 +60,20 @@ struct step {
 	const char *workload;
 	const char *label;
 	int one_thread;
+	int tap;                /* over tap (+ vhost-net) in a namespace, guest only */
 };
 
 static const struct step plan[] = {
-	{ "sysbench-cpu", "sysbench-cpu", 0 },
-	{ "sysbench-cpu", "sysbench-cpu-1t", 1 },
-	{ "stream", "stream", 0 },
-	{ "fio-seqread", "fio-seqread", 0 },
-	{ "fio-seqwrite", "fio-seqwrite", 0 },
-	{ "fio-randread", "fio-randread", 0 },
-	{ "iperf3-h2g", "iperf3-h2g", 0 },
-	{ "iperf3-g2h", "iperf3-g2h", 0 },
+	{ "sysbench-cpu", "sysbench-cpu", 0, 0 },
+	{ "sysbench-cpu", "sysbench-cpu-1t", 1, 0 },
+	{ "stream", "stream", 0, 0 },
+	{ "fio-seqread", "fio-seqread", 0, 0 },
+	{ "fio-seqwrite", "fio-seqwrite", 0, 0 },
+	{ "fio-randread", "fio-randread", 0, 0 },
+	{ "iperf3-h2g", "iperf3-h2g", 0, 0 },
+	{ "iperf3-g2h", "iperf3-g2h", 0, 0 },
+	{ "iperf3-h2g", "iperf3-h2g-tap", 0, 1 },
+	{ "iperf3-g2h", "iperf3-g2h-tap", 0, 1 },
 };
 
 static volatile sig_atomic_t stop_requested;
@@ -92,6 +96,8 @@ struct run_ctx {
 	const char *only;           /* --workloads: comma-separated labels */
 	const char *pin_cpus;       /* big.LITTLE: the cluster QEMU is pinned to */
 	const char *gic;            /* arm64 under KVM: the host's GIC version */
+	int use_tap, vhost;         /* tap networking in a namespace, with vhost-net */
+	const char *netns;          /* while a tap guest runs */
 	uint64_t start_ns;
 	char host_arch[32];
 	char native_target[PATH_MAX];
@@ -171,7 +177,7 @@ static void params_for(const struct run_ctx *c, const struct step *s, int in_gue
 	p->target = in_guest ? "/dev/kqscratch" : c->native_target;
 	p->ioengine = "psync";
 	p->iodepth = 1;
-	p->server = in_guest ? "10.0.2.2" : "127.0.0.1";
+	p->server = s->tap ? NETNS_HOST_IP : in_guest ? "10.0.2.2" : "127.0.0.1";
 	p->port = port;
 	p->elements = c->prof->stream_elements;
 	p->passes = c->prof->stream_passes;
@@ -179,17 +185,20 @@ static void params_for(const struct run_ctx *c, const struct step *s, int in_gue
 
 /* A one-shot iperf3 server on the host's loopback (the guest reaches it as
  * 10.0.2.2 through QEMU's user-mode network). */
-static pid_t start_iperf3_server(int port)
+static pid_t start_iperf3_server(int port, const char *netns)
 {
 	pid_t pid = fork();
 	if (pid == 0) {
+		if (netns && netns_enter(netns))
+			_exit(126);
 		int null = open("/dev/null", O_RDWR);
 		dup2(null, 0);
 		dup2(null, 1);
 		dup2(null, 2);
 		char portbuf[16];
 		snprintf(portbuf, sizeof(portbuf), "%d", port);
-		execlp("iperf3", "iperf3", "-s", "-1", "-B", "127.0.0.1", "-p", portbuf, (char *)NULL);
+		execlp("iperf3", "iperf3", "-s", "-1", "-B", netns ? NETNS_HOST_IP : "127.0.0.1", "-p", portbuf,
+		       (char *)NULL);
 		_exit(127);
 	}
 	usleep(200000); /* let it bind */
@@ -236,7 +245,7 @@ static int run_step(struct run_ctx *c, struct guest *g, const char *accel, const
 			free(local);
 		}
 	}
-	pid_t server = !strcmp(w->tool, "iperf3") ? start_iperf3_server(port) : -1;
+	pid_t server = !strcmp(w->tool, "iperf3") ? start_iperf3_server(port, s->tap ? c->netns : NULL) : -1;
 	struct host_conditions before, after;
 	conditions_sample("/", &before);
 	struct agent_result r;
@@ -273,6 +282,8 @@ static int run_step(struct run_ctx *c, struct guest *g, const char *accel, const
 		snprintf(flags, sizeof(flags), "throttled");
 	if (!strncmp(s->workload, "fio", 3) && (g ? c->disk_fallback : 0))
 		snprintf(flags + strlen(flags), sizeof(flags) - strlen(flags), "%sfallback", flags[0] ? "," : "");
+	if (s->tap && !c->vhost)
+		snprintf(flags + strlen(flags), sizeof(flags) - strlen(flags), "%sno-vhost", flags[0] ? "," : "");
 	struct kq_err serr;
 	store_batch_begin(c->store, &serr);
 	for (int i = 0; i < n; i++) {
@@ -297,6 +308,8 @@ static int run_step(struct run_ctx *c, struct guest *g, const char *accel, const
 
 static int step_wanted(const struct run_ctx *c, const struct step *s)
 {
+	if (s->tap && !c->use_tap)
+		return 0;
 	if (!c->only)
 		return 1;
 	char *copy = kq_xstrdup(c->only);
@@ -307,11 +320,13 @@ static int step_wanted(const struct run_ctx *c, const struct step *s)
 	return found;
 }
 
-static int run_all_steps(struct run_ctx *c, struct guest *g, const char *accel)
+/* Runs the plan's steps: natively (g == NULL), or in g, the tap steps
+ * only in a tap guest (tap = 1) and the others only in the first. */
+static int run_all_steps(struct run_ctx *c, struct guest *g, const char *accel, int tap)
 {
 	int failed = 0;
 	for (size_t i = 0; i < KQ_ARRAY_SIZE(plan) && !stop_requested; i++) {
-		if (!step_wanted(c, &plan[i]))
+		if (!step_wanted(c, &plan[i]) || plan[i].tap != tap || (!g && plan[i].tap))
 			continue;
 		for (int it = 1; it <= c->prof->iterations && !stop_requested; it++) {
 			progress(c, "%s: %s, sample %d of %d", accel, plan[i].label, it, c->prof->iterations);
@@ -419,8 +434,31 @@ static int accel_run(struct run_ctx *c, const char *accel, int boot_timeout_ms, 
 			c->steps_done += step_wanted(c, &plan[i]);
 		return -1;
 	}
-	int failed = run_all_steps(c, &g, accel);
+	int failed = run_all_steps(c, &g, accel, 0);
 	guest_stop(&g);
+	if (c->use_tap && !stop_requested) {
+		/* The network again, over a tap device (and vhost-net) in a network
+		 * namespace of our own: never the host's interfaces. */
+		struct netns ns;
+		if (netns_create(&ns, &err)) {
+			note_failure(c, "%s: tap networking: %s", accel, err.msg);
+			return -1;
+		}
+		c->netns = ns.name;
+		guest_config_for(c, accel, &cfg, 0);
+		cfg.tap_netns = ns.name;
+		cfg.vhost = c->vhost;
+		progress(c, "%s: booting the guest on a tap device%s", accel, c->vhost ? " with vhost-net" : "");
+		if (guest_boot(&cfg, &g, boot_timeout_ms * 2, &err)) {
+			note_failure(c, "%s: the guest on tap did not boot: %s", accel, err.msg);
+			failed++;
+		} else {
+			failed += run_all_steps(c, &g, accel, 1);
+			guest_stop(&g);
+		}
+		c->netns = NULL;
+		netns_destroy(&ns);
+	}
 	return failed ? -1 : 0;
 }
 
@@ -608,7 +646,7 @@ static void usage(FILE *out)
 	fprintf(out,
 		"usage: kvmqual run [--profile quick|standard|full] [--accel kvm,tcg] [--guest-arch ARCH]\n"
 		"                   [--db FILE] [--image DIR] [--targets FILE] [--cpus N] [--json]\n"
-		"                   [--workloads LIST]\n"
+		"                   [--workloads LIST] [--net auto|user|tap]\n"
 		"\n"
 		"Probes the host, runs the workloads natively, then boots the guest under each\n"
 		"accelerator (default: kvm and tcg where the probe finds KVM usable, tcg\n"
@@ -616,7 +654,9 @@ static void usage(FILE *out)
 		"results against the targets and stores everything in the database\n"
 		"(default results/kvmqual.db).  --json prints a machine summary.\n"
 		"--workloads runs only these (sysbench-cpu, sysbench-cpu-1t, stream, fio-seqread,\n"
-		"fio-seqwrite, fio-randread, iperf3-h2g, iperf3-g2h).\n"
+		"fio-seqwrite, fio-randread, iperf3-h2g, iperf3-g2h, and with tap iperf3-h2g-tap,\n"
+		"iperf3-g2h-tap).  --net: user-mode networking always; tap (+ vhost-net) in a\n"
+		"network namespace of its own as well: auto = where root and /dev/vhost-net.\n"
 		"Exit status: 0 when the run completed, 1 when it is incomplete (an accelerator\n"
 		"or a workload failed, with the reason), 2 on usage errors or when nothing ran,\n"
 		"130 / 143 when interrupted.\n");
@@ -696,14 +736,16 @@ int cmd_run(int argc, char **argv)
 		{ "targets", required_argument, NULL, 't' },   { "profile", required_argument, NULL, 'p' },
 		{ "cpus", required_argument, NULL, 'c' },      { "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },            { "workloads", required_argument, NULL, 'w' },
+		{ "net", required_argument, NULL, 'n' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *only = NULL;
+	const char *only = NULL, *net = "auto";
 	int ch;
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'w': only = optarg; break;
+		case 'n': net = optarg; break;
 		case 'd': db = optarg; break;
 		case 'a': accel_opt = optarg; break;
 		case 'g': guest_arch = optarg; break;
@@ -792,6 +834,24 @@ int cmd_run(int argc, char **argv)
 	c.image_dir = image;
 	c.bin_dir = dir;
 	c.only = only;
+	/* Tap networking needs root and /dev/net/tun; by default it is used
+	 * where vhost-net is there too (what the network target is about). */
+	int can_tap = geteuid() == 0 && access("/dev/net/tun", R_OK | W_OK) == 0;
+	c.vhost = access("/dev/vhost-net", R_OK | W_OK) == 0;
+	if (!strcmp(net, "user")) {
+		c.use_tap = 0;
+	} else if (!strcmp(net, "tap")) {
+		if (!can_tap) {
+			fprintf(stderr, "kvmqual run: --net tap needs root and /dev/net/tun\n");
+			return 2;
+		}
+		c.use_tap = 1;
+	} else if (!strcmp(net, "auto")) {
+		c.use_tap = can_tap && c.vhost;
+	} else {
+		fprintf(stderr, "kvmqual run: --net takes auto, user or tap, not '%s'\n", net);
+		return 2;
+	}
 	c.start_ns = kq_now_ns();
 	int nsteps = 0;
 	for (size_t i = 0; i < KQ_ARRAY_SIZE(plan); i++)
@@ -904,7 +964,7 @@ int cmd_run(int argc, char **argv)
 	c.steps_total = nsteps * (1 + want_tcg + want_kvm) + want_tcg + want_kvm;
 
 	if (scratch_ok)
-		run_all_steps(&c, NULL, "native");
+		run_all_steps(&c, NULL, "native", 0);
 	/* TCG, then KVM with a boot timeout taken from TCG's boot: a guest that
 	 * has not come up under KVM in three times what emulation needed never
 	 * will (a PVM host runs stock kernels into a hang). */

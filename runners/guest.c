@@ -2,6 +2,7 @@
 #include "guest.h"
 
 #include "../lib/stale.h"
+#include "netns.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -119,15 +120,21 @@ char **guest_qemu_argv(const struct guest_config *cfg, const char *socket_path, 
 	/* acpi=noirq on x86: with ACPI's PCI interrupt routing on the pc
 	 * machine, loading virtio_pci takes 200 ms under TCG; without, 8 ms. */
 	addf(&b, "console=%s panic=-1 quiet loglevel=4%s%s%s%s", arm ? "ttyAMA0" : "ttyS0", arm ? "" : " acpi=noirq",
-	     cfg->net_user ? " kq.ip=10.0.2.15/24 kq.gw=10.0.2.2" : "", cfg->append ? " " : "",
-	     cfg->append ? cfg->append : "");
+	     cfg->tap_netns ? " kq.ip=" NETNS_GUEST_CIDR " kq.gw=" NETNS_HOST_IP
+	     : cfg->net_user ? " kq.ip=10.0.2.15/24 kq.gw=10.0.2.2" : "",
+	     cfg->append ? " " : "", cfg->append ? cfg->append : "");
 	add(&b, "-device");
 	addf(&b, "virtio-serial-%s", bus);
 	add(&b, "-chardev");
 	addf(&b, "socket,id=kqagent,path=%s", socket_path);
 	add(&b, "-device");
 	add(&b, "virtserialport,chardev=kqagent,name=org.kvmqual.agent");
-	if (cfg->net_user) {
+	if (cfg->tap_netns) {
+		add(&b, "-netdev");
+		addf(&b, "tap,id=net0,ifname=%s,script=no,downscript=no,vhost=%s", NETNS_TAP, cfg->vhost ? "on" : "off");
+		add(&b, "-device");
+		addf(&b, "virtio-net-%s,netdev=net0", bus);
+	} else if (cfg->net_user) {
 		add(&b, "-netdev");
 		add(&b, "user,id=net0");
 		add(&b, "-device");
@@ -235,7 +242,7 @@ int guest_parse_cpulist(const char *list, cpu_set_t *set)
 	return CPU_COUNT(set) ? 0 : -1;
 }
 
-static int spawn_qemu(char **argv, const char *err_path, const char *pin_cpus, pid_t *pid)
+static int spawn_qemu(char **argv, const char *err_path, const char *pin_cpus, const char *netns, pid_t *pid)
 {
 	/* big.LITTLE hosts: every vCPU thread stays on one cluster, so that
 	 * -cpu host sees one MIDR (the probe's cpu.topology says which). */
@@ -258,6 +265,8 @@ static int spawn_qemu(char **argv, const char *err_path, const char *pin_cpus, p
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (pin_cpus)
 			sched_setaffinity(0, sizeof(pin), &pin);
+		if (netns && netns_enter(netns))
+			_exit(126);
 		if (getppid() != parent)
 			_exit(127); /* the parent died before prctl */
 		int in = open("/dev/null", O_RDONLY);
@@ -333,7 +342,7 @@ int guest_boot(const struct guest_config *cfg, struct guest *g, int boot_timeout
 	char qemu_err[300];
 	snprintf(qemu_err, sizeof(qemu_err), "%s/qemu.err", g->workdir);
 	g->exec_ns = kq_now_ns();
-	int rc = spawn_qemu(argv, qemu_err, cfg->pin_cpus, &g->pid);
+	int rc = spawn_qemu(argv, qemu_err, cfg->pin_cpus, cfg->tap_netns, &g->pid);
 	if (rc) {
 		kq_error(err, "cannot start %s: %s%s", argv[0], strerror(rc),
 			 rc == ENOENT ? " (install qemu-system-arm or qemu-system-x86)" : "");

@@ -24,6 +24,8 @@ struct guest_config {
 	const char *append;      /* extra kernel command line */
 	const char *console_log; /* file for the guest console; NULL = in the work dir */
 	const char *pin_cpus;    /* host CPU list ("4-7") QEMU is confined to; NULL = any */
+	const char *tap_netns;   /* tap networking in this namespace (runners/netns.h) instead of user-mode */
+	int vhost;               /* with tap: the in-kernel vhost-net backend */
 };
 
 struct guest {

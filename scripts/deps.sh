@@ -10,7 +10,7 @@ fuzz_pkgs="clang libclang-rt-dev"
 bench_pkgs="hyperfine libvirt-clients qemu-system-x86"
 guest_pkgs="cpio binutils lz4 xz-utils squashfs-tools"
 # The native baselines run Debian's own tools, like the guest.
-tools_pkgs="sysbench fio iperf3"
+tools_pkgs="sysbench fio iperf3 iproute2"
 qualify_pkgs="qemu-system-x86 qemu-system-arm qemu-utils squashfs-tools lz4 $tools_pkgs"
 
 case "${1:-}" in

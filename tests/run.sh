@@ -474,6 +474,23 @@ if want run; then
 		if [ $arc -eq 0 ] && [ $brc -eq 0 ]; then pass run/two-runs-one-database; else
 			fail run/two-runs-one-database "exits $arc and $brc: $(head -c 300 "$tmp/two-a.json")"; fi
 
+		# Tap networking in a namespace of the runner's own (vhost-net where
+		# the host has it): the guest's numbers over tap, and no namespace
+		# or tap device left behind.
+		if [ "$(id -u)" -eq 0 ] && [ -c /dev/net/tun ] && command -v ip >/dev/null; then
+			"$KQ" run --guest-arch aarch64 --accel tcg --net tap --workloads iperf3-h2g,iperf3-g2h \
+				--db "$tmp/run/tap.db" >/dev/null 2>"$tmp/tap.err"
+			"$KQ" export --db "$tmp/run/tap.db" --format csv >"$tmp/tap.csv"
+			if grep -q ",tcg,iperf3-h2g-tap,gbps," "$tmp/tap.csv" && grep -q ",tcg,iperf3-g2h-tap,gbps," "$tmp/tap.csv" &&
+				! ip netns list | grep -q kvmqual-; then
+				pass run/tap-in-own-netns
+			else
+				fail run/tap-in-own-netns "$(tail -c 400 "$tmp/tap.err") $(ip netns list | tr '\n' ' ')"
+			fi
+		else
+			skip run/tap-in-own-netns "needs root, /dev/net/tun and iproute2"
+		fi
+
 		# Bad options are usage errors.
 		"$KQ" run --profile huge >/dev/null 2>&1
 		[ $? -eq 2 ] && pass run/bad-profile || fail run/bad-profile "exit not 2"
