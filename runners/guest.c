@@ -153,7 +153,10 @@ char **guest_qemu_argv(const struct guest_config *cfg, const char *socket_path, 
 	free(tools);
 	if (cfg->disk) {
 		add(&b, "-drive");
-		addf(&b, "if=none,id=disk0,format=raw,file=%s,%s", cfg->disk,
+		/* werror/rerror=report: a host disk that fills up gives the guest
+		 * an I/O error (the workload fails and says so) instead of pausing
+		 * the VM, QEMU's default. */
+		addf(&b, "if=none,id=disk0,format=raw,file=%s,%s,werror=report,rerror=report", cfg->disk,
 		     cfg->disk_opts ? cfg->disk_opts : "cache=unsafe");
 		add(&b, "-device");
 		addf(&b, "virtio-blk-%s,drive=disk0,serial=kqscratch", bus);

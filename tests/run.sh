@@ -491,6 +491,38 @@ if want run; then
 			skip run/tap-in-own-netns "needs root, /dev/net/tun and iproute2"
 		fi
 
+		# A full disk under the database and the scratch files: a readable
+		# result naming the cause, no crash, no hang, nothing left behind.
+		if [ "$(id -u)" -eq 0 ] && mkdir -p "$tmp/full" && mount -t tmpfs -o size=3m tmpfs "$tmp/full" 2>/dev/null; then
+			"$KQ" run --guest-arch aarch64 --accel tcg --workloads fio-seqwrite --db "$tmp/full/kvmqual.db" --json \
+				>"$tmp/full.json" 2>"$tmp/full.err"
+			frc=$?
+			if [ $frc -ge 1 ] && [ $frc -le 2 ] && "$JG" "$tmp/full.json" reason | grep -q "No space left" &&
+				! ls "$tmp/full" | grep -q kvmqual-scratch; then
+				pass run/full-disk
+			else
+				fail run/full-disk "exit $frc: $(head -c 400 "$tmp/full.json")"
+			fi
+			umount "$tmp/full"
+		else
+			skip run/full-disk "needs root to mount a small tmpfs"
+		fi
+
+		# A tool that prints garbage: the step fails with the reason, the
+		# run goes on and ends incomplete.
+		mkdir -p "$tmp/garbage-bin"
+		printf '#!/bin/sh\necho "this is not sysbench output"\n' >"$tmp/garbage-bin/sysbench"
+		chmod +x "$tmp/garbage-bin/sysbench"
+		PATH="$tmp/garbage-bin:$PATH" "$KQ" run --guest-arch aarch64 --accel tcg --workloads sysbench-cpu-1t \
+			--db "$tmp/run/garbage.db" --json >"$tmp/garbage.json" 2>/dev/null
+		grc=$?
+		if [ $grc -eq 1 ] && "$JG" "$tmp/garbage.json" reason | grep -q "sysbench-cpu-1t (native): output not understood" &&
+			"$KQ" export --db "$tmp/run/garbage.db" --format csv | grep -q ",tcg,sysbench-cpu-1t,"; then
+			pass run/garbage-output-is-a-failed-step
+		else
+			fail run/garbage-output-is-a-failed-step "exit $grc: $(head -c 400 "$tmp/garbage.json")"
+		fi
+
 		# Bad options are usage errors.
 		"$KQ" run --profile huge >/dev/null 2>&1
 		[ $? -eq 2 ] && pass run/bad-profile || fail run/bad-profile "exit not 2"

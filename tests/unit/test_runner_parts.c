@@ -146,7 +146,7 @@ TEST(qemu_command_line)
 		kq_buf_printf(&b, "%s ", *a);
 	CHECK(strstr(b.data, "qemu-system-aarch64 -M virt,gic-version=3 -accel kvm -cpu host ") != NULL);
 	CHECK(strstr(b.data, "-smp 4 ") != NULL);
-	CHECK(strstr(b.data, "file=/d.img,cache=none,aio=native") != NULL);
+	CHECK(strstr(b.data, "file=/d.img,cache=none,aio=native,werror=report,rerror=report") != NULL);
 	CHECK(strstr(b.data, "virtio-blk-device,drive=disk0,serial=kqscratch") != NULL);
 	CHECK(strstr(b.data, "kq.ip=10.0.2.15/24 kq.gw=10.0.2.2") != NULL);
 	kq_buf_free(&b);
