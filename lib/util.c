@@ -1,3 +1,4 @@
+#define _GNU_SOURCE
 #include "util.h"
 
 #include <ctype.h>
@@ -50,22 +51,21 @@ char *kq_xstrdup(const char *s)
 	return p;
 }
 
+char *kq_xvasprintf(const char *fmt, va_list ap)
+{
+	char *s = NULL;
+	if (vasprintf(&s, fmt, ap) < 0)
+		abort();
+	return s;
+}
+
 char *kq_xasprintf(const char *fmt, ...)
 {
-	struct kq_buf b;
 	va_list ap;
-	kq_buf_init(&b);
 	va_start(ap, fmt);
-	int n = vsnprintf(NULL, 0, fmt, ap);
+	char *s = kq_xvasprintf(fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		abort();
-	b.cap = (size_t)n + 1;
-	b.data = kq_xmalloc(b.cap);
-	va_start(ap, fmt);
-	vsnprintf(b.data, b.cap, fmt, ap);
-	va_end(ap);
-	return b.data;
+	return s;
 }
 
 void kq_buf_init(struct kq_buf *b)

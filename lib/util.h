@@ -40,6 +40,7 @@ void *kq_xcalloc(size_t count, size_t size);
 void *kq_xrealloc(void *ptr, size_t size);
 char *kq_xstrdup(const char *s);
 char *kq_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *kq_xvasprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 
 /* Strips leading and trailing white space in place; returns s. */
 char *kq_strtrim(char *s);

@@ -61,9 +61,7 @@ struct check *probe_addf(struct probe *p, const char *id, enum check_status stat
 {
 	va_list ap;
 	va_start(ap, value_fmt);
-	char *value = NULL;
-	if (vasprintf(&value, value_fmt, ap) < 0)
-		abort();
+	char *value = kq_xvasprintf(value_fmt, ap);
 	va_end(ap);
 	struct check *c = probe_add(p, id, status, value, NULL, hint);
 	free(value);
@@ -74,9 +72,7 @@ void check_set_detail(struct check *c, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	char *d = NULL;
-	if (vasprintf(&d, fmt, ap) < 0)
-		abort();
+	char *d = kq_xvasprintf(fmt, ap);
 	va_end(ap);
 	free(c->detail);
 	c->detail = d;

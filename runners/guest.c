@@ -40,9 +40,7 @@ static void addf(struct argv_builder *b, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	char *s = NULL;
-	if (vasprintf(&s, fmt, ap) < 0)
-		abort();
+	char *s = kq_xvasprintf(fmt, ap);
 	va_end(ap);
 	add(b, s);
 	free(s);
