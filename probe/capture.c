@@ -20,49 +20,20 @@
 
 #define MAX_CAPTURE_FILE (16u << 20)
 
-static int read_whole(const char *path, char **data, size_t *len)
-{
-	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	struct kq_buf b;
-	kq_buf_init(&b);
-	char chunk[16384];
-	for (;;) {
-		ssize_t n = read(fd, chunk, sizeof(chunk));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			int e = errno;
-			close(fd);
-			kq_buf_free(&b);
-			return -e;
-		}
-		if (n == 0 || b.len + (size_t)n > MAX_CAPTURE_FILE)
-			break;
-		kq_buf_add(&b, chunk, (size_t)n);
-	}
-	close(fd);
-	*len = b.len;
-	*data = kq_buf_steal(&b);
-	return 0;
-}
-
 /* Adds a file if it exists and is readable; silently skips it otherwise
- * (a snapshot holds "whichever of these exist"). */
-static void add_file(struct tar_writer *w, const char *rel)
+ * (a snapshot holds "whichever of these exist").  Read through the same
+ * layer as every probe read (lib/hostfs.c), rooted at the live "/". */
+static void add_file(struct tar_writer *w, const struct hostfs *fs, const char *rel)
 {
-	char *abs = kq_xasprintf("/%s", rel);
 	char *data;
 	size_t len;
-	if (read_whole(abs, &data, &len) == 0) {
+	if (hostfs_read(fs, rel, &data, &len, MAX_CAPTURE_FILE) == 0) {
 		tar_writer_add_file(w, rel, data, len);
 		free(data);
 	}
-	free(abs);
 }
 
-static void add_dir_files(struct tar_writer *w, const char *rel)
+static void add_dir_files(struct tar_writer *w, const struct hostfs *fs, const char *rel)
 {
 	char *abs = kq_xasprintf("/%s", rel);
 	DIR *d = opendir(abs);
@@ -77,7 +48,7 @@ static void add_dir_files(struct tar_writer *w, const char *rel)
 		char *child_abs = kq_xasprintf("/%s", child);
 		struct stat st;
 		if (stat(child_abs, &st) == 0 && S_ISREG(st.st_mode))
-			add_file(w, child);
+			add_file(w, fs, child);
 		free(child_abs);
 		free(child);
 	}
@@ -105,7 +76,7 @@ static void add_dir_names(struct tar_writer *w, const char *rel)
 	closedir(d);
 }
 
-static void add_cpus(struct tar_writer *w)
+static void add_cpus(struct tar_writer *w, const struct hostfs *fs)
 {
 	DIR *d = opendir("/sys/devices/system/cpu");
 	if (!d)
@@ -121,15 +92,15 @@ static void add_cpus(struct tar_writer *w)
 			continue;
 		for (size_t i = 0; i < KQ_ARRAY_SIZE(files); i++) {
 			char *rel = kq_xasprintf("sys/devices/system/cpu/%s/%s", de->d_name, files[i]);
-			add_file(w, rel);
+			add_file(w, fs, rel);
 			free(rel);
 		}
 	}
 	closedir(d);
-	add_file(w, "sys/devices/system/cpu/online");
+	add_file(w, fs, "sys/devices/system/cpu/online");
 }
 
-static void add_module_params(struct tar_writer *w)
+static void add_module_params(struct tar_writer *w, const struct hostfs *fs)
 {
 	/* Module names matter (kvm_pvm, kvm_intel); parameters say how KVM is
 	 * set up (nested, enable_apicv). */
@@ -141,7 +112,7 @@ static void add_module_params(struct tar_writer *w)
 		if (access(abs, F_OK) == 0) {
 			tar_writer_add_dir(w, rel);
 			char *params = kq_xasprintf("%s/parameters", rel);
-			add_dir_files(w, params);
+			add_dir_files(w, fs, params);
 			free(params);
 		}
 		free(abs);
@@ -166,6 +137,7 @@ int probe_capture(const char *path, const char *live_json, struct kq_err *err)
 	struct tar_writer *w = tar_writer_open(path, err);
 	if (!w)
 		return -1;
+	struct hostfs *fs = hostfs_open_live();
 	static const char *const files[] = {
 		"proc/cpuinfo", "proc/cmdline", "proc/version", "proc/meminfo", "proc/config.gz",
 		"sys/firmware/fdt", "sys/kernel/mm/transparent_hugepage/enabled",
@@ -174,18 +146,18 @@ int probe_capture(const char *path, const char *live_json, struct kq_err *err)
 		"sys/devices/soc0/soc_id",
 	};
 	for (size_t i = 0; i < KQ_ARRAY_SIZE(files); i++)
-		add_file(w, files[i]);
+		add_file(w, fs, files[i]);
 	struct utsname u;
 	uname(&u);
 	char *boot_config = kq_xasprintf("boot/config-%s", u.release);
-	add_file(w, boot_config);
+	add_file(w, fs, boot_config);
 	free(boot_config);
-	add_dir_files(w, "sys/firmware/acpi/tables");
+	add_dir_files(w, fs, "sys/firmware/acpi/tables");
 	add_dir_names(w, "sys/class/iommu");
 	add_dir_names(w, "sys/kernel/iommu_groups");
 	add_dir_names(w, "sys/kernel/mm/hugepages");
-	add_cpus(w);
-	add_module_params(w);
+	add_cpus(w, fs);
+	add_module_params(w, fs);
 	static const char *const devs[] = { "dev/kvm", "dev/vhost-net", "dev/vhost-vsock",
 					    "dev/net/tun", "dev/vfio/vfio" };
 	for (size_t i = 0; i < KQ_ARRAY_SIZE(devs); i++) {
@@ -207,5 +179,6 @@ int probe_capture(const char *path, const char *live_json, struct kq_err *err)
 	free(info);
 	if (live_json)
 		tar_writer_add_file(w, "probe-live.json", live_json, strlen(live_json));
+	hostfs_close(fs);
 	return tar_writer_close(w, err);
 }
