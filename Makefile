@@ -89,16 +89,18 @@ $(OUT)/stream: workloads/stream/stream.c workloads/stream/stream.h | $(OUT)/.dep
 
 # The front-end (host only).
 WORKLOAD_SRCS := $(wildcard workloads/*.c)
-KVMQUAL_SRCS := runners/kvmqual.c runners/cmd_guest.c runners/cmd_image.c runners/cmd_run.c runners/cmd_export.c \
-	runners/guest.c runners/agent_client.c runners/native.c runners/conditions.c \
-	runners/targets.c runners/store.c runners/netns.c $(WORKLOAD_SRCS) lib/frame.c lib/stale.c lib/runcmd.c $(LIB_SRCS) $(PROBE_LIB_SRCS)
+# Every runners/ file but the front-end's main, and the report, matrix and
+# publish stages (reports/, matrix/), which are sub-commands of kvmqual.
+STAGE_SRCS := $(filter-out runners/kvmqual.c,$(wildcard runners/*.c)) $(wildcard reports/*.c matrix/*.c)
+KVMQUAL_SRCS := runners/kvmqual.c $(STAGE_SRCS) $(WORKLOAD_SRCS) lib/frame.c lib/stale.c lib/runcmd.c $(LIB_SRCS) $(PROBE_LIB_SRCS)
+KVMQUAL_LIBS := -lcurl -lsqlite3 -lfdt -lz -lm
 KVMQUAL_OBJS := $(KVMQUAL_SRCS:%.c=$(OUT)/obj/%.o)
 
 kvmqual: $(OUT)/kvmqual
 
 $(OUT)/kvmqual: $(KVMQUAL_OBJS) $(CJSON_LIB)
 	@echo "  LD      $@"
-	$(Q)$(CC) -o $@ $(KVMQUAL_OBJS) $(CJSON_LIB) -lsqlite3 -lfdt -lz -lm
+	$(Q)$(CC) -o $@ $(KVMQUAL_OBJS) $(SYS_LDFLAGS) $(CJSON_LIB) $(KVMQUAL_LIBS)
 
 # Debian packages first (installed when root, else the command is printed).
 $(OUT)/.deps-ok: scripts/deps.sh
@@ -142,15 +144,14 @@ TEST_OUT := build/tests
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 HOST_KVM_SRC := $(or $(KVM_SRC_$(HOST_ARCH)),probe/kvm_none.c)
-UNIT_LIB_SRCS := $(LIB_SRCS) lib/frame.c lib/stale.c lib/runcmd.c runners/agent_client.c runners/guest.c runners/netns.c \
-	runners/native.c runners/conditions.c runners/targets.c runners/store.c $(WORKLOAD_SRCS) \
+UNIT_LIB_SRCS := $(LIB_SRCS) lib/frame.c lib/stale.c lib/runcmd.c $(STAGE_SRCS) $(WORKLOAD_SRCS) \
 	$(filter-out probe/kvm_%.c,$(PROBE_LIB_SRCS)) $(HOST_KVM_SRC)
 
-$(TEST_OUT)/unit: $(UNIT_SRCS) $(UNIT_LIB_SRCS) $(wildcard tests/unit/*.h probe/*.h lib/*.h runners/*.h workloads/*.h) build/deps/lib/libcjson.a
+$(TEST_OUT)/unit: $(UNIT_SRCS) $(UNIT_LIB_SRCS) $(wildcard tests/unit/*.h probe/*.h lib/*.h runners/*.h workloads/*.h reports/*.h matrix/*.h) build/deps/lib/libcjson.a
 	@mkdir -p $(dir $@)
 	@echo "  CC      $@"
 	$(Q)gcc -std=gnu11 $(WARN) -O1 -g $(SAN) -Ibuild/deps/include -o $@ $(UNIT_SRCS) $(UNIT_LIB_SRCS) \
-		build/deps/lib/libcjson.a -lsqlite3 -lfdt -lz -lm
+		build/deps/lib/libcjson.a $(KVMQUAL_LIBS)
 
 $(TEST_OUT)/fixture_check: tests/tools/fixture_check.c build/deps/lib/libcjson.a
 	@mkdir -p $(dir $@)
@@ -189,7 +190,7 @@ $(FUZZ_OUT)/%: tests/fuzz/%.c $(UNIT_LIB_SRCS) build/deps/lib/libcjson.a
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ-CC $@"
 	$(Q)clang -std=gnu11 -O1 -g -fsanitize=fuzzer,address,undefined -Ibuild/deps/include -o $@ $< \
-		$(UNIT_LIB_SRCS) build/deps/lib/libcjson.a -lsqlite3 -lfdt -lz -lm
+		$(UNIT_LIB_SRCS) build/deps/lib/libcjson.a $(KVMQUAL_LIBS)
 
 fuzz:
 	$(Q)scripts/deps.sh fuzz

@@ -3,15 +3,16 @@
 # the exact command.  Usage: scripts/deps.sh build|cross|guest|test|fuzz|bench|qualify
 set -eu
 
-build_pkgs="gcc make libc6-dev libfdt-dev zlib1g-dev libcjson-dev libsqlite3-dev dpkg-dev pkg-config"
+build_pkgs="gcc make libc6-dev libfdt-dev zlib1g-dev libcjson-dev libsqlite3-dev libcurl4-openssl-dev dpkg-dev pkg-config"
 cross_pkgs="gcc-aarch64-linux-gnu libc6-dev-arm64-cross"
-test_pkgs="device-tree-compiler cpio binutils procps iperf3 qemu-system-arm qemu-efi-aarch64"
+# nginx with WebDAV serves the publish tests; chromium opens the HTML pages.
+test_pkgs="device-tree-compiler cpio binutils procps iperf3 qemu-system-arm qemu-efi-aarch64 gnuplot-nox nginx libnginx-mod-http-dav-ext chromium chromium-driver curl"
 fuzz_pkgs="clang libclang-rt-dev"
 bench_pkgs="hyperfine libvirt-clients qemu-system-x86"
 guest_pkgs="cpio binutils lz4 xz-utils squashfs-tools"
 # The native baselines run Debian's own tools, like the guest.
 tools_pkgs="sysbench fio iperf3 iproute2"
-qualify_pkgs="qemu-system-x86 qemu-system-arm qemu-utils squashfs-tools lz4 $tools_pkgs"
+qualify_pkgs="qemu-system-x86 qemu-system-arm qemu-utils squashfs-tools lz4 gnuplot-nox $tools_pkgs"
 
 case "${1:-}" in
 build) want="$build_pkgs" ;;

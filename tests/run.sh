@@ -9,13 +9,15 @@
 #   lab        the aarch64 probe live inside emulated ARM64 hosts (tests/lab)
 #   guest      the benchmark guest image under TCG: agent, tools, failure paths
 #   run        kvmqual run end to end (quick profile, TCG) and its failure paths
+# and the sections kept in files of their own, tests/sections/NAME.sh (each
+# says what it tests at its top), sourced here with the helpers below.
 # Run from the top of the checkout after 'make test' has built everything;
 # TESTS="unit fixture" runs a subset.
 set -u
 cd "$(dirname "$0")/.."
 PROBE=build/probe
 CHECK=build/tests/fixture_check
-TESTS=${TESTS:-unit fixture malformed cli live cross lab guest run}
+TESTS=${TESTS:-unit fixture malformed cli live cross lab guest run report matrix publish browser compare nightly}
 tmp=$(mktemp -d /tmp/kvmqual-test.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT INT TERM
 passed=0 failed=0 skipped=0
@@ -530,6 +532,12 @@ if want run; then
 		[ $? -eq 2 ] && pass run/bad-workload || fail run/bad-workload "exit not 2"
 	fi
 fi
+
+for section in $TESTS; do
+	if [ -f "tests/sections/$section.sh" ]; then
+		. "tests/sections/$section.sh"
+	fi
+done
 
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]
