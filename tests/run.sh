@@ -17,6 +17,8 @@ set -u
 cd "$(dirname "$0")/.."
 PROBE=build/probe
 CHECK=build/tests/fixture_check
+KQ=build/kvmqual
+JG=build/tests/json_get
 TESTS=${TESTS:-unit fixture malformed cli live cross lab guest run report matrix publish browser compare nightly}
 tmp=$(mktemp -d /tmp/kvmqual-test.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT INT TERM
