@@ -1082,3 +1082,584 @@ int store_export(struct store *s, int64_t run, enum store_format format, FILE *o
 		ret = kq_error(err, "%s: writing the export: %s", s->path, strerror(errno));
 	return ret;
 }
+
+/* ---- for kvmqual report (reports/): the latest run, a host's history ---- */
+
+int64_t store_latest_run(struct store *s, struct kq_err *err)
+{
+	int64_t id;
+	if (query_int(s, "SELECT coalesce(max(id), 0) FROM runs WHERE status != 'running'", &id,
+		      "looking for the latest run", err))
+		return -1;
+	return id;
+}
+
+/* The median of sorted values, as the runner judges them. */
+static double sorted_median(const double *v, size_t n)
+{
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+int store_history(struct store *s, const char *host_key, const char *const *names, size_t count,
+		  int64_t up_to_run, store_history_fn fn, void *ctx, struct kq_err *err)
+{
+	if (!count)
+		return 0;
+	/* ?1 host, ?2 last run, ?3... the names: one placeholder each. */
+	struct kq_buf in;
+	kq_buf_init(&in);
+	for (size_t i = 0; i < count; i++)
+		kq_buf_printf(&in, "%s?%zu", i ? ", " : "", i + 3);
+	char *sql = kq_xasprintf(
+		"SELECT run, started_at, accel, name, value FROM ("
+		" SELECT r.id AS run, r.started_at, s.accel, s.workload || '.' || s.metric AS name, s.value"
+		"  FROM hosts h JOIN runs r ON r.host_id = h.id JOIN samples s ON s.run_id = r.id"
+		"  WHERE h.host_key = ?1 AND (?2 = 0 OR r.id <= ?2) AND s.value IS NOT NULL"
+		"   AND s.workload || '.' || s.metric IN (%s)"
+		" UNION ALL"
+		" SELECT r.id, r.started_at, b.accel, 'boot.total_ms', b.total_ms"
+		"  FROM hosts h JOIN runs r ON r.host_id = h.id JOIN boot_samples b ON b.run_id = r.id"
+		"  WHERE h.host_key = ?1 AND (?2 = 0 OR r.id <= ?2) AND 'boot.total_ms' IN (%s))"
+		" ORDER BY run, name, accel, value",
+		in.data, in.data);
+	kq_buf_free(&in);
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+	free(sql);
+	if (rc != SQLITE_OK)
+		return db_error(s, err, "reading the host's history");
+	sqlite3_bind_text(st, 1, host_key ? host_key : "", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, up_to_run);
+	for (size_t i = 0; i < count; i++)
+		sqlite3_bind_text(st, (int)i + 3, names[i] ? names[i] : "", -1, SQLITE_STATIC);
+
+	/* Rows come grouped by (run, name, accel), values sorted: each group
+	 * is one point. */
+	double *values = NULL;
+	size_t n = 0, cap = 0;
+	char *started = NULL, *accel = NULL, *name = NULL;
+	int64_t run = 0;
+	int ret = 0, stopped = 0;
+	for (;;) {
+		rc = sqlite3_step(st);
+		int row = rc == SQLITE_ROW;
+		const char *r_accel = row ? (const char *)sqlite3_column_text(st, 2) : NULL;
+		const char *r_name = row ? (const char *)sqlite3_column_text(st, 3) : NULL;
+		int64_t r_run = row ? sqlite3_column_int64(st, 0) : 0;
+		int same = row && n && r_run == run && r_accel && r_name && !strcmp(r_accel, accel) &&
+			   !strcmp(r_name, name);
+		if (n && !same) {
+			struct store_history_point p = { .run = run, .started_at = started, .accel = accel,
+							 .name = name, .median = sorted_median(values, n),
+							 .samples = (int)n };
+			n = 0;
+			if (fn(&p, ctx)) {
+				stopped = 1;
+				break;
+			}
+		}
+		if (!row)
+			break;
+		if (!n) {
+			free(started);
+			free(accel);
+			free(name);
+			const char *r_started = (const char *)sqlite3_column_text(st, 1);
+			started = kq_xstrdup(r_started ? r_started : "");
+			accel = kq_xstrdup(r_accel ? r_accel : "");
+			name = kq_xstrdup(r_name ? r_name : "");
+			run = r_run;
+		}
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			values = kq_xrealloc(values, cap * sizeof(*values));
+		}
+		values[n++] = sqlite3_column_double(st, 4);
+	}
+	if (!stopped && rc != SQLITE_DONE)
+		ret = db_error(s, err, "reading the host's history");
+	sqlite3_finalize(st);
+	free(values);
+	free(started);
+	free(accel);
+	free(name);
+	return ret;
+}
+
+/* ---- for kvmqual compare (runners/cmd_compare.c): runs and their samples ---- */
+
+static char *column_dup(sqlite3_stmt *st, int col)
+{
+	const char *t = (const char *)sqlite3_column_text(st, col);
+	return kq_xstrdup(t ? t : "");
+}
+
+static const char identity_columns[] =
+	"r.id, r.started_at, r.status, r.reason, h.host_key, h.arch, h.model, h.soc, h.kernel_release,"
+	" h.page_size, r.profile, r.suite_version, r.qemu_version, r.guest_image_hash"
+	" FROM runs r JOIN hosts h ON h.id = r.host_id";
+
+static void identity_from_row(sqlite3_stmt *st, struct store_run_identity *id)
+{
+	id->id = sqlite3_column_int64(st, 0);
+	id->started_at = column_dup(st, 1);
+	id->status = column_dup(st, 2);
+	id->reason = column_dup(st, 3);
+	id->host_key = column_dup(st, 4);
+	id->arch = column_dup(st, 5);
+	id->model = column_dup(st, 6);
+	id->soc = column_dup(st, 7);
+	id->kernel_release = column_dup(st, 8);
+	id->page_size = (long)sqlite3_column_int64(st, 9);
+	id->profile = column_dup(st, 10);
+	id->suite_version = column_dup(st, 11);
+	id->qemu_version = column_dup(st, 12);
+	id->guest_image_hash = column_dup(st, 13);
+}
+
+void store_run_identity_free(struct store_run_identity *id)
+{
+	if (!id)
+		return;
+	char **fields[] = { &id->started_at, &id->status, &id->reason, &id->host_key, &id->arch, &id->model,
+			    &id->soc, &id->kernel_release, &id->profile, &id->suite_version,
+			    &id->qemu_version, &id->guest_image_hash };
+	for (size_t i = 0; i < KQ_ARRAY_SIZE(fields); i++) {
+		free(*fields[i]);
+		*fields[i] = NULL;
+	}
+}
+
+void store_run_identities_free(struct store_run_identity *runs, size_t count)
+{
+	for (size_t i = 0; i < count; i++)
+		store_run_identity_free(&runs[i]);
+	free(runs);
+}
+
+int store_run_identity(struct store *s, int64_t run, struct store_run_identity *id, struct kq_err *err)
+{
+	memset(id, 0, sizeof(*id));
+	char *sql = kq_xasprintf("SELECT %s WHERE r.id = ?1", identity_columns);
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+	free(sql);
+	if (rc != SQLITE_OK)
+		return db_error(s, err, "reading a run");
+	sqlite3_bind_int64(st, 1, run);
+	rc = sqlite3_step(st);
+	int ret = 0;
+	if (rc == SQLITE_ROW)
+		identity_from_row(st, id);
+	else if (rc == SQLITE_DONE) {
+		kq_error(err, "%s: there is no run %lld", s->path, (long long)run);
+		ret = 1;
+	} else
+		ret = db_error(s, err, "reading a run");
+	sqlite3_finalize(st);
+	return ret;
+}
+
+int store_list_runs(struct store *s, const struct store_run_identity *machine, int64_t before, size_t limit,
+		    struct store_run_identity **runs, size_t *count, struct kq_err *err)
+{
+	*runs = NULL;
+	*count = 0;
+	char *sql = kq_xasprintf("SELECT %s WHERE (?1 = 0 OR r.id < ?1)"
+				 " AND (?2 IS NULL OR (h.arch = ?2 AND h.model = ?3 AND h.soc = ?4))"
+				 " ORDER BY r.id DESC LIMIT ?5",
+				 identity_columns);
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+	free(sql);
+	if (rc != SQLITE_OK)
+		return db_error(s, err, "listing runs");
+	sqlite3_bind_int64(st, 1, before);
+	if (machine) {
+		sqlite3_bind_text(st, 2, machine->arch ? machine->arch : "", -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, machine->model ? machine->model : "", -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, machine->soc ? machine->soc : "", -1, SQLITE_STATIC);
+	}
+	sqlite3_bind_int64(st, 5, limit ? (int64_t)limit : -1);
+	size_t cap = 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*count == cap)
+			*runs = kq_xrealloc(*runs, (cap = cap ? cap * 2 : 16) * sizeof(**runs));
+		identity_from_row(st, &(*runs)[(*count)++]);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		store_run_identities_free(*runs, *count);
+		*runs = NULL;
+		*count = 0;
+		return db_error(s, err, "listing runs");
+	}
+	return 0;
+}
+
+void store_sample_groups_free(struct store_sample_group *groups, size_t count)
+{
+	for (size_t i = 0; i < count; i++) {
+		struct store_sample_group *g = &groups[i];
+		free(g->accel);
+		free(g->workload);
+		free(g->metric);
+		free(g->unit);
+		for (size_t k = 0; k < g->count; k++)
+			free(g->flags[k]);
+		free(g->flags);
+		free(g->values);
+	}
+	free(groups);
+}
+
+int store_run_samples(struct store *s, int64_t run, struct store_sample_group **groups, size_t *count,
+		      struct kq_err *err)
+{
+	*groups = NULL;
+	*count = 0;
+	static const char sql[] =
+		"SELECT accel, workload, metric, unit, higher_is_better, value, flags FROM ("
+		" SELECT accel, workload, metric, coalesce(unit, '') AS unit, higher_is_better, value, flags,"
+		"  iteration, id FROM samples WHERE run_id = ?1 AND value IS NOT NULL"
+		" UNION ALL"
+		" SELECT accel, 'boot', 'total_ms', 'ms', 0, total_ms, flags, iteration, id"
+		"  FROM boot_samples WHERE run_id = ?1 AND total_ms IS NOT NULL)"
+		" ORDER BY accel, workload, metric, iteration, id";
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return db_error(s, err, "reading a run's samples");
+	sqlite3_bind_int64(st, 1, run);
+	size_t cap = 0, vcap = 0;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *accel = (const char *)sqlite3_column_text(st, 0);
+		const char *workload = (const char *)sqlite3_column_text(st, 1);
+		const char *metric = (const char *)sqlite3_column_text(st, 2);
+		accel = accel ? accel : "";
+		workload = workload ? workload : "";
+		metric = metric ? metric : "";
+		struct store_sample_group *g = *count ? &(*groups)[*count - 1] : NULL;
+		if (!g || strcmp(g->accel, accel) || strcmp(g->workload, workload) || strcmp(g->metric, metric)) {
+			if (*count == cap)
+				*groups = kq_xrealloc(*groups, (cap = cap ? cap * 2 : 16) * sizeof(**groups));
+			g = &(*groups)[(*count)++];
+			memset(g, 0, sizeof(*g));
+			g->accel = kq_xstrdup(accel);
+			g->workload = kq_xstrdup(workload);
+			g->metric = kq_xstrdup(metric);
+			g->unit = column_dup(st, 3);
+			g->higher_is_better = sqlite3_column_int(st, 4) != 0;
+			vcap = 0;
+		}
+		if (g->count == vcap) {
+			vcap = vcap ? vcap * 2 : 8;
+			g->values = kq_xrealloc(g->values, vcap * sizeof(*g->values));
+			g->flags = kq_xrealloc(g->flags, vcap * sizeof(*g->flags));
+		}
+		const char *flags = (const char *)sqlite3_column_text(st, 6);
+		g->values[g->count] = sqlite3_column_double(st, 5);
+		g->flags[g->count++] = flags && *flags ? kq_xstrdup(flags) : NULL;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		store_sample_groups_free(*groups, *count);
+		*groups = NULL;
+		*count = 0;
+		return db_error(s, err, "reading a run's samples");
+	}
+	return 0;
+}
+
+/* ---- for kvmqual matrix (matrix/): reading another host's store ---- */
+
+/* SQLite URI of a path: '%', '?' and '#' encoded, one leading '/' at most
+ * (file://x would name a host).  Caller sqlite3_free()s. */
+static char *readonly_uri(const char *path, int immutable)
+{
+	struct kq_buf b;
+	kq_buf_init(&b);
+	kq_buf_add(&b, "file:", 5);
+	const char *p = path;
+	if (*p == '/')
+		while (p[1] == '/')
+			p++;
+	for (; *p; p++) {
+		if (*p == '%' || *p == '?' || *p == '#')
+			kq_buf_printf(&b, "%%%02x", (unsigned char)*p);
+		else
+			kq_buf_add(&b, p, 1);
+	}
+	kq_buf_printf(&b, "?mode=ro%s", immutable ? "&immutable=1" : "");
+	char *uri = sqlite3_mprintf("%s", b.data);
+	kq_buf_free(&b);
+	if (!uri)
+		abort();
+	return uri;
+}
+
+int store_has_wal(const char *path)
+{
+	char *wal = kq_xasprintf("%s-wal", path);
+	struct stat sb;
+	int has = stat(wal, &sb) == 0;
+	free(wal);
+	return has;
+}
+
+struct store *store_open_readonly(const char *path, struct kq_err *err)
+{
+	if (!path || !*path)
+		path = STORE_DEFAULT_PATH;
+	struct stat sb;
+	if (stat(path, &sb) != 0) {
+		kq_error(err, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		kq_error(err, "%s: not a regular file", path);
+		return NULL;
+	}
+	if (sb.st_size == 0) {
+		kq_error(err, "%s: an empty file, not a kvmqual store", path);
+		return NULL;
+	}
+	struct store *s = kq_xcalloc(1, sizeof(*s));
+	s->path = kq_xstrdup(path);
+	/* Without a write-ahead log nobody has the file open and everything is
+	 * in the main file: read it as immutable, which needs no shared-memory
+	 * file (so a read-only directory works) and creates nothing beside it.
+	 * With one, a writer may be at work: read through the log, read-only. */
+	char *uri = readonly_uri(path, !store_has_wal(path));
+	int rc = sqlite3_open_v2(uri, &s->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL);
+	sqlite3_free(uri);
+	if (rc != SQLITE_OK) {
+		if (s->db)
+			db_error(s, err, "opening read-only");
+		else
+			kq_error(err, "%s: cannot open: out of memory", path);
+		goto fail;
+	}
+	sqlite3_extended_result_codes(s->db, 1);
+	sqlite3_busy_timeout(s->db, STORE_BUSY_TIMEOUT_MS);
+	int64_t version, app_id;
+	if (exec(s, "PRAGMA query_only = ON", "setting query_only", err) ||
+	    query_int(s, "PRAGMA application_id", &app_id, "reading the application id", err) ||
+	    query_int(s, "PRAGMA user_version", &version, "reading the schema version", err))
+		goto fail;
+	if (app_id != 0 && app_id != STORE_APPLICATION_ID) {
+		kq_error(err, "%s: a SQLite database of another application (application_id 0x%" PRIx64
+			      "), not a kvmqual store", path, (uint64_t)app_id);
+		goto fail;
+	}
+	if (version == 0) {
+		kq_error(err, "%s: a SQLite database without a kvmqual schema version; not a kvmqual store", path);
+		goto fail;
+	}
+	if (version > STORE_SCHEMA_VERSION) {
+		kq_error(err, "%s: schema version %" PRId64 " is newer than this kvmqual knows (%d); use a newer"
+			      " kvmqual to read it", path, version, STORE_SCHEMA_VERSION);
+		goto fail;
+	}
+	return s;
+fail:
+	store_close(s);
+	return NULL;
+}
+
+/* The runs wanted per host, by id.  "KVM worked" (the matrix's qualifying
+ * run) is: finished complete or incomplete, with at least one KVM boot. */
+static const char pick_sql_latest[] =
+	"SELECT coalesce("
+	" (SELECT r.id FROM runs r WHERE r.host_id = h.id AND r.status != 'running'"
+	"   ORDER BY r.started_at DESC, r.id DESC LIMIT 1),"
+	" (SELECT r.id FROM runs r WHERE r.host_id = h.id ORDER BY r.started_at DESC, r.id DESC LIMIT 1)),"
+	" NULL FROM hosts h ORDER BY h.id";
+static const char pick_sql_latest_kvm[] =
+	"SELECT coalesce("
+	" (SELECT r.id FROM runs r WHERE r.host_id = h.id AND r.status != 'running'"
+	"   ORDER BY r.started_at DESC, r.id DESC LIMIT 1),"
+	" (SELECT r.id FROM runs r WHERE r.host_id = h.id ORDER BY r.started_at DESC, r.id DESC LIMIT 1)),"
+	" (SELECT r.id FROM runs r WHERE r.host_id = h.id AND r.status IN ('complete', 'incomplete')"
+	"   AND EXISTS (SELECT 1 FROM boot_samples b WHERE b.run_id = r.id AND b.accel = 'kvm')"
+	"   ORDER BY r.started_at DESC, r.id DESC LIMIT 1)"
+	" FROM hosts h ORDER BY h.id";
+static const char pick_sql_run[] = "SELECT id, NULL FROM runs WHERE id = ?1";
+static const char pick_sql_all[] = "SELECT id, NULL FROM runs ORDER BY id";
+
+static int pick_runs(struct store *s, enum store_pick pick, int64_t run, int64_t **ids, size_t *count,
+		     struct kq_err *err)
+{
+	const char *sql = pick == STORE_PICK_LATEST ? pick_sql_latest
+			  : pick == STORE_PICK_LATEST_KVM ? pick_sql_latest_kvm
+			  : pick == STORE_PICK_RUN ? pick_sql_run : pick_sql_all;
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return db_error(s, err, "picking runs");
+	if (pick == STORE_PICK_RUN)
+		sqlite3_bind_int64(st, 1, run);
+	size_t cap = 0;
+	*ids = NULL;
+	*count = 0;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		for (int col = 0; col < 2; col++) {
+			if (sqlite3_column_type(st, col) == SQLITE_NULL)
+				continue;
+			int64_t id = sqlite3_column_int64(st, col);
+			if (col == 1 && id == sqlite3_column_int64(st, 0))
+				continue;
+			if (*count == cap) {
+				cap = cap ? cap * 2 : 64;
+				*ids = kq_xrealloc(*ids, cap * sizeof(**ids));
+			}
+			(*ids)[(*count)++] = id;
+		}
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		free(*ids);
+		*ids = NULL;
+		*count = 0;
+		return db_error(s, err, "picking runs");
+	}
+	return 0;
+}
+
+static const char *column_text(sqlite3_stmt *st, int col)
+{
+	return (const char *)sqlite3_column_text(st, col);
+}
+
+static double column_double(sqlite3_stmt *st, int col)
+{
+	return sqlite3_column_type(st, col) == SQLITE_NULL ? STORE_UNKNOWN : sqlite3_column_double(st, col);
+}
+
+enum { READ_RUN, READ_CHECKS, READ_BOOTS, READ_SAMPLES, READ_VERDICTS, READ_SPEEDUPS, READ_COUNT };
+static const char *const read_sql[READ_COUNT] = {
+	[READ_RUN] = "SELECT r.id, r.started_at, r.finished_at, r.status, r.reason, r.profile, r.suite_version,"
+		     " r.qemu_version, r.guest_image_hash, r.command_line, r.pid, r.boot_id, r.probe_json,"
+		     " h.host_key, h.arch, h.model, h.soc, h.kernel_release, h.page_size"
+		     " FROM runs r JOIN hosts h ON h.id = r.host_id WHERE r.id = ?1",
+	[READ_CHECKS] = "SELECT check_id, status, value, detail, hint FROM checks WHERE run_id = ?1 ORDER BY id",
+	[READ_BOOTS] = "SELECT accel, iteration, total_ms, before_kernel_ms, kernel_ms, userspace_ms, flags"
+		       " FROM boot_samples WHERE run_id = ?1 ORDER BY id",
+	[READ_SAMPLES] = "SELECT accel, workload, metric, unit, value, iteration, higher_is_better, flags,"
+			 " conditions FROM samples WHERE run_id = ?1 ORDER BY id",
+	[READ_VERDICTS] = "SELECT target, metric, value, threshold, op, status, detail FROM verdicts"
+			  " WHERE run_id = ?1 ORDER BY id",
+	[READ_SPEEDUPS] = "SELECT workload, metric, kvm_over_tcg, kvm_pct_of_native, tcg_pct_of_native"
+			  " FROM speedups WHERE run_id = ?1 ORDER BY id",
+};
+
+/* Calls the visitor for one row of one of the read_sql statements.  Returns
+ * the callback's answer (0 = go on). */
+static int visit_row(int which, sqlite3_stmt *st, const struct store_run_visitor *v, void *ctx)
+{
+	switch (which) {
+	case READ_RUN: {
+		struct store_run_record r = {
+			.id = sqlite3_column_int64(st, 0),
+			.started_at = column_text(st, 1),
+			.finished_at = column_text(st, 2),
+			.status = column_text(st, 3),
+			.reason = column_text(st, 4),
+			.pid = sqlite3_column_int64(st, 10),
+			.boot_id = column_text(st, 11),
+			.info = { .profile = column_text(st, 5), .suite_version = column_text(st, 6),
+				  .qemu_version = column_text(st, 7), .guest_image_hash = column_text(st, 8),
+				  .command_line = column_text(st, 9), .probe_json = column_text(st, 12) },
+			.host = { .arch = column_text(st, 14), .model = column_text(st, 15), .soc = column_text(st, 16),
+				  .kernel_release = column_text(st, 17), .page_size = (long)sqlite3_column_int64(st, 18) },
+		};
+		snprintf(r.host_key, sizeof(r.host_key), "%s", column_text(st, 13) ? column_text(st, 13) : "");
+		return v->run ? v->run(&r, ctx) : 0;
+	}
+	case READ_CHECKS: {
+		struct store_check c = { column_text(st, 0), column_text(st, 1), column_text(st, 2),
+					 column_text(st, 3), column_text(st, 4) };
+		return v->check(&c, ctx);
+	}
+	case READ_BOOTS: {
+		struct store_boot_sample b = { .accel = column_text(st, 0), .iteration = sqlite3_column_int(st, 1),
+					       .total_ms = column_double(st, 2), .before_kernel_ms = column_double(st, 3),
+					       .kernel_ms = column_double(st, 4), .userspace_ms = column_double(st, 5),
+					       .flags = column_text(st, 6) };
+		return v->boot_sample(&b, ctx);
+	}
+	case READ_SAMPLES: {
+		struct store_sample sm = { .accel = column_text(st, 0), .workload = column_text(st, 1),
+					   .metric = column_text(st, 2), .unit = column_text(st, 3),
+					   .value = column_double(st, 4), .iteration = sqlite3_column_int(st, 5),
+					   .higher_is_better = sqlite3_column_int(st, 6), .flags = column_text(st, 7),
+					   .conditions = column_text(st, 8) };
+		return v->sample(&sm, ctx);
+	}
+	case READ_VERDICTS: {
+		struct store_verdict vd = { .target = column_text(st, 0), .metric = column_text(st, 1),
+					    .value = column_double(st, 2), .threshold = column_double(st, 3),
+					    .op = column_text(st, 4), .status = column_text(st, 5),
+					    .detail = column_text(st, 6) };
+		return v->verdict(&vd, ctx);
+	}
+	default: {
+		struct store_speedup sp = { .workload = column_text(st, 0), .metric = column_text(st, 1),
+					    .kvm_over_tcg = column_double(st, 2),
+					    .kvm_pct_of_native = column_double(st, 3),
+					    .tcg_pct_of_native = column_double(st, 4) };
+		return v->speedup(&sp, ctx);
+	}
+	}
+}
+
+static int read_one_run(struct store *s, sqlite3_stmt **st, int64_t run, const struct store_run_visitor *v,
+			void *ctx, struct kq_err *err)
+{
+	for (int which = 0; which < READ_COUNT; which++) {
+		if (!st[which])
+			continue;
+		sqlite3_bind_int64(st[which], 1, run);
+		int rc, stop = 0;
+		while (!stop && (rc = sqlite3_step(st[which])) == SQLITE_ROW)
+			stop = visit_row(which, st[which], v, ctx);
+		sqlite3_reset(st[which]);
+		if (stop)
+			return -1;
+		if (rc != SQLITE_DONE)
+			return db_error(s, err, "reading a run");
+	}
+	return 0;
+}
+
+int store_read_runs(struct store *s, enum store_pick pick, int64_t run, const struct store_run_visitor *v,
+		    void *ctx, struct kq_err *err)
+{
+	/* One read transaction: the runs picked are the runs read, whatever a
+	 * writer does meanwhile. */
+	int own_txn = s->batch_depth == 0;
+	if (own_txn && exec(s, "BEGIN", "starting to read", err))
+		return -1;
+	sqlite3_stmt *st[READ_COUNT] = { 0 };
+	int64_t *ids = NULL;
+	size_t count = 0;
+	int ret = pick_runs(s, pick, run, &ids, &count, err);
+	const int wanted[READ_COUNT] = {
+		[READ_RUN] = 1, [READ_CHECKS] = !!v->check, [READ_BOOTS] = !!v->boot_sample,
+		[READ_SAMPLES] = !!v->sample, [READ_VERDICTS] = !!v->verdict, [READ_SPEEDUPS] = !!v->speedup,
+	};
+	for (int which = 0; !ret && which < READ_COUNT; which++) {
+		if (!wanted[which])
+			continue; /* nobody wants these rows: do not even read them */
+		if (sqlite3_prepare_v2(s->db, read_sql[which], -1, &st[which], NULL) != SQLITE_OK)
+			ret = db_error(s, err, "reading runs (is the schema damaged?)");
+	}
+	for (size_t i = 0; !ret && i < count; i++)
+		ret = read_one_run(s, st, ids[i], v, ctx, err);
+	for (int which = 0; which < READ_COUNT; which++)
+		sqlite3_finalize(st[which]);
+	free(ids);
+	if (own_txn)
+		sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+	return ret;
+}
