@@ -98,6 +98,10 @@ KVMQUAL_OBJS := $(KVMQUAL_SRCS:%.c=$(OUT)/obj/%.o)
 
 kvmqual: $(OUT)/kvmqual
 
+# The report's templates are built in with .incbin (reports/templates.c).
+REPORT_TEMPLATES := $(wildcard reports/templates/*)
+$(OUT)/obj/reports/templates.o: $(REPORT_TEMPLATES)
+
 $(OUT)/kvmqual: $(KVMQUAL_OBJS) $(CJSON_LIB)
 	@echo "  LD      $@"
 	$(Q)$(CC) -o $@ $(KVMQUAL_OBJS) $(SYS_LDFLAGS) $(CJSON_LIB) $(KVMQUAL_LIBS)
