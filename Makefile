@@ -175,8 +175,19 @@ $(TEST_OUT)/json_get: tests/tools/json_get.c build/deps/lib/libcjson.a
 test-deps:
 	$(Q)scripts/deps.sh test
 
+# Loopback listeners for the publish and browser tests (never a fixed port).
+$(TEST_OUT)/tcp_listen: tests/tools/tcp_listen.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $@"
+	$(Q)gcc -std=gnu11 $(WARN) -O1 -g -o $@ $<
+
+$(TEST_OUT)/http_fetch: tests/tools/http_fetch.c matrix/http.c matrix/http_dav.c matrix/http.h lib/util.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $@"
+	$(Q)gcc -std=gnu11 $(WARN) -O1 -g $(SAN) -o $@ tests/tools/http_fetch.c matrix/http.c matrix/http_dav.c lib/util.c -lcurl
+
 test: test-deps
-	$(Q)$(MAKE) --no-print-directory ARCH=$(HOST_ARCH) probe kvmqual $(TEST_OUT)/unit $(TEST_OUT)/fixture_check $(TEST_OUT)/json_get $(TEST_OUT)/test_stream
+	$(Q)$(MAKE) --no-print-directory ARCH=$(HOST_ARCH) probe kvmqual $(TEST_OUT)/unit $(TEST_OUT)/fixture_check $(TEST_OUT)/json_get $(TEST_OUT)/test_stream $(TEST_OUT)/tcp_listen $(TEST_OUT)/http_fetch
 	$(Q)$(MAKE) --no-print-directory ARCH=aarch64 probe
 	$(Q)$(MAKE) --no-print-directory guest-image
 	$(Q)tests/run.sh
@@ -209,6 +220,7 @@ bench:
 	$(Q)bench/probe.sh
 	$(Q)bench/boot.sh
 	$(Q)bench/store.sh
+	$(Q)bench/matrix.sh
 	$(Q)bench/harness.sh
 
 # ---- the main job ----

@@ -19,6 +19,8 @@ static const struct subcommand subcommands[] = {
 	{ "run", cmd_run, "probe, then benchmark the guest under KVM and TCG against native" },
 	{ "export", cmd_export, "write stored runs out as JSON or CSV" },
 	{ "report", cmd_report, "one run as a self-contained HTML page, Markdown and gnuplot plots" },
+	{ "matrix", cmd_matrix, "the compatibility matrix of many hosts' stores and bundles" },
+	{ "publish", cmd_publish, "upload reports, matrices and bundles over HTTP(S)/WebDAV" },
 	{ "image", cmd_image, "build the benchmark guest image (kernel + initramfs)" },
 	{ "guest", cmd_guest, "boot the guest image and run commands in it" },
 };

@@ -39,6 +39,24 @@ for d in tests/fixtures/snapshots/*/; do
 	cp "$d/sys/firmware/fdt" "$seeds/fdt/$name" 2>/dev/null
 	cp "$d/dmesg.txt" "$seeds/text/$name-dmesg" 2>/dev/null
 done
+# The report: byte 0 then an export document, byte 1 then an SVG.
+mkdir -p "$seeds/report"
+for f in tests/fixtures/report/*.json; do
+	{ printf '\000'; cat "$f"; } >"$seeds/report/$(basename "$f")"
+done
+printf '\001<svg xmlns="http://www.w3.org/2000/svg"><defs><circle id="d" r="1"/></defs><use xlink:href="#d"/><g clip-path="url(#d)"><!-- c --></g></svg>' \
+	>"$seeds/report/plot.svg"
+# PROPFIND answers in the styles of several WebDAV servers.
+mkdir -p "$seeds/propfind"
+cp tests/fixtures/propfind/*.xml "$seeds/propfind/"
+# Results bundles for the matrix (the store's JSON export).
+mkdir -p "$seeds/bundle"
+cp tests/fixtures/results/*.json "$seeds/bundle/"
+# compare: baseline values, candidate values, earlier runs' medians, direction.
+mkdir -p "$seeds/compare"
+printf '1000 1004 998 1002 996\n800 803 799 801 798\n1000 990 1010 1005 995 1001\n1\n' >"$seeds/compare/regression"
+printf '7 7 7 7 7\n7 7 7 7 7\n\n0\n' >"$seeds/compare/ties"
+printf '1 2 3\n-1 0 nan inf\n0 5\n1\n' >"$seeds/compare/odd"
 find "$seeds" -type f -size 0 -delete
 failed=0
 for target in "$@"; do

@@ -1,0 +1,316 @@
+/* kvmqual matrix: the compatibility matrix of many hosts from their
+ * results stores (--db, read-only) and the bundles they sent in (--in: a
+ * directory, a file, or an http(s) collection the hosts published to).
+ * Options and exit codes only; the work is in the other matrix/ files. */
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../runners/commands.h"
+#include "http.h"
+#include "matrix.h"
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: kvmqual matrix [--db FILE]... [--in DIR|FILE|URL]... --out DIR\n"
+		"                      [--select latest-qualifying|latest|run:ID] [--merge-sources]\n"
+		"Builds the compatibility matrix, one row per device (arch, model, SoC, kernel,\n"
+		"page size), from results stores and from bundles (kvmqual export --format json)\n"
+		"that hosts sent in, and writes DIR/matrix.md, matrix.html, matrix.json, matrix.csv.\n"
+		"  --db FILE        a results store, read-only (repeatable)\n"
+		"  --in DIR|FILE|URL  bundles: every *.json of a directory, one file, or every\n"
+		"                   *.json of an http(s) WebDAV collection (repeatable)\n"
+		"  --select WHICH   the run shown per device: latest-qualifying (default: the\n"
+		"                   newest run where KVM worked, else the newest), latest (the\n"
+		"                   newest finished run), run:ID (that run id in each source)\n"
+		"  --merge-sources  one row per identity even when several sources hold it\n"
+		"                   (default: one row per source, marked as a conflict)\n"
+		"Exit status: 0 written, 1 writing or fetching failed, 2 bad usage or bad input.\n");
+}
+
+static int make_dirs(const char *path, struct kq_err *err)
+{
+	char *dir = kq_xstrdup(path);
+	for (char *p = dir + 1;; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		char c = *p;
+		*p = '\0';
+		if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+			kq_error(err, "%s: cannot create: %s", dir, strerror(errno));
+			free(dir);
+			return -1;
+		}
+		*p = c;
+		if (!c)
+			break;
+	}
+	free(dir);
+	struct stat sb;
+	if (stat(path, &sb) != 0 || !S_ISDIR(sb.st_mode))
+		return kq_error(err, "%s: not a directory", path);
+	return 0;
+}
+
+typedef int (*writer_fn)(const struct matrix *m, FILE *out, struct kq_err *err);
+
+/* Written beside its final name, then renamed: a reader (or a publish
+ * running from the same directory) never sees half a file. */
+static int write_output(const struct matrix *m, const char *dir, const char *name, writer_fn fn,
+			struct kq_err *err)
+{
+	char *final = kq_xasprintf("%s/%s", dir, name);
+	char *tmp = kq_xasprintf("%s/.%s.XXXXXX", dir, name);
+	int ret = -1;
+	int fd = mkstemp(tmp);
+	if (fd < 0) {
+		kq_error(err, "%s: cannot create: %s", tmp, strerror(errno));
+		goto out;
+	}
+	mode_t mask = umask(0);
+	umask(mask);
+	if (fchmod(fd, 0666 & ~mask) != 0) {
+		kq_error(err, "%s: %s", tmp, strerror(errno));
+		close(fd);
+		unlink(tmp);
+		goto out;
+	}
+	FILE *f = fdopen(fd, "w");
+	if (!f) {
+		kq_error(err, "%s: %s", tmp, strerror(errno));
+		close(fd);
+		unlink(tmp);
+		goto out;
+	}
+	int rc = fn(m, f, err);
+	if (fclose(f) != 0 && !rc)
+		rc = kq_error(err, "%s: %s", final, strerror(errno));
+	if (rc) {
+		unlink(tmp);
+		char msg[sizeof(err->msg)];
+		snprintf(msg, sizeof(msg), "%s", err->msg);
+		kq_error(err, "%s: %s", final, msg);
+		goto out;
+	}
+	if (rename(tmp, final) != 0) {
+		kq_error(err, "%s: %s", final, strerror(errno));
+		unlink(tmp);
+		goto out;
+	}
+	ret = 0;
+out:
+	free(final);
+	free(tmp);
+	return ret;
+}
+
+static void remove_flat_dir(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (d) {
+		struct dirent *e;
+		while ((e = readdir(d))) {
+			if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+				continue;
+			char *path = kq_xasprintf("%s/%s", dir, e->d_name);
+			unlink(path);
+			free(path);
+		}
+		closedir(d);
+	}
+	rmdir(dir);
+}
+
+/* An http(s) collection: fetched into a temporary directory, read from
+ * there under the URL's name.  Returns 0, -1 with err (input), or -2
+ * (the fetch failed). */
+static int read_url(struct matrix *m, const char *url, struct kq_err *err)
+{
+	const char *tmpdir = getenv("TMPDIR");
+	char *dir = kq_xasprintf("%s/kvmqual-matrix.XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
+	if (!mkdtemp(dir)) {
+		kq_error(err, "%s: %s", dir, strerror(errno));
+		free(dir);
+		return -2;
+	}
+	int ret = 0;
+	int fetched = http_fetch_collection(url, dir, err);
+	if (fetched < 0) {
+		ret = -2;
+	} else {
+		char *name = http_url_for_display(url);
+		size_t len = strlen(name);
+		while (len > 0 && name[len - 1] == '/')
+			name[--len] = '\0';
+		int read = matrix_read_bundle_dir(m, dir, name, err);
+		if (read == 0) {
+			char *note = kq_xasprintf("%s: no bundle (*.json) in the collection", name);
+			matrix_add_note(m, note);
+			free(note);
+		}
+		free(name);
+		ret = read < 0 ? -1 : 0;
+	}
+	remove_flat_dir(dir);
+	free(dir);
+	return ret;
+}
+
+static int read_input(struct matrix *m, const char *in, struct kq_err *err)
+{
+	if (kq_startswith(in, "http://") || kq_startswith(in, "https://"))
+		return read_url(m, in, err);
+	struct stat sb;
+	if (stat(in, &sb) != 0)
+		return kq_error(err, "%s: %s", in, strerror(errno));
+	if (S_ISDIR(sb.st_mode)) {
+		int read = matrix_read_bundle_dir(m, in, NULL, err);
+		if (read == 0) {
+			char *note = kq_xasprintf("%s: no bundle (*.json) in the directory", in);
+			matrix_add_note(m, note);
+			free(note);
+		}
+		return read < 0 ? -1 : 0;
+	}
+	int rc = matrix_read_bundle(m, in, NULL, err);
+	if (rc == 1)
+		matrix_add_note(m, err->msg);
+	return rc < 0 ? -1 : 0;
+}
+
+static int parse_select(const char *arg, struct matrix *m)
+{
+	if (!strcmp(arg, "latest-qualifying")) {
+		m->select = MATRIX_LATEST_QUALIFYING;
+		return 0;
+	}
+	if (!strcmp(arg, "latest")) {
+		m->select = MATRIX_LATEST;
+		return 0;
+	}
+	if (kq_startswith(arg, "run:")) {
+		uint64_t id;
+		if (kq_parse_u64(arg + 4, &id) == 0 && id > 0 && id < (uint64_t)INT64_MAX) {
+			m->select = MATRIX_RUN;
+			m->select_run = (int64_t)id;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+int cmd_matrix(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "db", required_argument, NULL, 'd' }, { "in", required_argument, NULL, 'i' },
+		{ "out", required_argument, NULL, 'o' }, { "select", required_argument, NULL, 's' },
+		{ "merge-sources", no_argument, NULL, 'm' }, { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct matrix m;
+	matrix_init(&m);
+	const char **dbs = kq_xcalloc((size_t)argc + 1, sizeof(*dbs));
+	const char **ins = kq_xcalloc((size_t)argc + 1, sizeof(*ins));
+	size_t ndb = 0, nin = 0;
+	const char *out_dir = NULL;
+	int ch, ret = 2;
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'd': dbs[ndb++] = optarg; break;
+		case 'i': ins[nin++] = optarg; break;
+		case 'o': out_dir = optarg; break;
+		case 'm': m.merge_sources = 1; break;
+		case 's':
+			if (parse_select(optarg, &m)) {
+				fprintf(stderr, "kvmqual matrix: --select takes latest-qualifying, latest or run:ID,"
+						" not '%s'\n", optarg);
+				goto out;
+			}
+			break;
+		case 'h':
+			usage(stdout);
+			ret = 0;
+			goto out;
+		default:
+			usage(stderr);
+			goto out;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "kvmqual matrix: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		goto out;
+	}
+	if (!ndb && !nin) {
+		fprintf(stderr, "kvmqual matrix: no inputs: give at least one --db FILE or --in DIR|FILE|URL\n");
+		usage(stderr);
+		goto out;
+	}
+	if (!out_dir || !*out_dir) {
+		fprintf(stderr, "kvmqual matrix: --out DIR is required\n");
+		usage(stderr);
+		goto out;
+	}
+	struct kq_err err;
+	for (size_t i = 0; i < ndb; i++) {
+		if (matrix_read_store(&m, dbs[i], &err)) {
+			fprintf(stderr, "kvmqual matrix: %s\n", err.msg);
+			goto out;
+		}
+	}
+	for (size_t i = 0; i < nin; i++) {
+		int rc = read_input(&m, ins[i], &err);
+		if (rc) {
+			fprintf(stderr, "kvmqual matrix: %s\n", err.msg);
+			ret = rc == -2 ? 1 : 2;
+			goto out;
+		}
+	}
+	for (size_t i = 0; i < m.note_count; i++)
+		fprintf(stderr, "kvmqual matrix: note: %s\n", m.notes[i]);
+	if (matrix_build(&m, &err)) {
+		fprintf(stderr, "kvmqual matrix: %s\n", err.msg);
+		goto out;
+	}
+	static const struct {
+		const char *name;
+		writer_fn fn;
+	} outputs[] = {
+		{ "matrix.json", matrix_write_json },
+		{ "matrix.csv", matrix_write_csv },
+		{ "matrix.md", matrix_write_markdown },
+		{ "matrix.html", matrix_write_html },
+	};
+	ret = 1;
+	if (make_dirs(out_dir, &err)) {
+		fprintf(stderr, "kvmqual matrix: %s\n", err.msg);
+		goto out;
+	}
+	for (size_t i = 0; i < KQ_ARRAY_SIZE(outputs); i++) {
+		if (write_output(&m, out_dir, outputs[i].name, outputs[i].fn, &err)) {
+			fprintf(stderr, "kvmqual matrix: %s\n", err.msg);
+			goto out;
+		}
+	}
+	printf("kvmqual matrix: %zu device%s, %zu row%s: %zu qualified, %zu qualified with limits, %zu not qualified",
+	       m.devices, m.devices == 1 ? "" : "s", m.row_count, m.row_count == 1 ? "" : "s", m.counts[MATRIX_QUALIFIED], m.counts[MATRIX_LIMITED],
+	       m.counts[MATRIX_NOT_QUALIFIED]);
+	if (m.conflicts)
+		printf("; %zu rows in conflict", m.conflicts);
+	if (m.without_run)
+		printf("; %zu devices without run %lld", m.without_run, (long long)m.select_run);
+	printf("\nkvmqual matrix: wrote %s/matrix.md, matrix.html, matrix.json, matrix.csv\n", out_dir);
+	ret = 0;
+out:
+	free(dbs);
+	free(ins);
+	matrix_free(&m);
+	return ret;
+}

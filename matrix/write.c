@@ -1,0 +1,430 @@
+/* matrix.json, matrix.csv and matrix.md: formatting only, the cells are
+ * decided in build.c.  matrix.json is described in docs/matrix.md. */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "matrix.h"
+
+static int write_result(FILE *out, const char *what, struct kq_err *err)
+{
+	if (fflush(out) != 0 || ferror(out))
+		return kq_error(err, "writing %s: %s", what, strerror(errno ? errno : EIO));
+	return 0;
+}
+
+static void utc_now(char buf[32])
+{
+	time_t now = time(NULL);
+	strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+}
+
+/* ---- JSON ---- */
+
+static void add_string_or_null(cJSON *obj, const char *name, const char *value)
+{
+	if (value)
+		cJSON_AddStringToObject(obj, name, value);
+	else
+		cJSON_AddNullToObject(obj, name);
+}
+
+static void add_number_or_null(cJSON *obj, const char *name, double value)
+{
+	if (isfinite(value))
+		cJSON_AddNumberToObject(obj, name, value);
+	else
+		cJSON_AddNullToObject(obj, name);
+}
+
+static cJSON *json_cell(const struct matrix_row *row, int c)
+{
+	const struct matrix_cell *cell = &row->cells[c];
+	const struct matrix_column *def = &matrix_columns[c];
+	cJSON *o = cJSON_CreateObject();
+	if (def->kind == MATRIX_COL_NUMBER || c == MC_PAGE_SIZE)
+		add_number_or_null(o, "value", cell->value);
+	else
+		add_string_or_null(o, "value", cell->text);
+	if (def->kind == MATRIX_COL_CHECK) {
+		add_string_or_null(o, "text", cell->text);
+		add_string_or_null(o, "status", cell->status);
+	} else {
+		add_string_or_null(o, "text", cell->text);
+	}
+	add_string_or_null(o, "missing", cell->missing);
+	add_string_or_null(o, "detail", cell->detail);
+	return o;
+}
+
+static cJSON *json_row(const struct matrix *m, const struct matrix_row *row)
+{
+	const struct matrix_run *r = row->run;
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "host_key", r->host_key);
+	cJSON_AddStringToObject(o, "arch", r->arch);
+	cJSON_AddStringToObject(o, "model", r->model);
+	cJSON_AddStringToObject(o, "soc", r->soc);
+	cJSON_AddStringToObject(o, "kernel_release", r->kernel_release);
+	if (r->page_size > 0)
+		cJSON_AddNumberToObject(o, "page_size", (double)r->page_size);
+	else
+		cJSON_AddNullToObject(o, "page_size");
+	cJSON_AddStringToObject(o, "status", matrix_status_key(row->status));
+	cJSON_AddStringToObject(o, "status_text", matrix_status_title(row->status));
+	cJSON *reasons = cJSON_AddArrayToObject(o, "reasons");
+	for (size_t i = 0; i < row->reason_count; i++)
+		cJSON_AddItemToArray(reasons, cJSON_CreateString(row->reasons[i]));
+	cJSON_AddBoolToObject(o, "emulated", r->emulated);
+	cJSON *cells = cJSON_AddObjectToObject(o, "cells");
+	for (int c = MC_FIRST_CHECK; c <= MC_SPEEDUP; c++)
+		cJSON_AddItemToObject(cells, matrix_columns[c].key, json_cell(row, c));
+	cJSON *run = cJSON_AddObjectToObject(o, "run");
+	cJSON_AddStringToObject(run, "source", m->sources[r->source].name);
+	cJSON_AddNumberToObject(run, "id", (double)r->id);
+	cJSON_AddStringToObject(run, "started_at", r->started_at);
+	add_string_or_null(run, "finished_at", r->finished_at);
+	cJSON_AddStringToObject(run, "status", r->status);
+	add_string_or_null(run, "reason", r->reason);
+	add_string_or_null(run, "profile", r->profile);
+	add_string_or_null(run, "suite_version", r->suite_version);
+	add_string_or_null(run, "qemu_version", r->qemu_version);
+	add_string_or_null(run, "guest_image_hash", r->guest_image_hash);
+	add_string_or_null(run, "probe_verdict", r->probe_status);
+	add_string_or_null(run, "probe_summary", r->probe_summary);
+	add_number_or_null(run, "boot_tcg_ms", r->boot_ms[0]);
+	cJSON_AddNumberToObject(run, "kvm_boots", (double)r->boots[1]);
+	cJSON *verdicts = cJSON_AddArrayToObject(run, "verdicts");
+	for (size_t i = 0; i < r->verdict_count; i++) {
+		const struct matrix_verdict *v = &r->verdicts[i];
+		cJSON *vo = cJSON_CreateObject();
+		cJSON_AddStringToObject(vo, "target", v->target);
+		cJSON_AddStringToObject(vo, "metric", v->metric);
+		add_number_or_null(vo, "value", v->value);
+		add_string_or_null(vo, "op", v->op);
+		add_number_or_null(vo, "threshold", v->threshold);
+		cJSON_AddStringToObject(vo, "status", v->status);
+		add_string_or_null(vo, "detail", v->detail);
+		cJSON_AddItemToArray(verdicts, vo);
+	}
+	cJSON *sources = cJSON_AddArrayToObject(o, "sources");
+	for (size_t i = 0; i < row->source_count; i++)
+		cJSON_AddItemToArray(sources, cJSON_CreateString(m->sources[row->sources[i]].name));
+	cJSON *marks = cJSON_AddArrayToObject(o, "marks");
+	for (size_t i = 0; i < row->mark_count; i++) {
+		cJSON *mo = cJSON_CreateObject();
+		cJSON_AddStringToObject(mo, "kind", row->marks[i].kind);
+		cJSON_AddStringToObject(mo, "detail", row->marks[i].detail);
+		cJSON_AddItemToArray(marks, mo);
+	}
+	return o;
+}
+
+int matrix_write_json(const struct matrix *m, FILE *out, struct kq_err *err)
+{
+	char now[32];
+	utc_now(now);
+	cJSON *doc = cJSON_CreateObject();
+	cJSON_AddStringToObject(doc, "schema", MATRIX_SCHEMA);
+	cJSON_AddNumberToObject(doc, "version", MATRIX_VERSION);
+	cJSON_AddStringToObject(doc, "generated_at", now);
+	cJSON_AddStringToObject(doc, "select", matrix_select_name(m->select));
+	if (m->select == MATRIX_RUN)
+		cJSON_AddNumberToObject(doc, "select_run", (double)m->select_run);
+	cJSON_AddBoolToObject(doc, "merge_sources", m->merge_sources);
+	cJSON *sources = cJSON_AddArrayToObject(doc, "sources");
+	for (size_t i = 0; i < m->source_count; i++) {
+		cJSON *s = cJSON_CreateObject();
+		cJSON_AddStringToObject(s, "name", m->sources[i].name);
+		cJSON_AddStringToObject(s, "kind", m->sources[i].kind);
+		cJSON_AddNumberToObject(s, "runs_read", (double)m->sources[i].runs_read);
+		cJSON_AddItemToArray(sources, s);
+	}
+	cJSON *ref = cJSON_AddObjectToObject(doc, "reference");
+	cJSON *images = cJSON_AddObjectToObject(ref, "guest_image_hash");
+	for (size_t i = 0; i < m->ref_image_count; i++)
+		add_string_or_null(images, m->ref_images[i].arch, m->ref_images[i].hash);
+	add_string_or_null(ref, "suite_version", m->ref_suite);
+	cJSON *columns = cJSON_AddArrayToObject(doc, "columns");
+	for (int c = 0; c < MC_COUNT; c++) {
+		const struct matrix_column *def = &matrix_columns[c];
+		cJSON *co = cJSON_CreateObject();
+		cJSON_AddStringToObject(co, "key", def->key);
+		cJSON_AddStringToObject(co, "title", def->title);
+		cJSON_AddStringToObject(co, "type", def->type);
+		add_string_or_null(co, "unit", def->unit);
+		add_string_or_null(co, "check", def->check_id);
+		if (def->fallback)
+			cJSON_AddStringToObject(co, "fallback", def->fallback);
+		cJSON_AddStringToObject(co, "about", def->about);
+		cJSON_AddItemToArray(columns, co);
+	}
+	cJSON *summary = cJSON_AddObjectToObject(doc, "summary");
+	cJSON_AddNumberToObject(summary, "devices", (double)m->devices);
+	cJSON_AddNumberToObject(summary, "rows", (double)m->row_count);
+	cJSON_AddNumberToObject(summary, "qualified", (double)m->counts[MATRIX_QUALIFIED]);
+	cJSON_AddNumberToObject(summary, "qualified_with_limits", (double)m->counts[MATRIX_LIMITED]);
+	cJSON_AddNumberToObject(summary, "not_qualified", (double)m->counts[MATRIX_NOT_QUALIFIED]);
+	cJSON_AddNumberToObject(summary, "conflicts", (double)m->conflicts);
+	cJSON_AddNumberToObject(summary, "without_selected_run", (double)m->without_run);
+	cJSON *rows = cJSON_AddArrayToObject(doc, "rows");
+	for (size_t i = 0; i < m->row_count; i++)
+		cJSON_AddItemToArray(rows, json_row(m, &m->rows[i]));
+	cJSON *notes = cJSON_AddArrayToObject(doc, "notes");
+	for (size_t i = 0; i < m->note_count; i++)
+		cJSON_AddItemToArray(notes, cJSON_CreateString(m->notes[i]));
+	cJSON_AddNullToObject(doc, "error");
+	char *text = cJSON_Print(doc);
+	cJSON_Delete(doc);
+	if (!text)
+		return kq_error(err, "writing matrix.json: out of memory");
+	fputs(text, out);
+	fputc('\n', out);
+	free(text);
+	return write_result(out, "matrix.json", err);
+}
+
+/* ---- CSV ---- */
+
+/* One field, RFC 4180 quoted as needed; line breaks and tabs inside a
+ * value become spaces, so that every record is one line. */
+static void csv_field(FILE *out, const char *field)
+{
+	if (!field || !strpbrk(field, "\r\n\t")) {
+		store_csv_field(out, field);
+		return;
+	}
+	char *flat = kq_xstrdup(field);
+	for (char *p = flat; *p; p++)
+		if (*p == '\r' || *p == '\n' || *p == '\t')
+			*p = ' ';
+	store_csv_field(out, flat);
+	free(flat);
+}
+
+static void csv_number(FILE *out, double v)
+{
+	char num[32];
+	if (isfinite(v)) {
+		matrix_format_double(num, v);
+		fputs(num, out);
+	}
+}
+
+static const char *const csv_header[] = {
+	"host_key", "arch", "model", "soc", "kernel_release", "status", "reasons",
+	"boot_el", "kvm_mode", "gic", "smmu", "dev_kvm", "smoke", "vhost_net", "page_size",
+	"boot_kvm_ms", "cpu_pct", "memory_pct", "network_pct", "disk_pct", "kvm_tcg_speedup",
+	"source", "run_id", "started_at", "run_status", "suite_version", "guest_image_hash",
+	"emulated", "sources", "marks", "missing",
+};
+
+int matrix_write_csv(const struct matrix *m, FILE *out, struct kq_err *err)
+{
+	for (size_t i = 0; i < KQ_ARRAY_SIZE(csv_header); i++)
+		fprintf(out, "%s%s", i ? "," : "", csv_header[i]);
+	fputs("\r\n", out);
+	for (size_t i = 0; i < m->row_count; i++) {
+		const struct matrix_row *row = &m->rows[i];
+		const struct matrix_run *r = row->run;
+		const char *ident[] = { r->host_key, r->arch, r->model, r->soc, r->kernel_release,
+					matrix_status_key(row->status) };
+		for (size_t k = 0; k < KQ_ARRAY_SIZE(ident); k++) {
+			if (k)
+				fputc(',', out);
+			csv_field(out, ident[k]);
+		}
+		fputc(',', out);
+		csv_field(out, row->cells[MC_STATUS].detail);
+		for (int c = MC_FIRST_CHECK; c < MC_PAGE_SIZE; c++) {
+			fputc(',', out);
+			csv_field(out, row->cells[c].text);
+		}
+		fputc(',', out);
+		if (r->page_size > 0)
+			fprintf(out, "%ld", r->page_size);
+		for (int c = MC_FIRST_NUMBER; c <= MC_SPEEDUP; c++) {
+			fputc(',', out);
+			csv_number(out, row->cells[c].value);
+		}
+		fputc(',', out);
+		csv_field(out, m->sources[r->source].name);
+		fprintf(out, ",%lld,", (long long)r->id);
+		csv_field(out, r->started_at);
+		fputc(',', out);
+		csv_field(out, r->status);
+		fputc(',', out);
+		csv_field(out, r->suite_version);
+		fputc(',', out);
+		csv_field(out, r->guest_image_hash);
+		fprintf(out, ",%s,", r->emulated ? "true" : "false");
+		struct kq_buf b;
+		kq_buf_init(&b);
+		for (size_t k = 0; k < row->source_count; k++)
+			kq_buf_printf(&b, "%s%s", k ? " " : "", m->sources[row->sources[k]].name);
+		csv_field(out, b.data);
+		b.len = 0;
+		if (b.data)
+			b.data[0] = '\0';
+		for (size_t k = 0; k < row->mark_count; k++)
+			kq_buf_printf(&b, "%s%s: %s", k ? "; " : "", row->marks[k].kind, row->marks[k].detail);
+		fputc(',', out);
+		csv_field(out, b.data);
+		b.len = 0;
+		if (b.data)
+			b.data[0] = '\0';
+		for (int c = MC_FIRST_CHECK; c <= MC_SPEEDUP; c++)
+			if (row->cells[c].missing)
+				kq_buf_printf(&b, "%s%s: %s", b.len ? "; " : "", matrix_columns[c].key,
+					      row->cells[c].missing);
+		fputc(',', out);
+		csv_field(out, b.data);
+		kq_buf_free(&b);
+		fputs("\r\n", out);
+	}
+	return write_result(out, "matrix.csv", err);
+}
+
+/* ---- Markdown ---- */
+
+/* A table cell: no '|' breaking the table, no line breaks. */
+static void md_text(FILE *out, const char *s)
+{
+	for (; s && *s; s++) {
+		if (*s == '|')
+			fputs("\\|", out);
+		else if (*s == '\n' || *s == '\r')
+			fputc(' ', out);
+		else if (*s == '<')
+			fputs("&lt;", out);
+		else
+			fputc(*s, out);
+	}
+}
+
+static void md_cell(FILE *out, const struct matrix_row *row, int c)
+{
+	const struct matrix_cell *cell = &row->cells[c];
+	fputs(" ", out);
+	if (c == MC_NOTES) {
+		char *notes = cell->text && *cell->text ? matrix_short_text(cell->text, 100) : NULL;
+		md_text(out, notes);
+		if (notes && strcmp(notes, cell->text))
+			fprintf(out, " (see below)");
+		free(notes);
+	} else if (!cell->text) {
+		fputs("\u2014", out);
+	} else if (c == MC_STATUS) {
+		fprintf(out, "**%s**", cell->text);
+		if (row->reason_count) {
+			char *why = matrix_short_text(row->reasons[0], 80);
+			fputs(": ", out);
+			md_text(out, why);
+			free(why);
+			if (row->reason_count > 1)
+				fprintf(out, " (+%zu)", row->reason_count - 1);
+		}
+	} else {
+		md_text(out, cell->text);
+		if (cell->status && (!strcmp(cell->status, "warn") || !strcmp(cell->status, "fail")))
+			fprintf(out, " (%s)", cell->status);
+	}
+	fputs(" |", out);
+}
+
+int matrix_write_markdown(const struct matrix *m, FILE *out, struct kq_err *err)
+{
+	char now[32];
+	utc_now(now);
+	fprintf(out, "# KVM compatibility matrix\n\n");
+	fprintf(out, "%zu device%s in %zu row%s: %zu qualified, %zu qualified with limits, %zu not qualified",
+		m->devices, m->devices == 1 ? "" : "s", m->row_count, m->row_count == 1 ? "" : "s", m->counts[MATRIX_QUALIFIED], m->counts[MATRIX_LIMITED],
+		m->counts[MATRIX_NOT_QUALIFIED]);
+	if (m->conflicts)
+		fprintf(out, "; %zu rows in conflict (one identity, different results)", m->conflicts);
+	fprintf(out, ".  Run shown per device: %s%s.  Generated %s by kvmqual matrix.\n\n",
+		m->select == MATRIX_RUN ? "run " : matrix_select_name(m->select),
+		m->select == MATRIX_RUN ? "" : (m->select == MATRIX_LATEST ? " (newest finished run)"
+						: " (newest run where KVM worked, else the newest)"),
+		now);
+	if (m->select == MATRIX_RUN)
+		fprintf(out, "Selected run id: %lld.\n\n", (long long)m->select_run);
+	fputs("|", out);
+	for (int c = 0; c < MC_COUNT; c++) {
+		fputc(' ', out);
+		md_text(out, matrix_columns[c].title);
+		fputs(" |", out);
+	}
+	fputs("\n|", out);
+	for (int c = 0; c < MC_COUNT; c++)
+		fputs(!strcmp(matrix_columns[c].type, "number") ? " ---: |" : " --- |", out);
+	fputc('\n', out);
+	for (size_t i = 0; i < m->row_count; i++) {
+		fputs("|", out);
+		for (int c = 0; c < MC_COUNT; c++)
+			md_cell(out, &m->rows[i], c);
+		fputc('\n', out);
+	}
+	fputs("\n## Notes\n\n", out);
+	int any = 0;
+	for (size_t i = 0; i < m->row_count; i++) {
+		const struct matrix_row *row = &m->rows[i];
+		const struct matrix_run *r = row->run;
+		if (!row->reason_count && !(row->cells[MC_NOTES].text && *row->cells[MC_NOTES].text))
+			continue;
+		any = 1;
+		fputs("- **", out);
+		md_text(out, *r->model ? r->model : "(no model)");
+		fputs(" / ", out);
+		md_text(out, *r->soc ? r->soc : "(no SoC)");
+		fputs(" / ", out);
+		md_text(out, r->kernel_release);
+		fprintf(out, "** (%s, host key %s, %s run %lld): %s", r->arch, r->host_key,
+			m->sources[r->source].name, (long long)r->id, matrix_status_title(row->status));
+		for (size_t k = 0; k < row->reason_count; k++) {
+			fputs(k ? "; " : ": ", out);
+			md_text(out, row->reasons[k]);
+		}
+		fputs(".", out);
+		if (row->cells[MC_NOTES].text && *row->cells[MC_NOTES].text) {
+			fputs(" ", out);
+			md_text(out, row->cells[MC_NOTES].text);
+			fputs(".", out);
+		}
+		fputc('\n', out);
+	}
+	if (!any)
+		fputs("Nothing to note: every device qualified, nothing is missing.\n", out);
+	fputs("\n## Columns\n\n", out);
+	for (int c = 0; c < MC_COUNT; c++) {
+		fprintf(out, "- **%s**", matrix_columns[c].title);
+		if (matrix_columns[c].check_id)
+			fprintf(out, " (probe check `%s`%s%s%s)", matrix_columns[c].check_id,
+				matrix_columns[c].fallback ? ", else `" : "",
+				matrix_columns[c].fallback ? matrix_columns[c].fallback : "",
+				matrix_columns[c].fallback ? "`" : "");
+		fprintf(out, ": %s.\n", matrix_columns[c].about);
+	}
+	fputs("\n## Sources\n\n", out);
+	for (size_t i = 0; i < m->source_count; i++) {
+		fputs("- ", out);
+		md_text(out, m->sources[i].name);
+		fprintf(out, " (%s, %zu runs read)\n", m->sources[i].kind, m->sources[i].runs_read);
+	}
+	for (size_t i = 0; i < m->note_count; i++) {
+		fputs("- left out: ", out);
+		md_text(out, m->notes[i]);
+		fputc('\n', out);
+	}
+	if (m->row_count) {
+		fputs("\nMost rows: guest image", out);
+		for (size_t i = 0; i < m->ref_image_count; i++)
+			fprintf(out, "%s %s %.12s", i ? "," : "", m->ref_images[i].arch,
+				m->ref_images[i].hash ? m->ref_images[i].hash : "unknown");
+		fprintf(out, "; suite version %s; rows that differ are marked.\n",
+			m->ref_suite ? m->ref_suite : "unknown");
+	}
+	return write_result(out, "matrix.md", err);
+}
