@@ -12,6 +12,9 @@ int host_info_get(const char *text, const char *key, char *value, size_t size);
 void host_identity_read(struct probe *p, const char *machine);
 /* Page size from the snapshot record or the kernel config when unknown. */
 void host_page_size_fallback(struct probe *p);
+/* Whether the host is a machine QEMU emulates, with the evidence; after the
+ * firmware (device tree, ACPI) and cpuinfo are read. */
+void host_emulation_detect(struct probe *p);
 struct qemu_query;
 /* Starts looking QEMU up (live only); host_check_qemu() collects the answer
  * and frees q. */

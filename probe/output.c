@@ -20,6 +20,10 @@ static void add_host(cJSON *root, const struct probe *p)
 		cJSON_AddNullToObject(host, "page_size");
 	cJSON_AddNumberToObject(host, "cpus", h->cpus);
 	cJSON_AddBoolToObject(host, "is_guest", h->is_guest);
+	cJSON_AddBoolToObject(host, "emulated", h->emulated);
+	cJSON *evidence = cJSON_AddArrayToObject(host, "emulated_evidence");
+	for (size_t i = 0; i < h->emulated_evidence_count; i++)
+		cJSON_AddItemToArray(evidence, cJSON_CreateString(h->emulated_evidence[i]));
 	cJSON *clusters = cJSON_AddArrayToObject(host, "clusters");
 	for (size_t i = 0; i < h->cluster_count; i++) {
 		const struct cluster *c = &h->clusters[i];
@@ -115,6 +119,9 @@ void probe_print_text(const struct probe *p, FILE *out, int colour)
 		h->soc[0] ? " / " : "", h->soc, h->arch, h->kernel_release[0] ? h->kernel_release : "unknown");
 	if (!p->live)
 		fprintf(out, "snapshot: %s\n", hostfs_origin(p->fs));
+	if (h->emulated)
+		fprintf(out, "emulated by QEMU (%s): numbers measured here are not those of hardware\n",
+			h->emulated_evidence[0]);
 	for (size_t i = 0; i < p->check_count; i++) {
 		const struct check *c = &p->checks[i];
 		const char *text = c->value[0] ? c->value : c->detail;

@@ -485,6 +485,7 @@ int probe_run(struct probe *p, struct hostfs *fs, const struct probe_options *op
 	if (p->log)
 		dmesg_kvm_arm(p->log, p->log_len, &p->kvm_log);
 	host_page_size_fallback(p);
+	host_emulation_detect(p);
 
 	check_arch(p, machine);
 	if (p->arch) {

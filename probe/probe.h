@@ -52,6 +52,12 @@ struct host_identity {
 	struct cluster clusters[PROBE_MAX_CLUSTERS];  /* fastest core first */
 	size_t pin_cluster;       /* where to pin vCPUs: most total capacity */
 	int is_guest;             /* the host itself runs under a hypervisor */
+	/* A machine QEMU emulates (its virt board, its firmware, its CPU
+	 * model): numbers measured here are not those of hardware.  Each
+	 * evidence line says what gave it away. */
+	int emulated;
+	size_t emulated_evidence_count;
+	char emulated_evidence[4][128];
 };
 
 struct probe_options {

@@ -6,7 +6,6 @@
 #   cli        options and exit codes
 #   live       the probe on this host
 #   cross      the aarch64 build
-#   lab        the aarch64 probe live inside emulated ARM64 hosts (tests/lab)
 #   guest      the benchmark guest image under TCG: agent, tools, failure paths
 #   run        kvmqual run end to end (quick profile, TCG) and its failure paths
 # and the sections kept in files of their own, tests/sections/NAME.sh (each
@@ -249,29 +248,6 @@ if want cross; then
 		if [ "$size" -lt 2097152 ]; then pass cross/under-2MB; else fail cross/under-2MB "$size bytes"; fi
 		hsize=$(wc -c <"$PROBE")
 		if [ "$hsize" -lt 2097152 ]; then pass build/under-2MB; else fail build/under-2MB "$hsize bytes"; fi
-	fi
-fi
-
-if want lab; then
-	if ! command -v qemu-system-aarch64 >/dev/null 2>&1; then
-		skip lab "qemu-system-aarch64 is not installed (apt-get install qemu-system-arm)"
-	elif [ ! -f build/aarch64/probe ]; then
-		fail lab "no build/aarch64/probe"
-	else
-		# The live expectations of the lab fixtures are what each lab host
-		# must say when the probe runs in it now.
-		for expect in tests/fixtures/snapshots/lab-*.live.expect; do
-			config=$(basename "$expect" .live.expect)
-			config=${config#lab-}
-			out="$tmp/lab-$config"
-			if LAB_TIMEOUT=${LAB_TIMEOUT:-180} LAB_EXTRA_FILES=build/aarch64/probe tests/lab/run.sh "$config" "$out" \
-				sh -c 'probe --json > /out/probe.json; echo $? > /out/rc.txt' >"$tmp/lab-$config.log" 2>&1; then
-				expect_check "lab/$config" "$out/probe.json" "$expect"
-				expect_exit_for_verdict "lab/$config/exit" "$out/probe.json" "$(cat "$out/rc.txt")"
-			else
-				fail "lab/$config" "the lab host did not run the probe: $(tail -n 40 "$tmp/lab-$config.log" | tr '\n' ' ' | tail -c 1500)"
-			fi
-		done
 	fi
 fi
 

@@ -3,13 +3,16 @@
 #
 # Builds the boot image of the emulated ARM64 lab (see tests/lab/README.md):
 #   OUTDIR/vmlinuz            Debian 12 arm64 kernel (uncompressed Image)
-#   OUTDIR/initramfs.cpio.gz  static busybox, /init, and LAB_EXTRA_FILES in /bin
+#   OUTDIR/initramfs.cpio.gz  static busybox, /init, kernel modules, and
+#                             LAB_EXTRA_FILES in /bin
 #   OUTDIR/kernel-version     "<package> <version>" of the kernel used
 #
-# The Debian arm64 packages are fetched with `apt-get download` into
-# OUTDIR/cache/ and re-used from there, so a second run works offline.
-# If nothing changed (packages, this script, the extra files) the image is
-# not rebuilt.
+# The kernel and busybox are the ones pinned for the arm64 benchmark guest
+# (guest-image/pins/aarch64.lock), taken from the guest image's .deb cache
+# (.cache/guest-image/aarch64/debs) or downloaded into the lab's
+# (.cache/lab/debs, LAB_DEB_CACHE) with `apt-get download`, so the lab is
+# the same until the pins change. If nothing changed (the pins, this
+# script, the extra files) the image is not rebuilt.
 #
 # Environment:
 #   LAB_EXTRA_FILES  space-separated host paths copied to /bin/ in the
@@ -24,13 +27,12 @@ info() { printf '%s: %s\n' "$prog" "$*" >&2; }
 [ $# -eq 1 ] || { echo "usage: $prog OUTDIR" >&2; exit 2; }
 outdir=$1
 
-for tool in apt-get apt-cache dpkg-deb cpio gzip tar sha256sum flock; do
+for tool in dpkg-deb cpio gzip tar sha256sum flock readelf; do
 	command -v "$tool" >/dev/null 2>&1 || die "required tool '$tool' not found"
 done
 
-mkdir -p "$outdir/cache" || die "cannot create $outdir/cache"
+mkdir -p "$outdir" || die "cannot create $outdir"
 outdir=$(cd "$outdir" && pwd)
-cache=$outdir/cache
 self=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
 
 # Serialise concurrent builds of the same OUTDIR (run.sh calls us).
@@ -39,84 +41,35 @@ flock 9 || die "cannot lock $outdir/.lock"
 
 # ---------------------------------------------------------------- packages
 
-# candidate_version PKG: the version apt would download, or nothing.
-candidate_version() {
-	apt-cache policy "$1" 2>/dev/null | sed -n 's/^ *Candidate: *//p' | grep -v '^(none)$' || true
-}
+repo=$(cd "$(dirname "$self")/../.." && pwd)
+lock=$repo/guest-image/pins/aarch64.lock
+guest_debs=$repo/.cache/guest-image/aarch64/debs
+lab_debs=${LAB_DEB_CACHE:-$repo/.cache/lab/debs}
+[ -f "$lock" ] || die "no $lock"
+kpkg=$(awk '$1 ~ /^linux-image-/ { print $1 }' "$lock")
+kver=$(awk '$1 ~ /^linux-image-/ { print $2 }' "$lock")
+bver=$(awk '$1 == "busybox-static" { print $2 }' "$lock")
+[ -n "$kpkg" ] && [ -n "$kver" ] && [ -n "$bver" ] || die "$lock pins no linux-image-* or busybox-static"
 
-# cached_deb PATTERN: newest cached .deb (arm64) of the packages whose name
-# matches the shell pattern PATTERN, or nothing.
-cached_deb() {
-	for f in "$cache"/*_arm64.deb; do
-		[ -f "$f" ] || continue
-		# shellcheck disable=SC2254 # $1 is a pattern on purpose
-		case ${f##*/} in
-		$1_*_arm64.deb) printf '%s\n' "$f" ;;
-		esac
-	done | sort -V | tail -n 1
-}
-
-# fetch PKG: print the path of a cached .deb for PKG:arm64, downloading it
-# when apt knows a candidate that is not in the cache yet.
+# fetch PKG VERSION: print the path of the cached .deb, downloading it into
+# the lab's cache when neither cache has it.
 fetch() {
-	pkg=$1
-	ver=$(candidate_version "$pkg:arm64")
-	if [ -n "$ver" ]; then
-		# apt-get download writes ':' of an epoch as %3a
-		want=$cache/${pkg}_$(printf '%s' "$ver" | sed 's/:/%3a/')_arm64.deb
-		if [ ! -f "$want" ]; then
-			info "downloading $pkg:arm64 $ver"
-			if ! (cd "$cache" && apt-get -q -o APT::Sandbox::User=root \
-				download "$pkg:arm64=$ver" >&2); then
-				warn "download of $pkg:arm64 $ver failed"
-			fi
-		fi
-		if [ -f "$want" ]; then
-			printf '%s\n' "$want"
+	v=$(printf '%s' "$2" | sed 's/:/%3a/')
+	for d in "$guest_debs" "$lab_debs"; do
+		if [ -f "$d/${1}_${v}_arm64.deb" ]; then
+			printf '%s\n' "$d/${1}_${v}_arm64.deb"
 			return 0
 		fi
-	fi
-	have=$(cached_deb "$pkg")
-	[ -n "$have" ] || die "$pkg:arm64 is neither downloadable (is 'dpkg --add-architecture arm64' + 'apt-get update' done?) nor in $cache"
-	[ -n "$ver" ] && warn "using cached $(basename "$have") instead of $ver"
-	printf '%s\n' "$have"
+	done
+	mkdir -p "$lab_debs"
+	info "downloading $1:arm64 $2"
+	(cd "$lab_debs" && apt-get -q -o APT::Sandbox::User=root download "$1:arm64=$2" >&2) ||
+		die "$1:arm64=$2 (pinned in guest-image/pins/aarch64.lock) is neither cached nor downloadable (dpkg --add-architecture arm64; apt-get update)"
+	[ -f "$lab_debs/${1}_${v}_arm64.deb" ] || die "apt-get download left no ${1}_${v}_arm64.deb"
+	printf '%s\n' "$lab_debs/${1}_${v}_arm64.deb"
 }
-
-# Asking apt takes a few seconds, so the answer is remembered together with
-# a signature of apt's package lists, and re-used while they do not change.
-lists=$(apt-config shell L Dir::State::lists/d 2>/dev/null | sed -n "s/^L='\(.*\)'$/\1/p")
-listsig=$(find "${lists:-/var/lib/apt/lists/}" -maxdepth 1 -type f -printf '%f %s %T@\n' 2>/dev/null |
-	LC_ALL=C sort | sha256sum | cut -d' ' -f1)
-kdeb=''
-bdeb=''
-if [ -f "$cache/.resolved" ]; then
-	read -r sig k b <"$cache/.resolved" || true
-	if [ "${sig:-}" = "$listsig" ] && [ -f "$cache/${k:-none}" ] && [ -f "$cache/${b:-none}" ]; then
-		kdeb=$cache/$k bdeb=$cache/$b
-		kpkg=${k%%_*}
-	fi
-fi
-if [ -z "$kdeb" ]; then
-	# The kernel: linux-image-arm64 depends on linux-image-<abi>-arm64 (signed);
-	# the same kernel unsigned is linux-image-<abi>-arm64-unsigned. Prefer it.
-	kpkg=$(apt-cache depends linux-image-arm64:arm64 2>/dev/null |
-		sed -n 's/^ *Depends: *\(linux-image-[0-9][^:]*-arm64\)\(:arm64\)\{0,1\}$/\1/p' | head -n 1)
-	if [ -n "$kpkg" ]; then
-		if [ -n "$(candidate_version "$kpkg-unsigned:arm64")" ]; then
-			kpkg=$kpkg-unsigned
-		fi
-	else
-		# apt lists unavailable: fall back to whatever kernel is cached.
-		kdeb=$(cached_deb 'linux-image-*-arm64-unsigned')
-		[ -n "$kdeb" ] || kdeb=$(cached_deb 'linux-image-*-arm64')
-		[ -n "$kdeb" ] || die "cannot resolve linux-image-arm64:arm64 with apt-cache and no kernel .deb in $cache"
-		kpkg=$(basename "$kdeb" | sed 's/_.*//')
-		warn "apt-cache cannot resolve linux-image-arm64:arm64; using cached $kpkg"
-	fi
-	kdeb=$(fetch "$kpkg")
-	bdeb=$(fetch busybox-static)
-	printf '%s %s %s\n' "$listsig" "$(basename "$kdeb")" "$(basename "$bdeb")" >"$cache/.resolved"
-fi
+kdeb=$(fetch "$kpkg" "$kver")
+bdeb=$(fetch busybox-static "$bver")
 
 # ---------------------------------------------------------------- stamp
 
@@ -147,25 +100,44 @@ trap 'rm -rf "$work"' EXIT INT TERM
 # ---------------------------------------------------------------- kernel
 
 info "extracting kernel from $(basename "$kdeb")"
-dpkg-deb --fsys-tarfile "$kdeb" >"$work/kernel.tar" || die "cannot read $kdeb"
 mkdir "$work/k"
-tar -xf "$work/kernel.tar" -C "$work/k" --wildcards './boot/vmlinuz-*' './boot/config-*' ||
-	die "no /boot/vmlinuz-* or /boot/config-* in $kdeb"
-# The modules behind /dev/vhost-net, /dev/vhost-vsock, /dev/net/tun and
-# /dev/vfio/vfio, so that a lab host offers what a real KVM host does.
-# Loaded by /init in this order (their dependency order in modules.dep).
-lab_modules="tun tap vhost_iotlb vhost vhost_net vsock vmw_vsock_virtio_transport_common vhost_vsock vfio vfio_iommu_type1"
-for m in $lab_modules; do
-	tar -xf "$work/kernel.tar" -C "$work/k" --wildcards "./lib/modules/*/$m.ko" 2>/dev/null ||
-		tar -xf "$work/kernel.tar" -C "$work/k" --wildcards "./lib/modules/*/$m.ko.xz" 2>/dev/null ||
-		info "warning: module $m is not in $kdeb"
-done
-rm -f "$work/kernel.tar"
+dpkg-deb --fsys-tarfile "$kdeb" | tar -xf - -C "$work/k" --wildcards './boot/vmlinuz-*' './boot/config-*' './lib/modules/*' ||
+	die "no /boot/vmlinuz-*, /boot/config-* or /lib/modules in $kdeb"
 set -- "$work"/k/boot/vmlinuz-*
 if [ $# -ne 1 ] || [ ! -f "$1" ]; then
 	die "expected exactly one vmlinuz in $kdeb"
 fi
 cp "$1" "$work/vmlinuz"
+krel=${1##*/vmlinuz-}
+kmods=$work/k/lib/modules/$krel
+[ -f "$kmods/modules.order" ] || die "no modules.order in $kdeb"
+
+# The modules a lab host loads at boot: those behind /dev/vhost-net,
+# /dev/vhost-vsock, /dev/net/tun and /dev/vfio/vfio, so that it offers what
+# a real KVM host does; virtio-mmio disks with ext4 (the payload and work
+# disks, see run.sh). Each comes after the modules it depends on (the
+# depends= of its .modinfo, what depmod would write into modules.dep);
+# crc32c_generic is ext4's and jbd2's soft dependency (crypto-crc32c).
+lab_modules="tun vhost_net vhost_vsock vfio vfio_iommu_type1 virtio_mmio virtio_blk crc32c_generic ext4"
+mod_order=
+add_module() {
+	case " $mod_order " in *" $1 "*) return 0 ;; esac
+	# No "local" in POSIX sh: rel is used before the recursion, and the
+	# loop's word list is expanded before it, so recursion cannot clobber them.
+	rel=$(awk -v m="$1" '{ n = $0; sub(/.*\//, "", n); sub(/\.ko.*/, "", n); gsub(/-/, "_", n) } n == m { print; exit }' "$kmods/modules.order")
+	[ -n "$rel" ] || die "module $1 is not a module of kernel $krel (built in?)"
+	case $rel in
+	*.ko) cp "$kmods/$rel" "$work/mods/$1.ko" ;;
+	*.ko.xz) xz -dc <"$kmods/$rel" >"$work/mods/$1.ko" ;;
+	*) die "module $rel: unknown compression" ;;
+	esac || die "cannot copy module $rel"
+	deps=$(readelf -p .modinfo "$work/mods/$1.ko" 2>/dev/null | sed -n 's/.*\]  depends=//p' | tr ',-' ' _')
+	for d in $deps; do add_module "$d"; done
+	mod_order="$mod_order $1"
+}
+mkdir "$work/mods"
+for m in $lab_modules; do add_module "$m"; done
+
 kver=$(dpkg-deb -f "$kdeb" Version) || die "cannot read version of $kdeb"
 
 # ---------------------------------------------------------------- initramfs
@@ -187,8 +159,14 @@ ln -s busybox "$root/bin/sh"
 mkdir -p "$root/boot"
 cp "$work"/k/boot/config-* "$root/boot/"
 mkdir -p "$root/lib/modules"
-find "$work/k/lib/modules" -name '*.ko*' -exec cp {} "$root/lib/modules/" \; 2>/dev/null || true
-printf '%s\n' $lab_modules >"$root/lib/modules/order"
+for m in $mod_order; do cp "$work/mods/$m.ko" "$root/lib/modules/"; done
+# shellcheck disable=SC2086 # a list of module names
+printf '%s\n' $mod_order >"$root/lib/modules/order"
+# The payload disk's libraries (build-payload.sh) where the loader looks.
+mkdir -p "$root/lab" "$root/work" "$root/usr/lib"
+ln -s /lab/lib "$root/lib/aarch64-linux-gnu"
+ln -s /lab/lib "$root/usr/lib/aarch64-linux-gnu"
+ln -s /lab/lib/ld-linux-aarch64.so.1 "$root/lib/ld-linux-aarch64.so.1"
 
 cat >"$root/init" <<'EOF'
 #!/bin/sh
@@ -206,6 +184,20 @@ hostname lab
 while read -r m; do
 	[ -f "/lib/modules/$m.ko" ] && insmod "/lib/modules/$m.ko" 2>/dev/null
 done </lib/modules/order
+# The loopback, for the native iperf3 baseline and QEMU's user network.
+ip link set lo up 2>/dev/null
+# Disks given by run.sh (LAB_PAYLOAD, LAB_WORK_MB), told apart by serial.
+for b in /sys/block/vd*; do
+	[ -f "$b/serial" ] || continue
+	case $(cat "$b/serial") in
+	labpayload) mount -t ext4 -o ro "/dev/${b##*/}" /lab || echo "lab-init: cannot mount the payload disk /dev/${b##*/}" ;;
+	labwork) mount -t ext4 "/dev/${b##*/}" /work || echo "lab-init: cannot mount the work disk /dev/${b##*/}" ;;
+	esac
+done
+if [ -d /lab/bin ]; then
+	PATH=/lab/bin:/lab/kq/build:$PATH
+	export PATH
+fi
 
 echo "@@LAB-RUN@@"
 rc=0
@@ -213,7 +205,9 @@ if [ -f /lab-cmd.sh ]; then
 	(cd / && exec /bin/sh /lab-cmd.sh) </dev/null
 	rc=$?
 fi
-echo "@@LAB-CMD-EXIT rc=$rc@@"
+# On a line of its own, whatever the command left unfinished on the console
+# (a progress line ending in \r or an escape sequence).
+printf '\n@@LAB-CMD-EXIT rc=%s@@\n' "$rc"
 
 # Keep kernel messages off the console while the frames are printed (the
 # ring buffer, hence dmesg, is not affected).
@@ -227,6 +221,7 @@ for f in /out/* /out/.[!.]* /out/..?*; do
 done
 echo "@@LAB-DONE rc=$rc@@"
 sync
+umount /work /lab 2>/dev/null
 poweroff -f
 # poweroff should not return; if it does, make the kernel panic so that
 # panic=-1 and QEMU's -no-reboot end the run.

@@ -23,6 +23,11 @@
 #   LAB_QEMU         QEMU binary (qemu-system-aarch64)
 #   LAB_EFI          UEFI firmware for the -acpi config
 #                    (/usr/share/qemu-efi-aarch64/QEMU_EFI.fd)
+#   LAB_PAYLOAD      a disk image attached read-only, mounted at /lab in the
+#                    guest (build-payload.sh makes it; /lab/bin goes first
+#                    in PATH)
+#   LAB_WORK_MB      size of an empty ext4 disk made for this run, mounted
+#                    at /work in the guest (none when unset or 0)
 set -eu
 
 prog=run.sh
@@ -34,7 +39,7 @@ usage: run.sh CONFIG OUTDIR [command...]
   CONFIG: el1 | el2-nvhe-gicv2 | el2-vhe-gicv3-smmuv3 | el2-vhe-gicv3-acpi
   command runs in the guest (files it writes to /out/ come back to OUTDIR/)
   env: LAB_TIMEOUT LAB_IMAGE_DIR LAB_EXTRA_FILES LAB_MEM LAB_SMP LAB_APPEND
-       LAB_QEMU LAB_EFI
+       LAB_QEMU LAB_EFI LAB_PAYLOAD LAB_WORK_MB
 EOF
 	exit 2
 }
@@ -55,7 +60,13 @@ qemu=${LAB_QEMU:-qemu-system-aarch64}
 efi=${LAB_EFI:-/usr/share/qemu-efi-aarch64/QEMU_EFI.fd}
 append="console=ttyAMA0 panic=-1 rdinit=/init"
 
+payload=${LAB_PAYLOAD:-}
+work_mb=${LAB_WORK_MB:-0}
 case $timeout_s in '' | *[!0-9]*) die "LAB_TIMEOUT must be a number of seconds" ;; esac
+case $work_mb in '' | *[!0-9]*) die "LAB_WORK_MB must be a number of MiB" ;; esac
+case $mem in '' | *[!0-9]*) die "LAB_MEM must be a number of MiB" ;; esac
+case $smp in '' | *[!0-9]*) die "LAB_SMP must be a number of vCPUs" ;; esac
+if [ -n "$payload" ] && [ ! -f "$payload" ]; then die "LAB_PAYLOAD: no such file '$payload'"; fi
 
 # ---------------------------------------------------------------- configs
 
@@ -156,6 +167,19 @@ set -- -M "$machine" -cpu "$cpu" -accel tcg -m "$mem" -smp "$smp" \
 	-display none -monitor none -serial stdio -nic none -no-reboot \
 	-kernel "$imgdir/vmlinuz" -initrd "$work/initrd" -append "$append"
 [ -n "$bios" ] && set -- "$@" -bios "$bios"
+# The disks, virtio-mmio like everything on the virt board; /init tells them
+# apart by serial.
+if [ -n "$payload" ]; then
+	set -- "$@" -drive "if=none,id=payload,format=raw,readonly=on,file=$payload" \
+		-device virtio-blk-device,drive=payload,serial=labpayload
+fi
+if [ "$work_mb" -gt 0 ]; then
+	command -v mke2fs >/dev/null 2>&1 || die "LAB_WORK_MB needs mke2fs (e2fsprogs)"
+	mke2fs -q -F -t ext4 -L kqlabwork -m 0 "$work/work.img" "${work_mb}M" >/dev/null ||
+		die "cannot make the work disk ($work/work.img, ${work_mb} MiB)"
+	set -- "$@" -drive "if=none,id=work,format=raw,file=$work/work.img,cache=unsafe" \
+		-device virtio-blk-device,drive=work,serial=labwork
+fi
 
 qrc=0
 timeout -k 5 "$timeout_s" "$qemu" "$@" </dev/null >"$log" 2>"$qerr" || qrc=$?

@@ -188,6 +188,18 @@ if want matrix; then
 		mx_run merge --db "$mx/lab-a.db" --db "$mx/lab-b.db" --merge-sources --out "$mx/out-merge"
 		mx_expect matrix/merge-sources "$rc $("$JG" "$mx/out-merge/matrix.json" summary.rows 2>/dev/null) $(mx_get "$mx/out-merge/matrix.json" "A Qualified" run.source)" \
 			"0 11 $mx/lab-b.db"
+		# The emulated ARM64 lab's nested runs (make test-lab) beside this
+		# x86 host: four devices, the three lab hosts marked emulated.
+		mx_run lab --db "$FIX/x86-pvm-host.db" --db "$FIX/lab-el2-nvhe-gicv2.db" \
+			--db "$FIX/lab-el2-vhe-gicv3-smmuv3.db" --db "$FIX/lab-el2-vhe-gicv3-acpi.db" --out "$mx/out-lab"
+		LJ=$mx/out-lab/matrix.json
+		lab_emulated=0
+		for i in 0 1 2 3; do
+			[ "$("$JG" "$LJ" "rows.$i.emulated" 2>/dev/null)" = true ] && lab_emulated=$((lab_emulated + 1))
+		done
+		mx_expect matrix/lab-hosts-beside-x86 \
+			"$rc $("$JG" "$LJ" summary.devices 2>/dev/null) $("$JG" "$LJ" summary.conflicts) $lab_emulated $(mx_get "$LJ" "QEMU QEMU Virtual Machine" cells.kvm_mode.text)" \
+			"0 4 0 3 vhe"
 		# One host's history in pieces (a bundle a night): the runs do not
 		# collide, so it is one device, shown with its newest run.
 		mkdir -p "$mx/nightly"

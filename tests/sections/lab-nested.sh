@@ -1,0 +1,123 @@
+# lab-nested: the whole suite on emulated ARM64 hosts (`make test-lab`, not
+# part of `make test`). In every KVM-capable lab host (those whose
+# lab-CONFIG.live.expect says kvm-ready or kvm-limited) `kvmqual run --accel
+# kvm,tcg --profile quick` runs end to end from the payload disk
+# (tests/lab/build-payload.sh): the native baselines with Debian's arm64
+# tools, the benchmark guest under TCG (nested emulation) and under the lab
+# host's own KVM (`-cpu host`, the GIC the probe found). The database comes
+# back out and is checked here: the run completed, every workload has
+# samples under native, tcg and kvm, boots under both, the probe stored
+# with the run marks the host emulated, and KVM booted the guest faster
+# than TCG. The ARM64 kvmqual's export of the run must be a kvmqual.export
+# bundle. Tens of minutes per host (docs/lab.md has the times).
+#
+# Environment: LAB_NESTED_CONFIGS (default: every KVM-capable config),
+# LAB_NESTED_TIMEOUT (seconds per host, default 5400), LAB_RESULTS_DIR
+# (when set, the databases and export bundles are kept there as
+# lab-CONFIG.db and lab-CONFIG.json).
+# Sourced by tests/run.sh (pass, fail, skip, $tmp, $JG).
+
+# The plan of `kvmqual run` (runners/cmd_run.c); the -tap steps only run in
+# a guest (tap networking in a namespace), so they have no native samples.
+lab_workloads="sysbench-cpu sysbench-cpu-1t stream fio-seqread fio-seqwrite fio-randread iperf3-h2g iperf3-g2h"
+lab_tap_workloads="iperf3-h2g-tap iperf3-g2h-tap"
+
+lab_ntail() { tail -n 60 "$1" | tr -d '\r' | tr '\n' ' ' | tail -c 3000; }
+
+# lab_sql DB SQL: one value from the returned database.
+lab_sql() { sqlite3 -batch -noheader "$1" "$2" 2>&1; }
+
+lab_check_db() { # CONFIG DB DIR
+	c=$1 db=$2 d=$3
+	status=$(lab_sql "$db" "SELECT status FROM runs ORDER BY id DESC LIMIT 1")
+	if [ "$status" = complete ]; then
+		pass "lab-nested/$c/run-complete"
+	else
+		fail "lab-nested/$c/run-complete" "status '$status': $(lab_sql "$db" "SELECT reason FROM runs ORDER BY id DESC LIMIT 1" | head -c 1500)"
+	fi
+	missing=
+	for accel in native tcg kvm; do
+		want=$lab_workloads
+		[ "$accel" = native ] || want="$want $lab_tap_workloads"
+		for w in $want; do
+			n=$(lab_sql "$db" "SELECT count(*) FROM samples WHERE accel = '$accel' AND workload = '$w' AND value IS NOT NULL")
+			[ "$n" -gt 0 ] 2>/dev/null || missing="$missing $accel/$w"
+		done
+	done
+	if [ -z "$missing" ]; then
+		pass "lab-nested/$c/every-workload-has-samples"
+	else
+		fail "lab-nested/$c/every-workload-has-samples" "no samples for:$missing"
+	fi
+	boots=$(lab_sql "$db" "SELECT group_concat(accel || '=' || n, ' ') FROM (SELECT accel, count(*) AS n FROM boot_samples GROUP BY accel ORDER BY accel)")
+	case " $boots " in
+	*" kvm="[1-9]*" tcg="[1-9]*) pass "lab-nested/$c/boots" ;;
+	*) fail "lab-nested/$c/boots" "boot samples: '$boots'" ;;
+	esac
+	# KVM really ran the guest: it boots faster than the nested emulation.
+	faster=$(lab_sql "$db" "SELECT (SELECT avg(total_ms) FROM boot_samples WHERE accel = 'kvm') < (SELECT avg(total_ms) FROM boot_samples WHERE accel = 'tcg')")
+	if [ "$faster" = 1 ]; then
+		pass "lab-nested/$c/kvm-boots-faster-than-tcg"
+	else
+		fail "lab-nested/$c/kvm-boots-faster-than-tcg" "$(lab_sql "$db" "SELECT accel, avg(total_ms) FROM boot_samples GROUP BY accel" | tr '\n' ' ')"
+	fi
+	lab_sql "$db" "SELECT probe_json FROM runs ORDER BY id DESC LIMIT 1" >"$d/probe.json"
+	if [ "$("$JG" "$d/probe.json" host.emulated 2>/dev/null)" = true ] &&
+		[ "$("$JG" "$d/probe.json" host.arch 2>/dev/null)" = aarch64 ]; then
+		pass "lab-nested/$c/host-marked-emulated"
+	else
+		fail "lab-nested/$c/host-marked-emulated" "$("$JG" "$d/probe.json" host 2>&1 | head -c 600)"
+	fi
+	if [ "$("$JG" "$d/export.json" schema 2>/dev/null)" = kvmqual.export ] &&
+		[ "$("$JG" "$d/export.json" runs.0.host.arch 2>/dev/null)" = aarch64 ] &&
+		[ "$("$JG" "$d/export.json" runs.0.probe.host.emulated 2>/dev/null)" = true ]; then
+		pass "lab-nested/$c/export-bundle"
+	else
+		fail "lab-nested/$c/export-bundle" "$(head -c 400 "$d/export.json" 2>&1)"
+	fi
+}
+
+if ! command -v qemu-system-aarch64 >/dev/null 2>&1; then
+	skip lab-nested "qemu-system-aarch64 is not installed (apt-get install qemu-system-arm)"
+elif ! command -v sqlite3 >/dev/null 2>&1; then
+	fail lab-nested "sqlite3 is not installed (apt-get install sqlite3)"
+elif [ ! -f build/lab/payload.img ]; then
+	fail lab-nested "no build/lab/payload.img (make lab)"
+else
+	configs=${LAB_NESTED_CONFIGS:-}
+	if [ -z "$configs" ]; then
+		for expect in tests/fixtures/snapshots/lab-*.live.expect; do
+			grep -Eq '^verdict (kvm-ready|kvm-limited)' "$expect" || continue
+			c=$(basename "$expect" .live.expect)
+			configs="$configs ${c#lab-}"
+		done
+	fi
+	for c in $configs; do
+		d="$tmp/lab-nested-$c"
+		start=$(date +%s)
+		# 3 GiB and 2 vCPUs: the nested guest takes 512 MiB, the scratch
+		# files go to the work disk (ext4: O_DIRECT, like a real host).
+		LAB_TIMEOUT=${LAB_NESTED_TIMEOUT:-5400} LAB_PAYLOAD=build/lab/payload.img LAB_WORK_MB=1024 LAB_MEM=3072 LAB_SMP=2 \
+			tests/lab/run.sh "$c" "$d" sh -c '
+				cd /work || exit 90
+				# Progress through a pipe: one plain line a step on the console.
+				{ kvmqual run --accel kvm,tcg --profile quick --db /work/kvmqual.db >/out/summary.txt
+				  echo $? >/out/run-rc.txt; } 2>&1 | cat
+				kvmqual export --db /work/kvmqual.db --format json >/out/export.json
+				cp /work/kvmqual.db /out/kvmqual.db' >"$tmp/lab-nested-$c.log" 2>&1
+		rc=$?
+		took=$(($(date +%s) - start))
+		echo "lab-nested: $c took ${took}s"
+		if [ $rc -ne 0 ] || [ ! -s "$d/kvmqual.db" ]; then
+			fail "lab-nested/$c" "the lab host did not return a database (exit $rc after ${took}s): $(lab_ntail "$tmp/lab-nested-$c.log") console: $(lab_ntail "$d/console.log")"
+			continue
+		fi
+		pass "lab-nested/$c/returned-database"
+		lab_check_db "$c" "$d/kvmqual.db" "$d"
+		if [ -n "${LAB_RESULTS_DIR:-}" ]; then
+			mkdir -p "$LAB_RESULTS_DIR"
+			cp "$d/kvmqual.db" "$LAB_RESULTS_DIR/lab-$c.db"
+			cp "$d/export.json" "$LAB_RESULTS_DIR/lab-$c.json"
+		fi
+	done
+fi
