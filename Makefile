@@ -3,6 +3,7 @@
 #   make ARCH=aarch64    cross-build into build/aarch64/
 #   make test            unit, fixture and lab tests (installs what is missing)
 #   make qualify         the main job on this host
+#   make nightly         run, compare with last-good (JUnit), report, publish
 #   make fuzz | bench | install PREFIX=... | clean
 # Quiet unless V=1.
 
@@ -58,7 +59,7 @@ PROBE_LIB_SRCS := probe/probe.c probe/host.c probe/arm64.c probe/x86.c probe/top
 PROBE_SRCS := $(LIB_SRCS) $(PROBE_LIB_SRCS) probe/main.c
 PROBE_OBJS := $(PROBE_SRCS:%.c=$(OUT)/obj/%.o)
 
-.PHONY: all probe agent stream kvmqual deps test test-unit test-lab lab fuzz bench qualify install clean cross guest-image
+.PHONY: all probe agent stream kvmqual deps test test-unit test-lab lab fuzz bench qualify nightly install clean cross guest-image
 
 all: probe agent stream $(if $(CROSS),,kvmqual)
 
@@ -241,6 +242,7 @@ bench:
 	$(Q)bench/store.sh
 	$(Q)bench/matrix.sh
 	$(Q)bench/harness.sh
+	$(Q)bench/nightly-sim.sh simulate
 
 # ---- the main job ----
 
@@ -249,6 +251,14 @@ qualify:
 	$(Q)$(MAKE) --no-print-directory probe kvmqual
 	$(Q)$(MAKE) --no-print-directory guest-image
 	$(Q)scripts/qualify.sh
+
+# The nightly regression run (scripts/nightly.sh says which environment
+# variables change it; README "Nightly runs").
+nightly:
+	$(Q)scripts/deps.sh qualify
+	$(Q)$(MAKE) --no-print-directory probe kvmqual
+	$(Q)$(MAKE) --no-print-directory guest-image
+	$(Q)scripts/nightly.sh
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1

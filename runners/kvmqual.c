@@ -18,6 +18,7 @@ struct subcommand {
 static const struct subcommand subcommands[] = {
 	{ "run", cmd_run, "probe, then benchmark the guest under KVM and TCG against native" },
 	{ "export", cmd_export, "write stored runs out as JSON or CSV" },
+	{ "compare", cmd_compare, "compare a run with its baseline: regressions, JUnit XML for CI" },
 	{ "report", cmd_report, "one run as a self-contained HTML page, Markdown and gnuplot plots" },
 	{ "matrix", cmd_matrix, "the compatibility matrix of many hosts' stores and bundles" },
 	{ "publish", cmd_publish, "upload reports, matrices and bundles over HTTP(S)/WebDAV" },

@@ -1,0 +1,733 @@
+/* Comparing runs metric by metric: see compare.h and docs/compare.md. */
+#include "compare.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "stats.h"
+
+void compare_rule_default(struct compare_rule *r)
+{
+	r->alpha = 0.05;
+	r->conf = 0.95;
+	r->threshold_pct = NAN;
+	r->within_factor = 4;
+	r->between_factor = 3;
+	r->floor_pct = 1;
+	r->history_min = 4;
+	r->no_history_pct = 10;
+}
+
+static const char *const decision_names[] = {
+	[COMPARE_REGRESSION] = "regression",
+	[COMPARE_IMPROVEMENT] = "improvement",
+	[COMPARE_NO_CHANGE] = "no change",
+	[COMPARE_INCONCLUSIVE] = "inconclusive",
+	[COMPARE_MISSING] = "missing",
+};
+
+const char *compare_decision_name(enum compare_decision d)
+{
+	return (size_t)d < KQ_ARRAY_SIZE(decision_names) ? decision_names[d] : "?";
+}
+
+/* ---- sets of series ---- */
+
+static int flag_set(const char *flags, const char *flag)
+{
+	if (!flags)
+		return 0;
+	size_t len = strlen(flag);
+	for (const char *p = flags; *p;) {
+		const char *end = strchr(p, ',');
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+		while (n && (*p == ' ')) {
+			p++;
+			n--;
+		}
+		if (n == len && !strncmp(p, flag, len))
+			return 1;
+		if (!end)
+			break;
+		p = end + 1;
+	}
+	return 0;
+}
+
+struct compare_series *compare_set_find(const struct compare_set *set, const char *accel, const char *workload,
+					const char *metric)
+{
+	for (size_t i = 0; i < set->count; i++) {
+		struct compare_series *s = &set->series[i];
+		if (!strcmp(s->accel, accel) && !strcmp(s->workload, workload) && !strcmp(s->metric, metric))
+			return s;
+	}
+	return NULL;
+}
+
+void compare_set_add_run(struct compare_set *set, const struct store_sample_group *groups, size_t count)
+{
+	for (size_t i = 0; i < count; i++) {
+		const struct store_sample_group *g = &groups[i];
+		struct compare_series *s = compare_set_find(set, g->accel, g->workload, g->metric);
+		if (!s) {
+			set->series = kq_xrealloc(set->series, (set->count + 1) * sizeof(*set->series));
+			s = &set->series[set->count++];
+			memset(s, 0, sizeof(*s));
+			s->accel = kq_xstrdup(g->accel);
+			s->workload = kq_xstrdup(g->workload);
+			s->metric = kq_xstrdup(g->metric);
+			s->unit = kq_xstrdup(g->unit);
+			s->higher_is_better = g->higher_is_better;
+		}
+		size_t kept = 0;
+		double *mine = kq_xmalloc((g->count ? g->count : 1) * sizeof(*mine));
+		for (size_t k = 0; k < g->count; k++) {
+			if (flag_set(g->flags ? g->flags[k] : NULL, "throttled")) {
+				s->excluded++;
+				continue;
+			}
+			if (isnan(g->values[k]))
+				continue;
+			mine[kept++] = g->values[k];
+		}
+		s->values = kq_xrealloc(s->values, (s->count + kept + 1) * sizeof(*s->values));
+		memcpy(s->values + s->count, mine, kept * sizeof(*mine));
+		s->count += kept;
+		if (kept) {
+			s->run_medians = kq_xrealloc(s->run_medians, (s->runs + 1) * sizeof(*s->run_medians));
+			s->run_medians[s->runs++] = stats_median(mine, kept);
+		}
+		free(mine);
+	}
+}
+
+void compare_set_free(struct compare_set *set)
+{
+	for (size_t i = 0; i < set->count; i++) {
+		struct compare_series *s = &set->series[i];
+		free(s->accel);
+		free(s->workload);
+		free(s->metric);
+		free(s->unit);
+		free(s->values);
+		free(s->run_medians);
+	}
+	free(set->series);
+	set->series = NULL;
+	set->count = 0;
+}
+
+/* ---- the rule ---- */
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* The upper quartile of |log m_i - log m_j| of a normal sample is
+ * sqrt(2) * 1.1503 sigma (1.1503: the 75 % point of |Z|). */
+#define PAIR_Q3_TO_SIGMA (1.4142135623730951 * 1.1503493803760079)
+
+double compare_history_noise(const double *run_medians, size_t count, const struct compare_rule *rule)
+{
+	if (count < rule->history_min || count < 2)
+		return NAN;
+	for (size_t i = 0; i < count; i++)
+		if (!(run_medians[i] > 0) || isinf(run_medians[i]))
+			return NAN;
+	size_t pairs = count * (count - 1) / 2, k = 0;
+	double *d = kq_xmalloc(pairs * sizeof(*d));
+	for (size_t i = 0; i < count; i++)
+		for (size_t j = i + 1; j < count; j++)
+			d[k++] = fabs(log(run_medians[i] / run_medians[j]));
+	qsort(d, pairs, sizeof(*d), cmp_double);
+	/* The order statistic at 75 % (nearest rank). */
+	size_t at = (size_t)ceil(0.75 * (double)pairs);
+	double q3 = d[at ? at - 1 : 0];
+	free(d);
+	return 100 * q3 / PAIR_Q3_TO_SIGMA;
+}
+
+/* Within-run noise: each side's samples as ratios to their own median,
+ * pooled, as a robust CV in percent.  A shift between the runs does not
+ * count, only the spread inside each. */
+static double within_noise_pct(const double *base, size_t nb, const double *cand, size_t nc)
+{
+	double mb = stats_median(base, nb), mc = stats_median(cand, nc);
+	if (nb + nc < 3 || !(mb != 0) || !(mc != 0) || isnan(mb) || isnan(mc))
+		return NAN;
+	double *ratios = kq_xmalloc((nb + nc) * sizeof(*ratios));
+	for (size_t i = 0; i < nb; i++)
+		ratios[i] = base[i] / mb;
+	for (size_t j = 0; j < nc; j++)
+		ratios[nb + j] = cand[j] / mc;
+	double noise = 1.4826 * stats_mad(ratios, nb + nc) * 100;
+	free(ratios);
+	return noise;
+}
+
+void compare_decide(const struct compare_input *in, const struct compare_rule *rule, struct compare_result *r)
+{
+	const double *base = in->base, *cand = in->cand;
+	size_t nb = in->nb, nc = in->nc;
+	double history_noise_pct = in->history_noise_pct;
+	r->higher_is_better = in->higher_is_better;
+	r->n_base = nb;
+	r->n_cand = nc;
+	r->base_median = nb ? stats_median(base, nb) : NAN;
+	r->cand_median = nc ? stats_median(cand, nc) : NAN;
+	r->change_pct = r->ci_lo = r->ci_hi = r->ci_level = r->p = NAN;
+	r->exact = 0;
+	r->within_noise_pct = NAN;
+	r->history_noise_pct = history_noise_pct;
+	r->history_runs = in->history_runs;
+	r->threshold_given = !isnan(rule->threshold_pct);
+	r->threshold_pct = rule->threshold_pct;
+	r->why[0] = '\0';
+	if (!nb || !nc) {
+		r->decision = COMPARE_MISSING;
+		snprintf(r->why, sizeof(r->why), "%s", !nb && !nc ? "no usable samples in either run"
+						       : !nb ? "not in the baseline" : "not in the candidate");
+		return;
+	}
+	struct stats_shift change;
+	if (stats_change_pct(base, nb, cand, nc, rule->conf, &change) == 0) {
+		r->change_pct = change.estimate;
+		r->ci_lo = change.lo;
+		r->ci_hi = change.hi;
+		r->ci_level = change.level;
+	}
+	r->within_noise_pct = within_noise_pct(base, nb, cand, nc);
+	if (!r->threshold_given) {
+		/* The noise is a spread of logarithms (in percent): the
+		 * threshold is a factor, turned into a change in percent in the
+		 * direction that is worse (a factor 2 is -50 % for a throughput
+		 * and +100 % for a time), so that it reads like the change. */
+		double t = 0;
+		if (!isnan(r->within_noise_pct))
+			t = rule->within_factor * r->within_noise_pct;
+		/* Two runs' levels differ by sqrt(1 + 1/k) times one run's
+		 * noise when the baseline pools k runs. */
+		if (!isnan(history_noise_pct))
+			t = fmax(t, rule->between_factor * history_noise_pct *
+					    sqrt(1 + 1.0 / (double)(in->base_runs ? in->base_runs : 1)));
+		double as_change = in->higher_is_better ? -100 * expm1(-t / 100) : 100 * expm1(t / 100);
+		/* Within-run noise says nothing of how far a whole night can
+		 * drift: until the machine's history tells, only a large change
+		 * counts. */
+		double least = isnan(history_noise_pct) ? fmax(rule->floor_pct, rule->no_history_pct) : rule->floor_pct;
+		r->threshold_pct = fmax(least, as_change);
+	}
+	struct stats_mw mw;
+	if (stats_mann_whitney(base, nb, cand, nc, STATS_TWO_SIDED, STATS_AUTO, &mw) == 0) {
+		r->p = mw.p;
+		r->exact = mw.exact;
+	}
+	double min_p = stats_mw_min_p(nb, nc);
+	if (min_p >= rule->alpha) {
+		r->decision = COMPARE_INCONCLUSIVE;
+		snprintf(r->why, sizeof(r->why),
+			 "%zu and %zu samples: the test cannot reach p < %g (its smallest p is %.3g); run more "
+			 "iterations",
+			 nb, nc, rule->alpha, min_p);
+		return;
+	}
+	if (isnan(r->change_pct)) {
+		r->decision = COMPARE_INCONCLUSIVE;
+		snprintf(r->why, sizeof(r->why), "no change in percent: the baseline's median is 0");
+		return;
+	}
+	int significant = r->p < rule->alpha;
+	int higher = in->higher_is_better;
+	int worse = higher ? r->change_pct < -r->threshold_pct : r->change_pct > r->threshold_pct;
+	int better = higher ? r->change_pct > r->threshold_pct : r->change_pct < -r->threshold_pct;
+	r->decision = significant && worse ? COMPARE_REGRESSION
+		      : significant && better ? COMPARE_IMPROVEMENT
+					      : COMPARE_NO_CHANGE;
+}
+
+static int cmp_results(const void *a, const void *b)
+{
+	const struct compare_result *x = a, *y = b;
+	if (x->decision != y->decision)
+		return (int)x->decision - (int)y->decision;
+	int c = strcmp(x->accel, y->accel);
+	if (!c)
+		c = strcmp(x->workload, y->workload);
+	if (!c)
+		c = strcmp(x->metric, y->metric);
+	return c;
+}
+
+static void compare_one(const struct compare_series *b, const struct compare_series *c,
+			const struct compare_set *history, const struct compare_rule *rule, struct compare_result *r)
+{
+	const struct compare_series *any = b ? b : c;
+	const struct compare_series *h = history ? compare_set_find(history, any->accel, any->workload, any->metric)
+						 : NULL;
+	double noise = h ? compare_history_noise(h->run_medians, h->runs, rule) : NAN;
+	struct compare_input in = { .base = b ? b->values : NULL, .nb = b ? b->count : 0,
+				    .cand = c ? c->values : NULL, .nc = c ? c->count : 0,
+				    .higher_is_better = any->higher_is_better, .base_runs = b ? b->runs : 1,
+				    .history_noise_pct = noise, .history_runs = h ? h->runs : 0 };
+	compare_decide(&in, rule, r);
+	r->accel = any->accel;
+	r->workload = any->workload;
+	r->metric = any->metric;
+	r->unit = any->unit;
+	r->excluded_base = b ? b->excluded : 0;
+	r->excluded_cand = c ? c->excluded : 0;
+	if (r->decision == COMPARE_MISSING && (r->excluded_base || r->excluded_cand))
+		snprintf(r->why + strlen(r->why), sizeof(r->why) - strlen(r->why),
+			 " (%zu baseline and %zu candidate samples were throttled)", r->excluded_base,
+			 r->excluded_cand);
+}
+
+void compare_sets(const struct compare_set *base, const struct compare_set *cand, const struct compare_set *history,
+		  const struct compare_rule *rule, struct compare_report *report)
+{
+	memset(report, 0, sizeof(*report));
+	report->results = kq_xcalloc(base->count + cand->count + 1, sizeof(*report->results));
+	for (size_t i = 0; i < base->count; i++) {
+		const struct compare_series *b = &base->series[i];
+		const struct compare_series *c = compare_set_find(cand, b->accel, b->workload, b->metric);
+		compare_one(b, c, history, rule, &report->results[report->count++]);
+	}
+	for (size_t i = 0; i < cand->count; i++) {
+		const struct compare_series *c = &cand->series[i];
+		if (!compare_set_find(base, c->accel, c->workload, c->metric))
+			compare_one(NULL, c, history, rule, &report->results[report->count++]);
+	}
+	for (size_t i = 0; i < report->count; i++) {
+		const struct compare_result *r = &report->results[i];
+		report->regressions += r->decision == COMPARE_REGRESSION;
+		report->improvements += r->decision == COMPARE_IMPROVEMENT;
+		report->excluded += r->excluded_base + r->excluded_cand;
+	}
+	qsort(report->results, report->count, sizeof(*report->results), cmp_results);
+}
+
+void compare_report_free(struct compare_report *report)
+{
+	free(report->results);
+	memset(report, 0, sizeof(*report));
+}
+
+/* ---- choosing the runs ---- */
+
+int compare_run_usable(const struct store_run_identity *run)
+{
+	return !strcmp(run->status, "complete") || !strcmp(run->status, "incomplete");
+}
+
+static void diff_field(struct kq_buf *out, int *n, const char *name, const char *a, const char *b)
+{
+	if (!strcmp(a ? a : "", b ? b : ""))
+		return;
+	kq_buf_printf(out, "%s%s: '%s' -> '%s'", *n ? "; " : "", name, a && *a ? a : "(none)",
+		      b && *b ? b : "(none)");
+	(*n)++;
+}
+
+int compare_identity_diff(const struct store_run_identity *base, const struct store_run_identity *cand,
+			  struct kq_buf *out)
+{
+	int n = 0;
+	diff_field(out, &n, "guest image", base->guest_image_hash, cand->guest_image_hash);
+	diff_field(out, &n, "QEMU version", base->qemu_version, cand->qemu_version);
+	diff_field(out, &n, "profile", base->profile, cand->profile);
+	diff_field(out, &n, "suite version", base->suite_version, cand->suite_version);
+	if (strcmp(base->host_key, cand->host_key)) {
+		/* Say which part of the host's identity moved. */
+		int before = n;
+		diff_field(out, &n, "host arch", base->arch, cand->arch);
+		diff_field(out, &n, "host model", base->model, cand->model);
+		diff_field(out, &n, "host SoC", base->soc, cand->soc);
+		diff_field(out, &n, "kernel", base->kernel_release, cand->kernel_release);
+		if (base->page_size != cand->page_size) {
+			kq_buf_printf(out, "%spage size: %ld -> %ld", n ? "; " : "", base->page_size, cand->page_size);
+			n++;
+		}
+		if (n == before)
+			diff_field(out, &n, "host key", base->host_key, cand->host_key);
+	}
+	return n;
+}
+
+/* The medians of sets[from..to] as a history set: one "run" per set. */
+static void history_of(const struct compare_set *sets, size_t from, size_t to, struct compare_set *history)
+{
+	for (size_t k = from; k <= to; k++) {
+		for (size_t m = 0; m < sets[k].count; m++) {
+			const struct compare_series *src = &sets[k].series[m];
+			if (!src->runs)
+				continue;
+			double med = src->run_medians[0];
+			char *none = NULL;
+			struct store_sample_group g = { .accel = src->accel, .workload = src->workload,
+							.metric = src->metric, .unit = src->unit,
+							.higher_is_better = src->higher_is_better, .count = 1,
+							.values = &med, .flags = &none };
+			compare_set_add_run(history, &g, 1);
+		}
+	}
+}
+
+/* Whether cand changed against base (any regression, or with
+ * `improvements` any improvement too), with the noise known at base_index. */
+static int changed(const struct compare_set *sets, size_t base_index, size_t cand_index,
+		   const struct compare_rule *rule, int improvements)
+{
+	struct compare_set history = { 0 };
+	size_t from = base_index + 1 > COMPARE_HISTORY_RUNS ? base_index + 1 - COMPARE_HISTORY_RUNS : 0;
+	history_of(sets, from, base_index, &history);
+	struct compare_report rep;
+	compare_sets(&sets[base_index], &sets[cand_index], &history, rule, &rep);
+	int ret = rep.regressions || (improvements && rep.improvements);
+	compare_report_free(&rep);
+	compare_set_free(&history);
+	return ret;
+}
+
+int64_t compare_last_good(struct store *s, const struct store_run_identity *cand, const struct compare_rule *rule,
+			  size_t window, struct kq_err *err)
+{
+	struct store_run_identity *runs;
+	size_t count;
+	if (store_list_runs(s, cand, cand->id, 0, &runs, &count, err))
+		return -1;
+	/* Usable runs, oldest first, at most window of them. */
+	size_t n = 0;
+	struct store_run_identity **chain = kq_xcalloc(count + 1, sizeof(*chain));
+	for (size_t i = 0; i < count && n < window; i++)
+		if (compare_run_usable(&runs[i]))
+			chain[n++] = &runs[i];
+	for (size_t i = 0; i < n / 2; i++) {
+		struct store_run_identity *t = chain[i];
+		chain[i] = chain[n - 1 - i];
+		chain[n - 1 - i] = t;
+	}
+	struct compare_set *sets = kq_xcalloc(n + 1, sizeof(*sets));
+	size_t good = 0;      /* index into chain of last-good */
+	size_t first_bad = 0; /* the first run that regressed against it (0: none since) */
+	int failed = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct store_sample_group *groups;
+		size_t ng;
+		if (store_run_samples(s, chain[i]->id, &groups, &ng, err)) {
+			failed = 1;
+			break;
+		}
+		compare_set_add_run(&sets[i], groups, ng);
+		store_sample_groups_free(groups, ng);
+		if (i == 0)
+			continue;
+		if (!changed(sets, good, i, rule, 0)) {
+			good = i;
+			first_bad = 0;
+			continue;
+		}
+		/* A level that stays: the last COMPARE_ACCEPT_AFTER runs all
+		 * regressed against last-good and agree with each other (the
+		 * newest neither regressed nor improved against the first of
+		 * them): the new normal, the newest of them last-good. */
+		if (!first_bad)
+			first_bad = i;
+		if (i - first_bad + 1 >= COMPARE_ACCEPT_AFTER &&
+		    !changed(sets, i + 1 - COMPARE_ACCEPT_AFTER, i, rule, 1)) {
+			good = i;
+			first_bad = 0;
+		}
+	}
+	int64_t id = n ? chain[good]->id : 0;
+	for (size_t i = 0; i < n; i++)
+		compare_set_free(&sets[i]);
+	free(sets);
+	free(chain);
+	store_run_identities_free(runs, count);
+	return failed ? -1 : id;
+}
+
+/* ---- reports ---- */
+
+static void fmt_num(char *buf, size_t size, double v)
+{
+	if (isnan(v))
+		snprintf(buf, size, "-");
+	else if (fabs(v) >= 1000 && fabs(v) < 1e10)
+		snprintf(buf, size, "%.0f", v);
+	else
+		snprintf(buf, size, "%.4g", v);
+}
+
+static void fmt_pct(char *buf, size_t size, double v)
+{
+	if (isnan(v))
+		snprintf(buf, size, "-");
+	else
+		snprintf(buf, size, "%+.1f%%", v);
+}
+
+void compare_print_table(FILE *out, const struct compare_context *ctx, const struct compare_report *rep)
+{
+	fprintf(out, "candidate run %lld against %s (%s)\n", (long long)ctx->cand_run, ctx->baseline_desc, ctx->db);
+	if (ctx->differences && *ctx->differences)
+		fprintf(out, "compared although they differ (--allow-different): %s\n", ctx->differences);
+	fprintf(out, "\n%-12s %-5s %-40s %11s %11s %8s %-17s %7s %6s\n", "decision", "accel", "metric", "baseline",
+		"candidate", "change", "CI", "p", "thr");
+	size_t counts[5] = { 0 };
+	for (size_t i = 0; i < rep->count; i++) {
+		const struct compare_result *r = &rep->results[i];
+		counts[r->decision]++;
+		char name[160], b[32], c[32], ch[32], lo[32], hi[32], ci[80], p[32], thr[32];
+		snprintf(name, sizeof(name), "%s.%s", r->workload, r->metric);
+		fmt_num(b, sizeof(b), r->base_median);
+		fmt_num(c, sizeof(c), r->cand_median);
+		fmt_pct(ch, sizeof(ch), r->change_pct);
+		if (isnan(r->ci_lo)) {
+			snprintf(ci, sizeof(ci), "-");
+		} else {
+			snprintf(lo, sizeof(lo), "%+.1f", r->ci_lo);
+			snprintf(hi, sizeof(hi), "%+.1f", r->ci_hi);
+			snprintf(ci, sizeof(ci), "[%s, %s]", lo, hi);
+		}
+		if (isnan(r->p))
+			snprintf(p, sizeof(p), "-");
+		else
+			snprintf(p, sizeof(p), "%.3g", r->p);
+		if (isnan(r->threshold_pct))
+			snprintf(thr, sizeof(thr), "-");
+		else
+			snprintf(thr, sizeof(thr), "%.1f%%", r->threshold_pct);
+		const char *dec = r->decision == COMPARE_REGRESSION ? "REGRESSION" : compare_decision_name(r->decision);
+		fprintf(out, "%-12s %-5s %-40s %11s %11s %8s %-17s %7s %6s", dec, r->accel, name, b, c, ch, ci, p, thr);
+		if (r->excluded_base || r->excluded_cand)
+			fprintf(out, "  (%zu+%zu throttled left out)", r->excluded_base, r->excluded_cand);
+		if (r->why[0])
+			fprintf(out, "  %s", r->why);
+		fputc('\n', out);
+	}
+	fprintf(out, "\n%zu regression%s, %zu improvement%s, %zu unchanged, %zu inconclusive, %zu missing; "
+		     "%zu throttled sample%s left out\n",
+		counts[COMPARE_REGRESSION], counts[COMPARE_REGRESSION] == 1 ? "" : "s", counts[COMPARE_IMPROVEMENT],
+		counts[COMPARE_IMPROVEMENT] == 1 ? "" : "s", counts[COMPARE_NO_CHANGE], counts[COMPARE_INCONCLUSIVE],
+		counts[COMPARE_MISSING], rep->excluded, rep->excluded == 1 ? "" : "s");
+	if (isnan(ctx->rule->threshold_pct))
+		fprintf(out, "rule: a change counts when Mann-Whitney p < %g and it exceeds the threshold "
+			     "(thr: max(%g %%, %g x within-run noise, %g x run-to-run noise; %g %% until %zu earlier "
+			     "runs))\n",
+			ctx->rule->alpha, ctx->rule->floor_pct, ctx->rule->within_factor, ctx->rule->between_factor,
+			ctx->rule->no_history_pct, ctx->rule->history_min);
+	else
+		fprintf(out, "rule: a change counts when Mann-Whitney p < %g and it exceeds %g %%\n", ctx->rule->alpha,
+			ctx->rule->threshold_pct);
+}
+
+static void json_number(cJSON *o, const char *name, double v)
+{
+	if (isnan(v) || isinf(v))
+		cJSON_AddNullToObject(o, name);
+	else
+		cJSON_AddNumberToObject(o, name, v);
+}
+
+void compare_print_json(FILE *out, const struct compare_context *ctx, const struct compare_report *rep)
+{
+	cJSON *doc = cJSON_CreateObject();
+	cJSON_AddStringToObject(doc, "schema", "kvmqual.compare");
+	cJSON_AddNumberToObject(doc, "version", 1);
+	cJSON_AddStringToObject(doc, "db", ctx->db);
+	cJSON *base = cJSON_AddObjectToObject(doc, "baseline");
+	cJSON_AddStringToObject(base, "description", ctx->baseline_desc);
+	cJSON *runs = cJSON_AddArrayToObject(base, "runs");
+	for (size_t i = 0; i < ctx->base_count; i++)
+		cJSON_AddItemToArray(runs, cJSON_CreateNumber((double)ctx->base_runs[i]));
+	cJSON_AddNumberToObject(doc, "candidate", (double)ctx->cand_run);
+	cJSON_AddStringToObject(doc, "differences", ctx->differences ? ctx->differences : "");
+	cJSON *rule = cJSON_AddObjectToObject(doc, "rule");
+	json_number(rule, "alpha", ctx->rule->alpha);
+	json_number(rule, "confidence", ctx->rule->conf);
+	json_number(rule, "threshold_pct", ctx->rule->threshold_pct);
+	json_number(rule, "floor_pct", ctx->rule->floor_pct);
+	json_number(rule, "within_factor", ctx->rule->within_factor);
+	json_number(rule, "between_factor", ctx->rule->between_factor);
+	size_t counts[5] = { 0 };
+	cJSON *metrics = cJSON_AddArrayToObject(doc, "metrics");
+	for (size_t i = 0; i < rep->count; i++) {
+		const struct compare_result *r = &rep->results[i];
+		counts[r->decision]++;
+		cJSON *m = cJSON_CreateObject();
+		cJSON_AddStringToObject(m, "accel", r->accel);
+		cJSON_AddStringToObject(m, "workload", r->workload);
+		cJSON_AddStringToObject(m, "metric", r->metric);
+		cJSON_AddStringToObject(m, "unit", r->unit);
+		cJSON_AddBoolToObject(m, "higher_is_better", r->higher_is_better);
+		cJSON_AddStringToObject(m, "decision", compare_decision_name(r->decision));
+		cJSON *b = cJSON_AddObjectToObject(m, "baseline");
+		json_number(b, "median", r->base_median);
+		cJSON_AddNumberToObject(b, "samples", (double)r->n_base);
+		cJSON_AddNumberToObject(b, "excluded", (double)r->excluded_base);
+		cJSON *c = cJSON_AddObjectToObject(m, "candidate");
+		json_number(c, "median", r->cand_median);
+		cJSON_AddNumberToObject(c, "samples", (double)r->n_cand);
+		cJSON_AddNumberToObject(c, "excluded", (double)r->excluded_cand);
+		json_number(m, "change_pct", r->change_pct);
+		json_number(m, "ci_low_pct", r->ci_lo);
+		json_number(m, "ci_high_pct", r->ci_hi);
+		json_number(m, "ci_level", r->ci_level);
+		json_number(m, "p", r->p);
+		cJSON_AddBoolToObject(m, "exact", r->exact);
+		json_number(m, "threshold_pct", r->threshold_pct);
+		cJSON_AddStringToObject(m, "threshold_from", r->threshold_given ? "option" : "noise");
+		json_number(m, "within_noise_pct", r->within_noise_pct);
+		json_number(m, "history_noise_pct", r->history_noise_pct);
+		cJSON_AddNumberToObject(m, "history_runs", (double)r->history_runs);
+		if (r->why[0])
+			cJSON_AddStringToObject(m, "why", r->why);
+		else
+			cJSON_AddNullToObject(m, "why");
+		cJSON_AddItemToArray(metrics, m);
+	}
+	cJSON *sum = cJSON_AddObjectToObject(doc, "summary");
+	static const char *const keys[] = {
+		[COMPARE_REGRESSION] = "regressions", [COMPARE_IMPROVEMENT] = "improvements",
+		[COMPARE_NO_CHANGE] = "unchanged", [COMPARE_INCONCLUSIVE] = "inconclusive",
+		[COMPARE_MISSING] = "missing",
+	};
+	for (size_t d = 0; d < KQ_ARRAY_SIZE(keys); d++)
+		cJSON_AddNumberToObject(sum, keys[d], (double)counts[d]);
+	cJSON_AddNumberToObject(sum, "throttled_excluded", (double)rep->excluded);
+	cJSON_AddNullToObject(doc, "error");
+	char *text = cJSON_Print(doc);
+	fprintf(out, "%s\n", text);
+	free(text);
+	cJSON_Delete(doc);
+}
+
+void compare_xml_escape(FILE *out, const char *text)
+{
+	const unsigned char *p = (const unsigned char *)(text ? text : "");
+	for (; *p; p++) {
+		switch (*p) {
+		case '&': fputs("&amp;", out); break;
+		case '<': fputs("&lt;", out); break;
+		case '>': fputs("&gt;", out); break;
+		case '"': fputs("&quot;", out); break;
+		case '\'': fputs("&apos;", out); break;
+		default:
+			/* XML 1.0 has no way to carry other control characters. */
+			if (*p < 0x20 && *p != '\t' && *p != '\n' && *p != '\r')
+				fputs("\xef\xbf\xbd", out);
+			else
+				fputc(*p, out);
+		}
+	}
+}
+
+static void junit_attr(FILE *out, const char *name, const char *value)
+{
+	fprintf(out, " %s=\"", name);
+	compare_xml_escape(out, value);
+	fputc('"', out);
+}
+
+int compare_write_junit(const char *path, const struct compare_context *ctx, const struct compare_report *rep,
+			struct kq_err *err)
+{
+	char *tmp = kq_xasprintf("%s.tmp", path);
+	FILE *out = fopen(tmp, "w");
+	if (!out) {
+		int e = errno;
+		free(tmp);
+		return kq_error(err, "--junit %s: %s", path, strerror(e));
+	}
+	size_t skipped = 0;
+	for (size_t i = 0; i < rep->count; i++)
+		skipped += rep->results[i].decision == COMPARE_MISSING ||
+			   rep->results[i].decision == COMPARE_INCONCLUSIVE;
+	char stamp[32];
+	time_t now = time(NULL);
+	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", gmtime(&now));
+	char cand[32];
+	snprintf(cand, sizeof(cand), "run %lld", (long long)ctx->cand_run);
+	fprintf(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+	fprintf(out, "<testsuites name=\"kvmqual compare\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" skipped=\"%zu\">\n",
+		rep->count, rep->regressions, skipped);
+	fprintf(out, "  <testsuite name=\"kvmqual.compare\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" "
+		     "skipped=\"%zu\" time=\"0\" timestamp=\"%s\">\n",
+		rep->count, rep->regressions, skipped, stamp);
+	fprintf(out, "    <properties>\n");
+	const char *props[][2] = { { "database", ctx->db }, { "baseline", ctx->baseline_desc },
+				   { "candidate", cand }, { "differences", ctx->differences ? ctx->differences : "" } };
+	for (size_t i = 0; i < KQ_ARRAY_SIZE(props); i++) {
+		fprintf(out, "      <property");
+		junit_attr(out, "name", props[i][0]);
+		junit_attr(out, "value", props[i][1]);
+		fprintf(out, "/>\n");
+	}
+	fprintf(out, "    </properties>\n");
+	for (size_t i = 0; i < rep->count; i++) {
+		const struct compare_result *r = &rep->results[i];
+		char *classname = kq_xasprintf("kvmqual.%s.%s", r->accel, r->workload);
+		fprintf(out, "    <testcase");
+		junit_attr(out, "classname", classname);
+		junit_attr(out, "name", r->metric);
+		fprintf(out, " time=\"0\"");
+		free(classname);
+		char b[32], c[32];
+		fmt_num(b, sizeof(b), r->base_median);
+		fmt_num(c, sizeof(c), r->cand_median);
+		char *numbers = kq_xasprintf(
+			"baseline median %s %s (%zu samples, %zu throttled left out); candidate median %s %s (%zu "
+			"samples, %zu throttled left out); change %+.2f %% (%.0f %% CI %+.2f to %+.2f); Mann-Whitney "
+			"p = %.4g (%s); threshold %.2f %% (%s); %s is better",
+			b, r->unit, r->n_base, r->excluded_base, c, r->unit, r->n_cand, r->excluded_cand, r->change_pct,
+			100 * (isnan(r->ci_level) ? ctx->rule->conf : r->ci_level), r->ci_lo, r->ci_hi, r->p,
+			r->exact ? "exact" : "normal approximation", r->threshold_pct,
+			r->threshold_given ? "--threshold" : "from the metric's noise",
+			r->higher_is_better ? "higher" : "lower");
+		if (r->decision == COMPARE_REGRESSION) {
+			char *msg = kq_xasprintf("regression: %+.1f %% (threshold %.1f %%, p = %.3g)", r->change_pct,
+						 r->threshold_pct, r->p);
+			fprintf(out, ">\n      <failure type=\"regression\"");
+			junit_attr(out, "message", msg);
+			fprintf(out, ">");
+			compare_xml_escape(out, numbers);
+			fprintf(out, "</failure>\n    </testcase>\n");
+			free(msg);
+		} else if (r->decision == COMPARE_MISSING || r->decision == COMPARE_INCONCLUSIVE) {
+			char *msg = kq_xasprintf("%s: %s", compare_decision_name(r->decision), r->why);
+			fprintf(out, ">\n      <skipped");
+			junit_attr(out, "message", msg);
+			fprintf(out, "/>\n    </testcase>\n");
+			free(msg);
+		} else {
+			fprintf(out, ">\n      <system-out>%s: ", compare_decision_name(r->decision));
+			compare_xml_escape(out, numbers);
+			fprintf(out, "</system-out>\n    </testcase>\n");
+		}
+		free(numbers);
+	}
+	fprintf(out, "  </testsuite>\n</testsuites>\n");
+	int werr = ferror(out);
+	if (fclose(out) || werr) {
+		unlink(tmp);
+		free(tmp);
+		return kq_error(err, "--junit %s: writing failed", path);
+	}
+	if (rename(tmp, path)) {
+		int e = errno;
+		unlink(tmp);
+		free(tmp);
+		return kq_error(err, "--junit %s: %s", path, strerror(e));
+	}
+	free(tmp);
+	return 0;
+}
