@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../lib/json.h"
 #include "matrix.h"
 
 static int write_result(FILE *out, const char *what, struct kq_err *err)
@@ -23,21 +24,6 @@ static void utc_now(char buf[32])
 
 /* ---- JSON ---- */
 
-static void add_string_or_null(cJSON *obj, const char *name, const char *value)
-{
-	if (value)
-		cJSON_AddStringToObject(obj, name, value);
-	else
-		cJSON_AddNullToObject(obj, name);
-}
-
-static void add_number_or_null(cJSON *obj, const char *name, double value)
-{
-	if (isfinite(value))
-		cJSON_AddNumberToObject(obj, name, value);
-	else
-		cJSON_AddNullToObject(obj, name);
-}
 
 static cJSON *json_cell(const struct matrix_row *row, int c)
 {
@@ -45,17 +31,17 @@ static cJSON *json_cell(const struct matrix_row *row, int c)
 	const struct matrix_column *def = &matrix_columns[c];
 	cJSON *o = cJSON_CreateObject();
 	if (def->kind == MATRIX_COL_NUMBER || c == MC_PAGE_SIZE)
-		add_number_or_null(o, "value", cell->value);
+		kq_json_number_or_null(o, "value", cell->value);
 	else
-		add_string_or_null(o, "value", cell->text);
+		kq_json_string_or_null(o, "value", cell->text);
 	if (def->kind == MATRIX_COL_CHECK) {
-		add_string_or_null(o, "text", cell->text);
-		add_string_or_null(o, "status", cell->status);
+		kq_json_string_or_null(o, "text", cell->text);
+		kq_json_string_or_null(o, "status", cell->status);
 	} else {
-		add_string_or_null(o, "text", cell->text);
+		kq_json_string_or_null(o, "text", cell->text);
 	}
-	add_string_or_null(o, "missing", cell->missing);
-	add_string_or_null(o, "detail", cell->detail);
+	kq_json_string_or_null(o, "missing", cell->missing);
+	kq_json_string_or_null(o, "detail", cell->detail);
 	return o;
 }
 
@@ -68,10 +54,7 @@ static cJSON *json_row(const struct matrix *m, const struct matrix_row *row)
 	cJSON_AddStringToObject(o, "model", r->model);
 	cJSON_AddStringToObject(o, "soc", r->soc);
 	cJSON_AddStringToObject(o, "kernel_release", r->kernel_release);
-	if (r->page_size > 0)
-		cJSON_AddNumberToObject(o, "page_size", (double)r->page_size);
-	else
-		cJSON_AddNullToObject(o, "page_size");
+	kq_json_number_or_null(o, "page_size", r->page_size > 0 ? (double)r->page_size : NAN);
 	cJSON_AddStringToObject(o, "status", matrix_status_key(row->status));
 	cJSON_AddStringToObject(o, "status_text", matrix_status_title(row->status));
 	cJSON *reasons = cJSON_AddArrayToObject(o, "reasons");
@@ -85,16 +68,16 @@ static cJSON *json_row(const struct matrix *m, const struct matrix_row *row)
 	cJSON_AddStringToObject(run, "source", m->sources[r->source].name);
 	cJSON_AddNumberToObject(run, "id", (double)r->id);
 	cJSON_AddStringToObject(run, "started_at", r->started_at);
-	add_string_or_null(run, "finished_at", r->finished_at);
+	kq_json_string_or_null(run, "finished_at", r->finished_at);
 	cJSON_AddStringToObject(run, "status", r->status);
-	add_string_or_null(run, "reason", r->reason);
-	add_string_or_null(run, "profile", r->profile);
-	add_string_or_null(run, "suite_version", r->suite_version);
-	add_string_or_null(run, "qemu_version", r->qemu_version);
-	add_string_or_null(run, "guest_image_hash", r->guest_image_hash);
-	add_string_or_null(run, "probe_verdict", r->probe_status);
-	add_string_or_null(run, "probe_summary", r->probe_summary);
-	add_number_or_null(run, "boot_tcg_ms", r->boot_ms[0]);
+	kq_json_string_or_null(run, "reason", r->reason);
+	kq_json_string_or_null(run, "profile", r->profile);
+	kq_json_string_or_null(run, "suite_version", r->suite_version);
+	kq_json_string_or_null(run, "qemu_version", r->qemu_version);
+	kq_json_string_or_null(run, "guest_image_hash", r->guest_image_hash);
+	kq_json_string_or_null(run, "probe_verdict", r->probe_status);
+	kq_json_string_or_null(run, "probe_summary", r->probe_summary);
+	kq_json_number_or_null(run, "boot_tcg_ms", r->boot_ms[0]);
 	cJSON_AddNumberToObject(run, "kvm_boots", (double)r->boots[1]);
 	cJSON *verdicts = cJSON_AddArrayToObject(run, "verdicts");
 	for (size_t i = 0; i < r->verdict_count; i++) {
@@ -102,11 +85,11 @@ static cJSON *json_row(const struct matrix *m, const struct matrix_row *row)
 		cJSON *vo = cJSON_CreateObject();
 		cJSON_AddStringToObject(vo, "target", v->target);
 		cJSON_AddStringToObject(vo, "metric", v->metric);
-		add_number_or_null(vo, "value", v->value);
-		add_string_or_null(vo, "op", v->op);
-		add_number_or_null(vo, "threshold", v->threshold);
+		kq_json_number_or_null(vo, "value", v->value);
+		kq_json_string_or_null(vo, "op", v->op);
+		kq_json_number_or_null(vo, "threshold", v->threshold);
 		cJSON_AddStringToObject(vo, "status", v->status);
-		add_string_or_null(vo, "detail", v->detail);
+		kq_json_string_or_null(vo, "detail", v->detail);
 		cJSON_AddItemToArray(verdicts, vo);
 	}
 	cJSON *sources = cJSON_AddArrayToObject(o, "sources");
@@ -145,8 +128,8 @@ int matrix_write_json(const struct matrix *m, FILE *out, struct kq_err *err)
 	cJSON *ref = cJSON_AddObjectToObject(doc, "reference");
 	cJSON *images = cJSON_AddObjectToObject(ref, "guest_image_hash");
 	for (size_t i = 0; i < m->ref_image_count; i++)
-		add_string_or_null(images, m->ref_images[i].arch, m->ref_images[i].hash);
-	add_string_or_null(ref, "suite_version", m->ref_suite);
+		kq_json_string_or_null(images, m->ref_images[i].arch, m->ref_images[i].hash);
+	kq_json_string_or_null(ref, "suite_version", m->ref_suite);
 	cJSON *columns = cJSON_AddArrayToObject(doc, "columns");
 	for (int c = 0; c < MC_COUNT; c++) {
 		const struct matrix_column *def = &matrix_columns[c];
@@ -154,8 +137,8 @@ int matrix_write_json(const struct matrix *m, FILE *out, struct kq_err *err)
 		cJSON_AddStringToObject(co, "key", def->key);
 		cJSON_AddStringToObject(co, "title", def->title);
 		cJSON_AddStringToObject(co, "type", def->type);
-		add_string_or_null(co, "unit", def->unit);
-		add_string_or_null(co, "check", def->check_id);
+		kq_json_string_or_null(co, "unit", def->unit);
+		kq_json_string_or_null(co, "check", def->check_id);
 		if (def->fallback)
 			cJSON_AddStringToObject(co, "fallback", def->fallback);
 		cJSON_AddStringToObject(co, "about", def->about);

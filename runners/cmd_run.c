@@ -24,6 +24,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../lib/json.h"
 #include "../lib/stale.h"
 #include "../probe/probe.h"
 #include "../workloads/workload.h"
@@ -672,10 +673,7 @@ static int judge(struct run_ctx *c, const struct target *t, size_t nt, cJSON *su
 		cJSON_AddStringToObject(o, "metric", metric);
 		cJSON_AddStringToObject(o, "op", target_op_name(t[i].op));
 		cJSON_AddNumberToObject(o, "threshold", t[i].threshold);
-		if (isnan(value))
-			cJSON_AddNullToObject(o, "value");
-		else
-			cJSON_AddNumberToObject(o, "value", value);
+		kq_json_number_or_null(o, "value", value);
 		cJSON_AddStringToObject(o, "unit", t[i].unit);
 		cJSON_AddStringToObject(o, "status", status);
 		cJSON_AddStringToObject(o, "detail", detail);
@@ -714,12 +712,8 @@ static void speedups(struct run_ctx *c, cJSON *summary)
 		cJSON_AddBoolToObject(o, "higher_is_better", higher);
 		const double vals[] = { native, tcg, kvm, sp.tcg_pct_of_native, sp.kvm_pct_of_native, sp.kvm_over_tcg };
 		const char *names[] = { "native", "tcg", "kvm", "tcg_pct_of_native", "kvm_pct_of_native", "kvm_over_tcg" };
-		for (size_t n = 0; n < 6; n++) {
-			if (isnan(vals[n]))
-				cJSON_AddNullToObject(o, names[n]);
-			else
-				cJSON_AddNumberToObject(o, names[n], vals[n]);
-		}
+		for (size_t n = 0; n < 6; n++)
+			kq_json_number_or_null(o, names[n], vals[n]);
 		cJSON_AddItemToArray(rows, o);
 	}
 }
@@ -837,10 +831,7 @@ static void stability_report(struct run_ctx *c, cJSON *summary)
 		cJSON_AddStringToObject(m, "workload", st->workload);
 		cJSON_AddStringToObject(m, "metric", st->metric);
 		cJSON_AddNumberToObject(m, "samples", st->samples);
-		if (isinf(st->half_width_pct))
-			cJSON_AddNullToObject(m, "half_width_pct");
-		else
-			cJSON_AddNumberToObject(m, "half_width_pct", st->half_width_pct);
+		kq_json_number_or_null(m, "half_width_pct", st->half_width_pct);
 		cJSON_AddBoolToObject(m, "settled", st->settled);
 		cJSON_AddStringToObject(m, "detail", detail);
 		cJSON_AddItemToArray(all, m);
@@ -937,10 +928,7 @@ static void add_boot(cJSON *boot, const char *name, int wanted, double ms)
 {
 	if (!wanted)
 		return;
-	if (isnan(ms))
-		cJSON_AddNullToObject(boot, name);
-	else
-		cJSON_AddNumberToObject(boot, name, ms);
+	kq_json_number_or_null(boot, name, ms);
 }
 
 int cmd_run(int argc, char **argv)

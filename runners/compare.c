@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../lib/json.h"
 #include "stats.h"
 
 void compare_rule_default(struct compare_rule *r)
@@ -530,13 +531,6 @@ void compare_print_table(FILE *out, const struct compare_context *ctx, const str
 			ctx->rule->threshold_pct);
 }
 
-static void json_number(cJSON *o, const char *name, double v)
-{
-	if (isnan(v) || isinf(v))
-		cJSON_AddNullToObject(o, name);
-	else
-		cJSON_AddNumberToObject(o, name, v);
-}
 
 void compare_print_json(FILE *out, const struct compare_context *ctx, const struct compare_report *rep)
 {
@@ -552,12 +546,12 @@ void compare_print_json(FILE *out, const struct compare_context *ctx, const stru
 	cJSON_AddNumberToObject(doc, "candidate", (double)ctx->cand_run);
 	cJSON_AddStringToObject(doc, "differences", ctx->differences ? ctx->differences : "");
 	cJSON *rule = cJSON_AddObjectToObject(doc, "rule");
-	json_number(rule, "alpha", ctx->rule->alpha);
-	json_number(rule, "confidence", ctx->rule->conf);
-	json_number(rule, "threshold_pct", ctx->rule->threshold_pct);
-	json_number(rule, "floor_pct", ctx->rule->floor_pct);
-	json_number(rule, "within_factor", ctx->rule->within_factor);
-	json_number(rule, "between_factor", ctx->rule->between_factor);
+	kq_json_number_or_null(rule, "alpha", ctx->rule->alpha);
+	kq_json_number_or_null(rule, "confidence", ctx->rule->conf);
+	kq_json_number_or_null(rule, "threshold_pct", ctx->rule->threshold_pct);
+	kq_json_number_or_null(rule, "floor_pct", ctx->rule->floor_pct);
+	kq_json_number_or_null(rule, "within_factor", ctx->rule->within_factor);
+	kq_json_number_or_null(rule, "between_factor", ctx->rule->between_factor);
 	size_t counts[5] = { 0 };
 	cJSON *metrics = cJSON_AddArrayToObject(doc, "metrics");
 	for (size_t i = 0; i < rep->count; i++) {
@@ -571,23 +565,23 @@ void compare_print_json(FILE *out, const struct compare_context *ctx, const stru
 		cJSON_AddBoolToObject(m, "higher_is_better", r->higher_is_better);
 		cJSON_AddStringToObject(m, "decision", compare_decision_name(r->decision));
 		cJSON *b = cJSON_AddObjectToObject(m, "baseline");
-		json_number(b, "median", r->base_median);
+		kq_json_number_or_null(b, "median", r->base_median);
 		cJSON_AddNumberToObject(b, "samples", (double)r->n_base);
 		cJSON_AddNumberToObject(b, "excluded", (double)r->excluded_base);
 		cJSON *c = cJSON_AddObjectToObject(m, "candidate");
-		json_number(c, "median", r->cand_median);
+		kq_json_number_or_null(c, "median", r->cand_median);
 		cJSON_AddNumberToObject(c, "samples", (double)r->n_cand);
 		cJSON_AddNumberToObject(c, "excluded", (double)r->excluded_cand);
-		json_number(m, "change_pct", r->change_pct);
-		json_number(m, "ci_low_pct", r->ci_lo);
-		json_number(m, "ci_high_pct", r->ci_hi);
-		json_number(m, "ci_level", r->ci_level);
-		json_number(m, "p", r->p);
+		kq_json_number_or_null(m, "change_pct", r->change_pct);
+		kq_json_number_or_null(m, "ci_low_pct", r->ci_lo);
+		kq_json_number_or_null(m, "ci_high_pct", r->ci_hi);
+		kq_json_number_or_null(m, "ci_level", r->ci_level);
+		kq_json_number_or_null(m, "p", r->p);
 		cJSON_AddBoolToObject(m, "exact", r->exact);
-		json_number(m, "threshold_pct", r->threshold_pct);
+		kq_json_number_or_null(m, "threshold_pct", r->threshold_pct);
 		cJSON_AddStringToObject(m, "threshold_from", r->threshold_given ? "option" : "noise");
-		json_number(m, "within_noise_pct", r->within_noise_pct);
-		json_number(m, "history_noise_pct", r->history_noise_pct);
+		kq_json_number_or_null(m, "within_noise_pct", r->within_noise_pct);
+		kq_json_number_or_null(m, "history_noise_pct", r->history_noise_pct);
 		cJSON_AddNumberToObject(m, "history_runs", (double)r->history_runs);
 		if (r->why[0])
 			cJSON_AddStringToObject(m, "why", r->why);
