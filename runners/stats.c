@@ -99,6 +99,57 @@ double stats_normal_cdf(double z)
 	return 0.5 * erfc(-z / sqrt(2.0));
 }
 
+double stats_t_cdf(double t, long df)
+{
+	if (df < 1 || isnan(t))
+		return NAN;
+	if (isinf(t))
+		return t > 0 ? 1 : 0;
+	/* A(t | df) = P(|T| < |t|) from theta = atan(|t| / sqrt(df)): a sum
+	 * of powers of cos(theta), odd and even df apart. */
+	double theta = atan(fabs(t) / sqrt((double)df)), c = cos(theta), s = sin(theta), c2 = c * c;
+	double a;
+	if (df % 2) {
+		double sum = 0, term = c;
+		if (df > 1) {
+			sum = term;
+			for (long k = 3; k <= df - 2; k += 2) {
+				term *= c2 * (double)(k - 1) / (double)k;
+				sum += term;
+			}
+		}
+		a = 2 / M_PI * (theta + s * sum);
+	} else {
+		double sum = 1, term = 1;
+		for (long k = 2; k <= df - 2; k += 2) {
+			term *= c2 * (double)(k - 1) / (double)k;
+			sum += term;
+		}
+		a = s * sum;
+	}
+	return t >= 0 ? 0.5 + a / 2 : 0.5 - a / 2;
+}
+
+double stats_t_quantile(double p, long df)
+{
+	if (df < 1 || !(p > 0 && p < 1))
+		return NAN;
+	if (p == 0.5)
+		return 0;
+	double target = p > 0.5 ? p : 1 - p, lo = 0, hi = 1;
+	while (stats_t_cdf(hi, df) < target && hi < 1e300)
+		hi *= 2;
+	for (int i = 0; i < 400 && hi - lo > 1e-12 * (1 + hi); i++) {
+		double mid = (lo + hi) / 2;
+		if (stats_t_cdf(mid, df) < target)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	double q = (lo + hi) / 2;
+	return p > 0.5 ? q : -q;
+}
+
 double stats_normal_quantile(double p)
 {
 	if (!(p > 0 && p < 1))

@@ -88,6 +88,13 @@ double stats_robust_cv_pct(const double *v, size_t n);
 double stats_normal_cdf(double z);
 double stats_normal_quantile(double p);
 
+/* Student's t distribution with df degrees of freedom (an integer >= 1):
+ * P(T <= t), and its inverse (0 < p < 1).  Exact (the finite series of
+ * the integer-df case, Abramowitz & Stegun 26.7.3 and 26.7.4), the inverse
+ * by bisection to 1e-12.  NAN for df < 1. */
+double stats_t_cdf(double t, long df);
+double stats_t_quantile(double p, long df);
+
 /* A small deterministic generator (splitmix64) for resampling with a fixed
  * seed: the same seed gives the same sequence on every machine. */
 struct stats_rng {

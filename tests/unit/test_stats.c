@@ -244,6 +244,33 @@ TEST(stats_normal_functions)
 	CHECK(isnan(stats_normal_quantile(1)));
 }
 
+TEST(stats_student_t)
+{
+	/* Quantiles from the standard tables (Abramowitz & Stegun table
+	 * 26.10; R's qt() gives the same digits): t(0.99) for 1, 2, 3, 4, 9
+	 * and 30 degrees of freedom, t(0.975, 5), t(0.95, 1). */
+	CHECK_NEAR(stats_t_quantile(0.99, 1), 31.82052, 1e-4);
+	CHECK_NEAR(stats_t_quantile(0.99, 2), 6.964557, 1e-5);
+	CHECK_NEAR(stats_t_quantile(0.99, 3), 4.540703, 1e-5);
+	CHECK_NEAR(stats_t_quantile(0.99, 4), 3.746947, 1e-5);
+	CHECK_NEAR(stats_t_quantile(0.99, 9), 2.821438, 1e-5);
+	CHECK_NEAR(stats_t_quantile(0.99, 30), 2.457262, 1e-5);
+	CHECK_NEAR(stats_t_quantile(0.975, 5), 2.570582, 1e-5);
+	CHECK_NEAR(stats_t_quantile(0.95, 1), 6.313752, 1e-5);
+	/* Symmetric, and the distribution function: P(T <= 2 | 3) = 0.930337
+	 * (pt(2, 3)); the Cauchy case P(T <= 1 | 1) = 3/4. */
+	CHECK_NEAR(stats_t_quantile(0.01, 4), -3.746947, 1e-5);
+	CHECK_NEAR(stats_t_quantile(0.5, 7), 0, 0);
+	CHECK_NEAR(stats_t_cdf(2, 3), 0.9303370, 1e-6);
+	CHECK_NEAR(stats_t_cdf(1, 1), 0.75, 1e-12);
+	CHECK_NEAR(stats_t_cdf(-1, 1), 0.25, 1e-12);
+	/* Many degrees of freedom: the normal. */
+	CHECK_NEAR(stats_t_quantile(0.99, 100000), stats_normal_quantile(0.99), 1e-3);
+	CHECK(isnan(stats_t_quantile(0.99, 0)));
+	CHECK(isnan(stats_t_quantile(1, 5)));
+	CHECK(isnan(stats_t_cdf(1, 0)));
+}
+
 TEST(stats_robust_summaries)
 {
 	const double v[] = { 1, 2, 3, 4, 100 };
