@@ -353,12 +353,19 @@ static int run_step(struct run_ctx *c, struct guest *g, const char *accel, const
 		return -1;
 	}
 	/* Natively, the project's own tools (STREAM) are the ones make built
-	 * next to this binary, the same code the guest runs. */
+	 * next to this binary, the same code the guest runs: a `stream` on
+	 * PATH may be another program altogether (ImageMagick ships one). */
 	if (!g && c->bin_dir) {
 		char *local = kq_xasprintf("%s/%s", c->bin_dir, argv[0]);
 		if (access(local, X_OK) == 0) {
 			free(argv[0]);
 			argv[0] = local;
+		} else if (w->suite_tool) {
+			snprintf(why, why_size, "%s: no %s next to kvmqual (%s): build it with 'make %s'", s->label,
+				 w->tool, local, w->tool);
+			free(local);
+			workload_argv_free(argv);
+			return -1;
 		} else {
 			free(local);
 		}

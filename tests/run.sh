@@ -404,6 +404,25 @@ if want run; then
 			fail run/no-qemu "exit $nrc: $(head -c 400 "$tmp/noqemu.json") $(head -c 200 "$tmp/noqemu.err")"
 		fi
 
+		# kvmqual without the STREAM make built next to it: native STREAM is
+		# refused with the reason, never taken from PATH (ImageMagick has a
+		# `stream` too); here one on PATH leaves a mark if it runs.
+		mkdir -p "$tmp/lonely"
+		cp "$KQ" "$tmp/lonely/kvmqual"
+		printf '#!/bin/sh\ntouch %s/lonely/ran\n' "$tmp" >"$tmp/noqemu-bin/stream"
+		chmod +x "$tmp/noqemu-bin/stream"
+		PATH="$tmp/noqemu-bin" "$tmp/lonely/kvmqual" run --guest-arch aarch64 --accel tcg --workloads stream \
+			--image "$(pwd)/build/guest/aarch64" --targets "$(pwd)/runners/targets.conf" \
+			--db "$tmp/run/lonely.db" --json >"$tmp/lonely.json" 2>"$tmp/lonely.err"
+		lrc=$?
+		if [ ! -e "$tmp/lonely/ran" ] && grep -q "no stream next to kvmqual ($tmp/lonely/stream): build it with 'make stream'" \
+			"$tmp/lonely.json" "$tmp/lonely.err"; then
+			pass run/stream-not-from-path
+		else
+			fail run/stream-not-from-path "exit $lrc, ran: $(ls "$tmp/lonely"): $(head -c 600 "$tmp/lonely.json") $(head -c 300 "$tmp/lonely.err")"
+		fi
+		rm -f "$tmp/noqemu-bin/stream"
+
 		# SIGTERM mid-run: stored as interrupted, exit 143, no QEMU left.
 		"$KQ" run --guest-arch aarch64 --accel tcg --workloads sysbench-cpu --db "$tmp/run/term.db" \
 			>"$tmp/term.out" 2>&1 &

@@ -97,6 +97,7 @@ out:
 const struct workload workload_stream = {
 	.name = "stream",
 	.tool = "stream",
+	.suite_tool = 1,
 	.measures = "sustainable memory bandwidth: STREAM copy, scale, add and triad",
 	.argv = stream_argv,
 	.parse = stream_parse,

@@ -44,6 +44,8 @@ struct metric_value {
 struct workload {
 	const char *name;      /* "fio-seqread" */
 	const char *tool;      /* the binary: "fio" */
+	int suite_tool;        /* built by this suite (STREAM): natively only the
+				* copy next to kvmqual runs, never one found on PATH */
 	const char *measures;  /* one line for reports: what the numbers mean */
 	/* A NULL-terminated argv of malloc'd strings (free with
 	 * workload_argv_free), or NULL with the reason in err when p lacks
