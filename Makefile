@@ -3,7 +3,7 @@
 #   make ARCH=aarch64    cross-build into build/aarch64/
 #   make test            unit, fixture and lab tests (installs what is missing)
 #   make qualify         the main job on this host
-#   make nightly         run, compare with last-good (JUnit), report, publish
+#   make nightly         run, compare with last-good:5 (JUnit), report, publish
 #   make fuzz | bench | install PREFIX=... | clean
 # Quiet unless V=1.
 

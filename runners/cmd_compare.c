@@ -23,18 +23,19 @@
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: kvmqual compare [--db FILE] [--baseline RUN|last-good|median-of:N]\n"
+		"usage: kvmqual compare [--db FILE] [--baseline RUN|last-good[:N]|median-of:N]\n"
 		"                       [--candidate RUN|latest] [--threshold PCT] [--junit FILE] [--json]\n"
 		"                       [--allow-different] [--no-baseline-ok]\n"
 		"\n"
 		"Compares the candidate run (default: the latest finished run) with a baseline\n"
-		"(default last-good: the newest earlier run of the same machine that did not\n"
-		"regress itself; median-of:N pools the N newest earlier runs), metric by metric:\n"
-		"the change in percent with its 95 %% confidence interval, a Mann-Whitney test,\n"
-		"and a decision.  A change counts only when it is significant (p < 0.05) and\n"
-		"larger than the threshold: --threshold PCT, or by default the largest of 1 %%,\n"
-		"4 x the metric's within-run noise and 3 x its run-to-run noise on this\n"
-		"machine (at least 10 %% until 4 earlier runs show that noise).\n"
+		"(default last-good:5: the 5 newest earlier runs of the same machine that did\n"
+		"not regress themselves, pooled; last-good is the newest one alone; median-of:N\n"
+		"pools the N newest earlier runs, good or not), metric by metric: the change in\n"
+		"percent with its 95 %% confidence interval, a Mann-Whitney test, and a decision.\n"
+		"A change counts only when it is significant (p < 0.05) and larger than the\n"
+		"threshold: --threshold PCT, or by default 3 x the metric's night-to-night\n"
+		"noise on this machine (from up to 20 earlier runs, widened when they are few;\n"
+		"at least 1 %%); until 3 earlier runs show that noise, at least 50 %%.\n"
 		"Samples flagged throttled are left out and counted.  Runs whose guest image,\n"
 		"QEMU, profile, suite version or host identity differ are refused unless\n"
 		"--allow-different.  --junit FILE writes JUnit XML (a testcase per metric, a\n"
@@ -131,22 +132,42 @@ static int pick_baseline(const struct opts *o, struct store *s, const struct sto
 	struct kq_err err;
 	*base = NULL;
 	*count = 0;
-	if (!strcmp(o->baseline, "last-good")) {
-		int64_t id = compare_last_good(s, cand, rule, COMPARE_CHAIN_WINDOW, &err);
-		if (id < 0)
+	if (!strcmp(o->baseline, "last-good") || !strncmp(o->baseline, "last-good:", 10)) {
+		int64_t n = 1;
+		if (o->baseline[9] == ':' &&
+		    (parse_run_id(o->baseline + 10, &n) || n > COMPARE_MEDIAN_OF_MAX))
+			return fail(o, "--baseline last-good:N takes N from 1 to %d, not '%s'", COMPARE_MEDIAN_OF_MAX,
+				    o->baseline + 10);
+		int64_t *ids = kq_xcalloc((size_t)n, sizeof(*ids));
+		size_t found;
+		if (compare_last_good_runs(s, cand, rule, COMPARE_CHAIN_WINDOW, (size_t)n, ids, &found, &err)) {
+			free(ids);
 			return fail(o, "%s", err.msg);
-		if (id == 0) {
-			snprintf(desc, desc_size, "last-good (none: no earlier complete or incomplete run on this machine)");
+		}
+		if (!found) {
+			free(ids);
+			snprintf(desc, desc_size, "%s (none: no earlier complete or incomplete run on this machine)",
+				 o->baseline);
 			return 0;
 		}
-		*base = kq_xcalloc(1, sizeof(**base));
-		if (store_run_identity(s, id, *base, &err)) {
-			free(*base);
-			*base = NULL;
-			return fail(o, "%s", err.msg);
+		*base = kq_xcalloc(found, sizeof(**base));
+		for (size_t i = 0; i < found; i++) {
+			if (store_run_identity(s, ids[i], &(*base)[i], &err)) {
+				store_run_identities_free(*base, i);
+				*base = NULL;
+				free(ids);
+				return fail(o, "%s", err.msg);
+			}
 		}
-		*count = 1;
-		snprintf(desc, desc_size, "last-good (run %lld)", (long long)id);
+		*count = found;
+		if (n == 1)
+			snprintf(desc, desc_size, "last-good (run %lld)", (long long)ids[0]);
+		else
+			snprintf(desc, desc_size, "last-good:%lld, %zu good run%s pooled (newest %lld, oldest %lld%s)",
+				 (long long)n, found, found == 1 ? "" : "s", (long long)ids[0],
+				 (long long)ids[found - 1],
+				 found < (size_t)n ? ", fewer than asked: no more at this level on this machine" : "");
+		free(ids);
 		return 0;
 	}
 	if (!strncmp(o->baseline, "median-of:", 10)) {
@@ -179,7 +200,8 @@ static int pick_baseline(const struct opts *o, struct store *s, const struct sto
 	}
 	int64_t id;
 	if (parse_run_id(o->baseline, &id))
-		return fail(o, "--baseline takes a run id, 'last-good' or 'median-of:N', not '%s'", o->baseline);
+		return fail(o, "--baseline takes a run id, 'last-good', 'last-good:N' or 'median-of:N', not '%s'",
+			    o->baseline);
 	if (id == cand->id)
 		return fail(o, "--baseline and --candidate are the same run (%lld)", (long long)id);
 	*base = kq_xcalloc(1, sizeof(**base));
@@ -350,7 +372,7 @@ out:
 
 int cmd_compare(int argc, char **argv)
 {
-	struct opts o = { .db = STORE_DEFAULT_PATH, .baseline = "last-good", .candidate = "latest",
+	struct opts o = { .db = STORE_DEFAULT_PATH, .baseline = "last-good:5", .candidate = "latest",
 			  .threshold = NAN };
 	static const struct option opts[] = {
 		{ "db", required_argument, NULL, 'd' },

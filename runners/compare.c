@@ -18,10 +18,12 @@ void compare_rule_default(struct compare_rule *r)
 	r->conf = 0.95;
 	r->threshold_pct = NAN;
 	r->within_factor = 4;
+	r->within_factor_history = 0;
 	r->between_factor = 3;
 	r->floor_pct = 1;
-	r->history_min = 4;
-	r->no_history_pct = 10;
+	r->history_min = 3;
+	r->small_history = 1;
+	r->no_history_pct = 50;
 }
 
 static const char *const decision_names[] = {
@@ -211,14 +213,18 @@ void compare_decide(const struct compare_input *in, const struct compare_rule *r
 		 * threshold is a factor, turned into a change in percent in the
 		 * direction that is worse (a factor 2 is -50 % for a throughput
 		 * and +100 % for a time), so that it reads like the change. */
-		double t = 0;
+		double t = 0, wf = isnan(history_noise_pct) ? rule->within_factor : rule->within_factor_history;
 		if (!isnan(r->within_noise_pct))
-			t = rule->within_factor * r->within_noise_pct;
+			t = wf * r->within_noise_pct;
 		/* Two runs' levels differ by sqrt(1 + 1/k) times one run's
 		 * noise when the baseline pools k runs. */
-		if (!isnan(history_noise_pct))
-			t = fmax(t, rule->between_factor * history_noise_pct *
+		if (!isnan(history_noise_pct)) {
+			double widen = 1;
+			if (rule->small_history && in->history_runs >= 2)
+				widen = stats_t_quantile(0.99, (long)in->history_runs - 1) / stats_normal_quantile(0.99);
+			t = fmax(t, rule->between_factor * widen * history_noise_pct *
 					    sqrt(1 + 1.0 / (double)(in->base_runs ? in->base_runs : 1)));
+		}
 		double as_change = in->higher_is_better ? -100 * expm1(-t / 100) : 100 * expm1(t / 100);
 		/* Within-run noise says nothing of how far a whole night can
 		 * drift: until the machine's history tells, only a large change
@@ -381,33 +387,59 @@ static void history_of(const struct compare_set *sets, size_t from, size_t to, s
 	}
 }
 
-/* Whether cand changed against base (any regression, or with
- * `improvements` any improvement too), with the noise known at base_index. */
-static int changed(const struct compare_set *sets, size_t base_index, size_t cand_index,
+/* Pools the runs sets[idx[0..n-1]] into one set (their samples and one
+ * median per run). */
+static void pool_of(const struct compare_set *sets, const size_t *idx, size_t n, struct compare_set *pool)
+{
+	for (size_t k = 0; k < n; k++) {
+		const struct compare_set *one = &sets[idx[k]];
+		for (size_t m = 0; m < one->count; m++) {
+			const struct compare_series *src = &one->series[m];
+			char **none = kq_xcalloc(src->count + 1, sizeof(*none));
+			struct store_sample_group g = { .accel = src->accel, .workload = src->workload,
+							.metric = src->metric, .unit = src->unit,
+							.higher_is_better = src->higher_is_better, .count = src->count,
+							.values = src->values, .flags = none };
+			compare_set_add_run(pool, &g, 1);
+			free(none);
+		}
+	}
+}
+
+/* Whether sets[cand_index] changed against the runs sets[base[0..nbase-1]]
+ * pooled (any regression, or with `improvements` any improvement too), with
+ * the noise known at the newest of them, base[nbase - 1]. */
+static int changed(const struct compare_set *sets, const size_t *base, size_t nbase, size_t cand_index,
 		   const struct compare_rule *rule, int improvements)
 {
-	struct compare_set history = { 0 };
-	size_t from = base_index + 1 > COMPARE_HISTORY_RUNS ? base_index + 1 - COMPARE_HISTORY_RUNS : 0;
-	history_of(sets, from, base_index, &history);
+	size_t newest = base[nbase - 1];
+	struct compare_set history = { 0 }, pooled = { 0 };
+	size_t from = newest + 1 > COMPARE_HISTORY_RUNS ? newest + 1 - COMPARE_HISTORY_RUNS : 0;
+	history_of(sets, from, newest, &history);
+	pool_of(sets, base, nbase, &pooled);
 	struct compare_report rep;
-	compare_sets(&sets[base_index], &sets[cand_index], &history, rule, &rep);
+	compare_sets(&pooled, &sets[cand_index], &history, rule, &rep);
 	int ret = rep.regressions || (improvements && rep.improvements);
 	compare_report_free(&rep);
 	compare_set_free(&history);
+	compare_set_free(&pooled);
 	return ret;
 }
 
-int64_t compare_last_good(struct store *s, const struct store_run_identity *cand, const struct compare_rule *rule,
-			  size_t window, struct kq_err *err)
+int compare_last_good_runs(struct store *s, const struct store_run_identity *cand, const struct compare_rule *rule,
+			   size_t window, size_t want, int64_t *ids, size_t *count, struct kq_err *err)
 {
+	*count = 0;
+	if (!want)
+		want = 1;
 	struct store_run_identity *runs;
-	size_t count;
-	if (store_list_runs(s, cand, cand->id, 0, &runs, &count, err))
+	size_t nruns;
+	if (store_list_runs(s, cand, cand->id, 0, &runs, &nruns, err))
 		return -1;
 	/* Usable runs, oldest first, at most window of them. */
 	size_t n = 0;
-	struct store_run_identity **chain = kq_xcalloc(count + 1, sizeof(*chain));
-	for (size_t i = 0; i < count && n < window; i++)
+	struct store_run_identity **chain = kq_xcalloc(nruns + 1, sizeof(*chain));
+	for (size_t i = 0; i < nruns && n < window; i++)
 		if (compare_run_usable(&runs[i]))
 			chain[n++] = &runs[i];
 	for (size_t i = 0; i < n / 2; i++) {
@@ -416,8 +448,11 @@ int64_t compare_last_good(struct store *s, const struct store_run_identity *cand
 		chain[n - 1 - i] = t;
 	}
 	struct compare_set *sets = kq_xcalloc(n + 1, sizeof(*sets));
-	size_t good = 0;      /* index into chain of last-good */
-	size_t first_bad = 0; /* the first run that regressed against it (0: none since) */
+	/* The good runs at the current level, oldest first (indexes into
+	 * chain); each night is judged against the newest `want` of them,
+	 * pooled, as compare judges the candidate. */
+	size_t *good = kq_xcalloc(n + 1, sizeof(*good)), ngood = 0;
+	size_t first_bad = 0; /* the first run that regressed against them (0: none since) */
 	int failed = 0;
 	for (size_t i = 0; i < n; i++) {
 		struct store_sample_group *groups;
@@ -428,32 +463,55 @@ int64_t compare_last_good(struct store *s, const struct store_run_identity *cand
 		}
 		compare_set_add_run(&sets[i], groups, ng);
 		store_sample_groups_free(groups, ng);
-		if (i == 0)
+		if (i == 0) {
+			good[ngood++] = 0;
 			continue;
-		if (!changed(sets, good, i, rule, 0)) {
-			good = i;
+		}
+		size_t use = ngood < want ? ngood : want;
+		if (!changed(sets, good + ngood - use, use, i, rule, 0)) {
+			good[ngood++] = i;
 			first_bad = 0;
 			continue;
 		}
 		/* A level that stays: the last COMPARE_ACCEPT_AFTER runs all
 		 * regressed against last-good and agree with each other (the
 		 * newest neither regressed nor improved against the first of
-		 * them): the new normal, the newest of them last-good. */
+		 * them): the new normal.  Those runs are the good ones from now
+		 * on; the runs of the old level are never pooled with them. */
 		if (!first_bad)
 			first_bad = i;
-		if (i - first_bad + 1 >= COMPARE_ACCEPT_AFTER &&
-		    !changed(sets, i + 1 - COMPARE_ACCEPT_AFTER, i, rule, 1)) {
-			good = i;
+		size_t first = i + 1 - COMPARE_ACCEPT_AFTER;
+		if (i - first_bad + 1 >= COMPARE_ACCEPT_AFTER && !changed(sets, &first, 1, i, rule, 1)) {
+			ngood = 0;
+			for (size_t k = first; k <= i; k++)
+				good[ngood++] = k;
 			first_bad = 0;
 		}
 	}
-	int64_t id = n ? chain[good]->id : 0;
+	if (!failed && n) {
+		size_t use = ngood < want ? ngood : want;
+		/* Newest first. */
+		for (size_t k = 0; k < use; k++)
+			ids[k] = chain[good[ngood - 1 - k]]->id;
+		*count = use;
+	}
 	for (size_t i = 0; i < n; i++)
 		compare_set_free(&sets[i]);
 	free(sets);
+	free(good);
 	free(chain);
-	store_run_identities_free(runs, count);
-	return failed ? -1 : id;
+	store_run_identities_free(runs, nruns);
+	return failed ? -1 : 0;
+}
+
+int64_t compare_last_good(struct store *s, const struct store_run_identity *cand, const struct compare_rule *rule,
+			  size_t window, struct kq_err *err)
+{
+	int64_t id;
+	size_t count;
+	if (compare_last_good_runs(s, cand, rule, window, 1, &id, &count, err))
+		return -1;
+	return count ? id : 0;
 }
 
 /* ---- reports ---- */
@@ -520,12 +578,33 @@ void compare_print_table(FILE *out, const struct compare_context *ctx, const str
 		counts[COMPARE_REGRESSION], counts[COMPARE_REGRESSION] == 1 ? "" : "s", counts[COMPARE_IMPROVEMENT],
 		counts[COMPARE_IMPROVEMENT] == 1 ? "" : "s", counts[COMPARE_NO_CHANGE], counts[COMPARE_INCONCLUSIVE],
 		counts[COMPARE_MISSING], rep->excluded, rep->excluded == 1 ? "" : "s");
+	/* What a green night does not say: the metrics whose threshold is
+	 * wider than a 5 % change (their nights drift more than that). */
+	size_t wide = 0, judged = 0, young = 0;
+	for (size_t i = 0; i < rep->count; i++) {
+		const struct compare_result *r = &rep->results[i];
+		if (r->decision == COMPARE_MISSING || r->decision == COMPARE_INCONCLUSIVE || isnan(r->threshold_pct))
+			continue;
+		judged++;
+		wide += r->threshold_pct > 5;
+		young += !r->threshold_given && isnan(r->history_noise_pct);
+	}
+	if (young)
+		fprintf(out, "%zu of %zu metrics judged without this machine's night-to-night noise (fewer than %zu "
+			     "earlier runs): only changes beyond %g %% count; --threshold PCT sets one\n",
+			young, judged, ctx->rule->history_min, ctx->rule->no_history_pct);
+	else if (wide && isnan(ctx->rule->threshold_pct))
+		fprintf(out, "%zu of %zu metrics cannot show a 5 %% change: their threshold (thr) is wider, from "
+			     "their own night-to-night noise; pooling more good runs (--baseline last-good:N) "
+			     "narrows it\n",
+			wide, judged);
 	if (isnan(ctx->rule->threshold_pct))
 		fprintf(out, "rule: a change counts when Mann-Whitney p < %g and it exceeds the threshold "
-			     "(thr: max(%g %%, %g x within-run noise, %g x run-to-run noise; %g %% until %zu earlier "
-			     "runs))\n",
-			ctx->rule->alpha, ctx->rule->floor_pct, ctx->rule->within_factor, ctx->rule->between_factor,
-			ctx->rule->no_history_pct, ctx->rule->history_min);
+			     "(thr: max(%g %%, %g x run-to-run noise x sqrt(1 + 1/baseline runs), %g x within-run "
+			     "noise); until %zu earlier runs: max(%g %%, %g x within-run noise))\n",
+			ctx->rule->alpha, ctx->rule->floor_pct, ctx->rule->between_factor,
+			ctx->rule->within_factor_history, ctx->rule->history_min, ctx->rule->no_history_pct,
+			ctx->rule->within_factor);
 	else
 		fprintf(out, "rule: a change counts when Mann-Whitney p < %g and it exceeds %g %%\n", ctx->rule->alpha,
 			ctx->rule->threshold_pct);
@@ -551,6 +630,7 @@ void compare_print_json(FILE *out, const struct compare_context *ctx, const stru
 	kq_json_number_or_null(rule, "threshold_pct", ctx->rule->threshold_pct);
 	kq_json_number_or_null(rule, "floor_pct", ctx->rule->floor_pct);
 	kq_json_number_or_null(rule, "within_factor", ctx->rule->within_factor);
+	kq_json_number_or_null(rule, "within_factor_history", ctx->rule->within_factor_history);
 	kq_json_number_or_null(rule, "between_factor", ctx->rule->between_factor);
 	size_t counts[5] = { 0 };
 	cJSON *metrics = cJSON_AddArrayToObject(doc, "metrics");

@@ -20,11 +20,18 @@ struct compare_rule {
 	double alpha;           /* two-sided Mann-Whitney level */
 	double conf;            /* confidence level of the change's interval */
 	double threshold_pct;   /* fixed threshold; NAN: from the metric's noise */
-	double within_factor;   /* threshold >= within_factor * within-run noise */
+	double within_factor;   /* until the run-to-run noise is known: threshold >=
+				 * within_factor * within-run noise */
+	double within_factor_history; /* once it is known: threshold >= this * within-run
+				 * noise (0: the run-to-run noise alone; it holds the
+				 * within-run noise of a night's median already) */
 	double between_factor;  /* threshold >= between_factor * run-to-run noise (history)
 				 * * sqrt(1 + 1 / baseline runs) */
 	double floor_pct;       /* threshold never below this */
 	size_t history_min;     /* earlier runs needed before run-to-run noise counts */
+	int small_history;      /* 1: the run-to-run noise from h runs is widened by
+				 * t(0.99, h - 1) / z(0.99), as a prediction interval
+				 * from an estimated spread is (docs/compare.md) */
 	double no_history_pct;  /* until then, the threshold is at least this (the
 				 * night-to-night noise is not known yet) */
 };
@@ -144,6 +151,17 @@ int compare_identity_diff(const struct store_run_identity *base, const struct st
 #define COMPARE_ACCEPT_AFTER 3
 int64_t compare_last_good(struct store *s, const struct store_run_identity *cand, const struct compare_rule *rule,
 			  size_t window, struct kq_err *err);
+
+/* last-good:N: the newest `want` good runs of the current level (the good
+ * runs since the last accepted level change: the runs that level was
+ * accepted with, and each later run that did not regress), newest first
+ * into ids (room for want), their count into *count (0: a first night).
+ * Each run of the chain is judged, as the candidate is, against the
+ * newest `want` good runs before it, pooled: the runs pooled into a
+ * baseline are exactly those a nightly with the same `want` let pass.
+ * want 1 is last-good.  Returns 0, or -1 on error. */
+int compare_last_good_runs(struct store *s, const struct store_run_identity *cand, const struct compare_rule *rule,
+			   size_t window, size_t want, int64_t *ids, size_t *count, struct kq_err *err);
 
 /* ---- reports ---- */
 

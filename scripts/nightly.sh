@@ -2,7 +2,8 @@
 # make nightly: the nightly regression sequence on this host.
 #   1. kvmqual run          (profile $KVMQUAL_PROFILE, default quick, with
 #                            $KVMQUAL_ITERATIONS samples a workload, default 5)
-#   2. kvmqual compare      the new run against last-good, JUnit XML to
+#   2. kvmqual compare      the new run against last-good:5 (the 5 newest good
+#                            runs pooled), JUnit XML to
 #                            $KVMQUAL_NIGHTLY_DIR/junit-STAMP.xml
 #   3. kvmqual report       $KVMQUAL_NIGHTLY_DIR/report-STAMP (trend plots included)
 #   4. kvmqual publish      the report and the JUnit file to
@@ -23,7 +24,8 @@
 #   KVMQUAL_RUN_ARGS         more options for kvmqual run, e.g.
 #                            "--accel tcg --guest-arch aarch64 --workloads sysbench-cpu-1t"
 #                            or "--until-stable --stable-budget 900"
-#   KVMQUAL_BASELINE         compare's --baseline (last-good)
+#   KVMQUAL_BASELINE         compare's --baseline (last-good:5; last-good for the
+#                            newest good run alone)
 #   KVMQUAL_COMPARE_ARGS     more options for kvmqual compare, e.g. "--threshold 5"
 #   KVMQUAL_ALLOW_DIFFERENT  1: compare across a kernel, QEMU or guest image
 #                            update (the differences are printed and put in the
@@ -70,14 +72,14 @@ if [ -z "$run" ]; then
 	exit 2
 fi
 
-# 2. Compare with last-good.  A first night has nothing to compare with.
+# 2. Compare with last-good:5.  A first night has nothing to compare with.
 rc=0
 if [ "$run_rc" -le 1 ]; then
 	allow=
 	[ "${KVMQUAL_ALLOW_DIFFERENT:-0}" = 1 ] && allow=--allow-different
-	say "compare: run $run against ${KVMQUAL_BASELINE:-last-good} (JUnit: $junit)"
+	say "compare: run $run against ${KVMQUAL_BASELINE:-last-good:5} (JUnit: $junit)"
 	# shellcheck disable=SC2086
-	"$kq" compare --db "$db" --candidate "$run" --baseline "${KVMQUAL_BASELINE:-last-good}" \
+	"$kq" compare --db "$db" --candidate "$run" --baseline "${KVMQUAL_BASELINE:-last-good:5}" \
 		--junit "$junit" --no-baseline-ok $allow ${KVMQUAL_COMPARE_ARGS:-}
 	rc=$?
 	case $rc in

@@ -82,7 +82,7 @@ else
 	rc=$?
 	j2=$(nightly_junits | tail -n 1)
 	runs=$(sqlite3 "$ndir/k.db" "SELECT count(*) FROM runs WHERE status = 'complete'" 2>/dev/null)
-	if [ $rc -eq 0 ] && [ "$runs" = 2 ] && grep -q 'candidate run 2 against last-good (run 1)' "$ndir/night2.out"; then
+	if [ $rc -eq 0 ] && [ "$runs" = 2 ] && grep -q 'candidate run 2 against last-good:5, 1 good run pooled (newest 1, oldest 1' "$ndir/night2.out"; then
 		pass nightly/second-night-exit-0
 	else
 		fail nightly/second-night-exit-0 "exit $rc, $runs complete runs: $(tail -c 1500 "$ndir/night2.out")"

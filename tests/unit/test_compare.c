@@ -33,8 +33,9 @@ static struct compare_result decide(const double *b, size_t nb, const double *c,
 TEST(compare_obvious_regression_and_improvement)
 {
 	double c[5];
+	/* A machine whose nights agree within 1 %. */
 	scaled(c, base5, 5, 0.8);
-	struct compare_result r = decide(base5, 5, c, 5, 1, NAN);
+	struct compare_result r = decide(base5, 5, c, 5, 1, 1.0);
 	CHECK_INT(r.decision, COMPARE_REGRESSION);
 	CHECK(fabs(r.change_pct + 20) < 1e-9);
 	CHECK(r.ci_lo <= -20 && r.ci_hi >= -20);
@@ -42,9 +43,9 @@ TEST(compare_obvious_regression_and_improvement)
 	CHECK(r.exact);
 	/* Lower is better (a boot time): the same numbers are an improvement,
 	 * and the other way round a regression. */
-	r = decide(base5, 5, c, 5, 0, NAN);
+	r = decide(base5, 5, c, 5, 0, 1.0);
 	CHECK_INT(r.decision, COMPARE_IMPROVEMENT);
-	r = decide(c, 5, base5, 5, 0, NAN);
+	r = decide(c, 5, base5, 5, 0, 1.0);
 	CHECK_INT(r.decision, COMPARE_REGRESSION);
 	CHECK(fabs(r.change_pct - 25) < 1e-9);
 }
@@ -74,15 +75,24 @@ TEST(compare_large_but_not_significant_is_no_change)
 
 TEST(compare_threshold_from_noise)
 {
-	/* Within-run noise of about 2 %, a quiet history: the threshold is 4 x
-	 * the within-run noise, so a -5 % shift is no regression although
-	 * every sample is lower... */
+	/* Within-run noise of about 2 %, no history yet: the threshold is the
+	 * larger of 50 % and 4 x the within-run noise, so a -5 % shift is no
+	 * regression although every sample is lower... */
 	const double b[] = { 1000, 1020, 980, 1040, 960 };
 	double c[5];
 	scaled(c, b, 5, 0.95);
-	struct compare_result r = decide(b, 5, c, 5, 1, 0.5);
+	struct compare_result r = decide(b, 5, c, 5, 1, NAN);
 	CHECK(r.within_noise_pct > 1.5 && r.within_noise_pct < 4);
-	CHECK(r.threshold_pct > 5 && r.threshold_pct < 15);
+	CHECK(fabs(r.threshold_pct - 50) < 1e-9);
+	CHECK_INT(r.decision, COMPARE_NO_CHANGE);
+	/* Once a quiet history (0.5 % from 10 runs) is known, the threshold is
+	 * 3 x it x sqrt(2), widened by t(0.99, 9) / z(0.99) = 1.213 for the
+	 * few runs, and the within-run noise no longer counts (it is in the
+	 * run-to-run noise already): about 2.5 %.  But the samples interleave:
+	 * not significant, no change. */
+	r = decide(b, 5, c, 5, 1, 0.5);
+	CHECK(fabs(r.threshold_pct - 100 * (1 - exp(-3 * (2.8214379 / 2.3263479) * 0.5 * sqrt(2) / 100))) < 1e-6);
+	CHECK(r.p > 0.05);
 	CHECK_INT(r.decision, COMPARE_NO_CHANGE);
 	/* ...and with --threshold 3 it is one, if the test agrees. */
 	struct compare_rule rule;
@@ -106,14 +116,14 @@ TEST(compare_threshold_from_noise)
 
 TEST(compare_no_history_needs_a_large_change)
 {
-	/* Before the machine has 4 earlier runs, the night-to-night noise is
-	 * unknown: a change must pass 10 % (within-run noise of 0.3 % here). */
+	/* Before the machine has 3 earlier runs, the night-to-night noise is
+	 * unknown: a change must pass 50 % (within-run noise of 0.3 % here). */
 	double c[5];
-	scaled(c, base5, 5, 0.92);
+	scaled(c, base5, 5, 0.6);
 	struct compare_result r = decide(base5, 5, c, 5, 1, NAN);
-	CHECK(fabs(r.threshold_pct - 10) < 1e-9);
+	CHECK(fabs(r.threshold_pct - 50) < 1e-9);
 	CHECK_INT(r.decision, COMPARE_NO_CHANGE);
-	scaled(c, base5, 5, 0.88);
+	scaled(c, base5, 5, 0.45);
 	r = decide(base5, 5, c, 5, 1, NAN);
 	CHECK_INT(r.decision, COMPARE_REGRESSION);
 	/* With a quiet history of the machine, -8 % is one. */
@@ -126,7 +136,8 @@ TEST(compare_no_history_needs_a_large_change)
 	 * for a time. */
 	struct compare_rule rule;
 	compare_rule_default(&rule);
-	double noise = 40 / rule.between_factor / sqrt(2);
+	double widen = stats_t_quantile(0.99, 9) / stats_normal_quantile(0.99);
+	double noise = 40 / rule.between_factor / widen / sqrt(2);
 	r = decide(base5, 5, base5, 5, 1, noise);
 	CHECK(fabs(r.threshold_pct - 100 * (1 - exp(-0.4))) < 1e-6);
 	r = decide(base5, 5, base5, 5, 0, noise);
@@ -172,7 +183,7 @@ TEST(compare_edges_single_zero_missing)
 	CHECK_INT(r.decision, COMPARE_NO_CHANGE);
 	CHECK(fabs(r.p - 1) < 1e-12);
 	CHECK(fabs(r.within_noise_pct) < 1e-12);
-	r = decide(same, 5, lower, 5, 1, NAN);
+	r = decide(same, 5, lower, 5, 1, 1.0);
 	CHECK_INT(r.decision, COMPARE_REGRESSION);
 	/* Missing on one side. */
 	r = decide(base5, 5, NULL, 0, 1, NAN);
@@ -222,6 +233,7 @@ TEST(compare_sets_throttled_and_missing)
 	CHECK_INT(s->excluded, 0); /* "nothrottled" is another flag */
 	struct compare_rule rule;
 	compare_rule_default(&rule);
+	rule.no_history_pct = 10; /* no history given: 10 % instead of 50 % */
 	struct compare_report rep;
 	compare_sets(&base, &cand, NULL, &rule, &rep);
 	CHECK_INT(rep.count, 3);
@@ -305,6 +317,10 @@ TEST(compare_last_good_chain)
 		return;
 	struct compare_rule rule;
 	compare_rule_default(&rule);
+	/* Three steady nights first: the machine's night-to-night noise. */
+	int64_t h1 = add_run(s, 1000, STORE_RUN_COMPLETE);
+	add_run(s, 1002, STORE_RUN_COMPLETE);
+	int64_t h3 = add_run(s, 998, STORE_RUN_COMPLETE);
 	int64_t r1 = add_run(s, 1000, STORE_RUN_COMPLETE);
 	add_run(s, 800, STORE_RUN_COMPLETE);               /* regressed against r1 */
 	int64_t r3 = add_run(s, 1001, STORE_RUN_COMPLETE); /* back: good against r1 */
@@ -313,9 +329,21 @@ TEST(compare_last_good_chain)
 	struct store_run_identity cand;
 	CHECK_INT(store_run_identity(s, r5, &cand, &err), 0);
 	CHECK_INT(compare_last_good(s, &cand, &rule, 60, &err), r3);
+	/* last-good:3: the good runs, newest first, r2 (regressed) and r4
+	 * (failed) left out; last-good:10 finds only five. */
+	int64_t ids[10] = { 0 };
+	size_t found = 99;
+	CHECK_INT(compare_last_good_runs(s, &cand, &rule, 60, 3, ids, &found, &err), 0);
+	CHECK_INT(found, 3);
+	CHECK_INT(ids[0], r3);
+	CHECK_INT(ids[1], r1);
+	CHECK_INT(ids[2], h3);
+	CHECK_INT(compare_last_good_runs(s, &cand, &rule, 60, 10, ids, &found, &err), 0);
+	CHECK_INT(found, 5);
+	CHECK_INT(ids[4], h1);
 	store_run_identity_free(&cand);
 	/* The first usable run has none. */
-	CHECK_INT(store_run_identity(s, r1, &cand, &err), 0);
+	CHECK_INT(store_run_identity(s, h1, &cand, &err), 0);
 	CHECK_INT(compare_last_good(s, &cand, &rule, 60, &err), 0);
 	store_run_identity_free(&cand);
 	/* r3 itself: r2 regressed, so r1. */
@@ -342,12 +370,23 @@ TEST(compare_last_good_chain)
 	int64_t r8 = add_run(s, 799, STORE_RUN_COMPLETE);
 	CHECK_INT(store_run_identity(s, r8, &cand, &err), 0);
 	CHECK_INT(compare_last_good(s, &cand, &rule, 60, &err), last_steady);
+	CHECK_INT(compare_last_good_runs(s, &cand, &rule, 60, 3, ids, &found, &err), 0);
+	CHECK_INT(found, 3);
+	CHECK_INT(ids[0], last_steady);
+	CHECK_INT(ids[2], last_steady - 2);
 	store_run_identity_free(&cand);
 	/* ...for COMPARE_ACCEPT_AFTER (3) nights: then the slower level, the
 	 * same three nights in a row, is the new normal. */
 	int64_t r9 = add_run(s, 800.5, STORE_RUN_COMPLETE);
 	CHECK_INT(store_run_identity(s, r9, &cand, &err), 0);
 	CHECK_INT(compare_last_good(s, &cand, &rule, 60, &err), r8);
+	/* last-good:5 after the change was accepted: the three nights of the
+	 * new level only, never the old level's runs with them. */
+	int64_t five[5] = { 0 };
+	CHECK_INT(compare_last_good_runs(s, &cand, &rule, 60, 5, five, &found, &err), 0);
+	CHECK_INT(found, 3);
+	CHECK_INT(five[0], r8);
+	CHECK_INT(five[2], r8 - 2);
 	store_run_identity_free(&cand);
 	/* No such run. */
 	CHECK_INT(store_run_identity(s, 999, &cand, &err), 1);
@@ -355,7 +394,7 @@ TEST(compare_last_good_chain)
 	/* Samples come back grouped, in iteration order. */
 	struct store_sample_group *groups;
 	size_t n;
-	CHECK_INT(store_run_samples(s, r1, &groups, &n, &err), 0);
+	CHECK_INT(store_run_samples(s, last_steady - 4, &groups, &n, &err), 0); /* level 1000 */
 	CHECK_INT(n, 1);
 	CHECK_INT(groups[0].count, 5);
 	CHECK(fabs(groups[0].values[1] - 1004) < 1e-9);
