@@ -7,7 +7,7 @@
  * candidate (0 %: every alarm is false; 5 %, 10 %: every alarm is a
  * detection).  Each night is judged by:
  *   - kvmqual compare's rule (compare_decide, the code that ships), against
- *     the previous night and against the median of the last 5;
+ *     the previous night (last-good) and against the last 5 pooled (last-good:5);
  *   - "2 % from the previous result": the candidate's mean more than 2 %
  *     worse than the baseline's (the popular suite's rule);
  *   - p < 0.01 and more than 5 % (the hypervisor project's rule, its
@@ -249,8 +249,8 @@ static double mean(const double *v, size_t n)
 
 enum { RULE_KVMQUAL, RULE_KVMQUAL_MEDIAN5, RULE_TWO_PCT, RULE_P01_5PCT, RULE_COUNT };
 static const char *const rule_names[RULE_COUNT] = {
-	"kvmqual compare, one baseline run (as last-good)",
-	"kvmqual compare, median-of:5",
+	"kvmqual compare, one baseline run (last-good)",
+	"kvmqual compare, last-good:5 (five good runs pooled)",
 	"2 % from the previous result",
 	"p < 0.01 and > 5 %",
 };
@@ -263,13 +263,56 @@ struct tally {
 	long trials[RULE_COUNT][NSHIFTS];
 };
 
+/* The bound no rule of the form "the change is worse than a threshold" can
+ * beat: per metric, the threshold set afterwards, knowing every night's
+ * change, at the 99th percentile of the changes of the nights without a
+ * shift (1 % false alarms), and the share of shifted nights beyond it. */
+enum { ORACLE_ONE, ORACLE_MEDIAN5, ORACLE_COUNT };
+struct oracle {
+	double *worse[ORACLE_COUNT][NSHIFTS];  /* per night: the change in the worse direction, percent */
+	size_t n[ORACLE_COUNT][NSHIFTS];
+};
+
+static void oracle_add(struct oracle *o, int which, int shift, long nights, double worse)
+{
+	if (!o->worse[which][shift])
+		o->worse[which][shift] = calloc((size_t)nights + 1, sizeof(double));
+	o->worse[which][shift][o->n[which][shift]++] = worse;
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Detection rate at the given shift with the 1 %-false-alarm threshold,
+ * as a fraction; the threshold into *thr.  NAN when nothing was recorded. */
+static double oracle_rate(struct oracle *o, int which, int shift, double *thr)
+{
+	size_t n0 = o->n[which][0], ns = o->n[which][shift];
+	if (!n0 || !ns)
+		return NAN;
+	qsort(o->worse[which][0], n0, sizeof(double), cmp_d);
+	size_t at = (size_t)ceil(0.99 * (double)n0);
+	double t = o->worse[which][0][at ? at - 1 : 0];
+	if (thr)
+		*thr = t;
+	size_t hit = 0;
+	for (size_t i = 0; i < ns; i++)
+		hit += o->worse[which][shift][i] > t;
+	return (double)hit / (double)ns;
+}
+
 int main(int argc, char **argv)
 {
 	const char *path = "bench/data/nightly-noise.csv";
 	long nights = 2000;
 	size_t samples = 5, history = 20;
 	unsigned long long seed = 20261124;
-	double within_factor = NAN, between_factor = NAN, floor_pct = NAN, alpha = NAN, no_history_pct = NAN;
+	long history_min = -1;
+	int small_history = 1;
+	double within_factor = NAN, within_factor_history = NAN, between_factor = NAN, floor_pct = NAN, alpha = NAN, no_history_pct = NAN;
 	const char *brief = NULL;   /* one table row for kvmqual's rule, labelled */
 	int brief_all = 0;          /* ...or one for each rule */
 	double noise_scale = 1;     /* what-if: every sample's distance from its metric's median scaled */
@@ -287,6 +330,12 @@ int main(int argc, char **argv)
 			seed = strtoull(argv[++i], NULL, 0);
 		else if (!strcmp(argv[i], "--within-factor") && i + 1 < argc)
 			within_factor = atof(argv[++i]);
+		else if (!strcmp(argv[i], "--history-min") && i + 1 < argc)
+			history_min = atol(argv[++i]);
+		else if (!strcmp(argv[i], "--no-small-history"))
+			small_history = 0;
+		else if (!strcmp(argv[i], "--within-factor-history") && i + 1 < argc)
+			within_factor_history = atof(argv[++i]);
 		else if (!strcmp(argv[i], "--between-factor") && i + 1 < argc)
 			between_factor = atof(argv[++i]);
 		else if (!strcmp(argv[i], "--floor") && i + 1 < argc)
@@ -307,7 +356,8 @@ int main(int argc, char **argv)
 			max_load = atof(argv[++i]);
 		else {
 			fprintf(stderr, "usage: nightly-sim [--data CSV] [--nights N] [--samples N] [--history N] [--seed S]\n"
-					"                   [--within-factor F] [--between-factor F] [--floor PCT] [--alpha A]\n"
+					"                   [--within-factor F] [--within-factor-history F] [--between-factor F]\n"
+					"                   [--floor PCT] [--alpha A] [--history-min N] [--no-small-history]\n"
 					"                   [--no-history-pct PCT]\n"
 					"                   [--noise-scale S] [--max-load L] [--brief LABEL | --brief-all LABEL]\n");
 			return 2;
@@ -325,6 +375,11 @@ int main(int argc, char **argv)
 	 * buy (docs/compare.md). */
 	if (!isnan(within_factor))
 		rule.within_factor = within_factor;
+	if (history_min >= 0)
+		rule.history_min = (size_t)history_min;
+	rule.small_history = small_history;
+	if (!isnan(within_factor_history))
+		rule.within_factor_history = within_factor_history;
 	if (!isnan(between_factor))
 		rule.between_factor = between_factor;
 	if (!isnan(floor_pct))
@@ -337,6 +392,7 @@ int main(int argc, char **argv)
 	stats_rng_seed(&g, seed);
 
 	struct tally *per_metric = calloc(nmetrics, sizeof(*per_metric));
+	struct oracle *oracles = calloc(nmetrics, sizeof(*oracles));
 	struct tally total = { 0 };
 	long night_alarm[RULE_COUNT] = { 0 }, nights_done = 0;
 	double *noise_sum = calloc(nmetrics, sizeof(*noise_sum));
@@ -375,9 +431,10 @@ int main(int argc, char **argv)
 			for (size_t i = 2; i < nr && nh < history; i++)
 				medians[nh++] = stats_median(mt->runs[order[i]].v, mt->runs[order[i]].n);
 			double hnoise = compare_history_noise(medians, nh, &rule);
-			/* median-of:5: the baseline and four more earlier nights, pooled. */
-			size_t pooled = 0;
-			for (size_t i = 0, used = 0; i < nr && used < 5; i++) {
+			/* last-good:5: the baseline and four more earlier nights,
+			 * pooled; fewer when the machine has fewer (--history). */
+			size_t pooled = 0, pool_runs = history < 5 ? history : 5;
+			for (size_t i = 0, used = 0; i < nr && used < pool_runs; i++) {
 				if (i == 1)
 					continue;
 				draw(&g, &mt->runs[order[i]], samples, 1.0, base + pooled);
@@ -397,10 +454,6 @@ int main(int argc, char **argv)
 							    .history_noise_pct = hnoise, .history_runs = nh };
 				compare_decide(&in, &rule, &r);
 				alarm[RULE_KVMQUAL] = r.decision == COMPARE_REGRESSION;
-				if (s == 0 && !isnan(r.threshold_pct)) {
-					noise_sum[m] += r.threshold_pct;
-					noise_n[m]++;
-				}
 				/* The pooled baseline's first block is the baseline run. */
 				memcpy(base, b, nb * sizeof(double));
 				in.base = base;
@@ -408,6 +461,10 @@ int main(int argc, char **argv)
 				in.base_runs = pooled / samples;
 				compare_decide(&in, &rule, &r);
 				alarm[RULE_KVMQUAL_MEDIAN5] = r.decision == COMPARE_REGRESSION;
+				if (s == 0 && !isnan(r.threshold_pct)) {
+					noise_sum[m] += r.threshold_pct;
+					noise_n[m]++;
+				}
 				double ma = mean(b, nb), mb = mean(cand, nb);
 				double change = 100 * (mb - ma) / ma;
 				alarm[RULE_TWO_PCT] = mt->higher ? change < -2 : change > 2;
@@ -416,6 +473,13 @@ int main(int argc, char **argv)
 				struct stats_shift sh;
 				stats_change_pct(b, nb, cand, nb, 0.95, &sh);
 				alarm[RULE_P01_5PCT] = mw.p < 0.01 && (mt->higher ? sh.estimate < -5 : sh.estimate > 5);
+				if (!isnan(sh.estimate))
+					oracle_add(&oracles[m], ORACLE_ONE, s, nights,
+						   mt->higher ? -sh.estimate : sh.estimate);
+				stats_change_pct(base, pooled, cand, nb, 0.95, &sh);
+				if (!isnan(sh.estimate))
+					oracle_add(&oracles[m], ORACLE_MEDIAN5, s, nights,
+						   mt->higher ? -sh.estimate : sh.estimate);
 				for (int k = 0; k < RULE_COUNT; k++) {
 					per_metric[m].alarms[k][s] += alarm[k];
 					per_metric[m].trials[k][s]++;
@@ -431,13 +495,33 @@ int main(int argc, char **argv)
 		nights_done++;
 	}
 
+	/* The bound, averaged over the metrics (each metric's own threshold). */
+	double bound[ORACLE_COUNT][NSHIFTS] = { { 0 } };
+	size_t bound_n[ORACLE_COUNT] = { 0 };
+	for (size_t m = 0; m < nmetrics; m++)
+		for (int w = 0; w < ORACLE_COUNT; w++) {
+			double r5 = oracle_rate(&oracles[m], w, 1, NULL), r10 = oracle_rate(&oracles[m], w, 2, NULL);
+			if (isnan(r5) || isnan(r10))
+				continue;
+			bound[w][1] += r5;
+			bound[w][2] += r10;
+			bound_n[w]++;
+		}
+
 	if (brief) {
-		for (int k = 0; k < (brief_all ? RULE_COUNT : 1); k++)
+		/* --brief: kvmqual's rule with one baseline run and with
+		 * median-of:5; --brief-all: every rule and the bounds. */
+		for (int k = 0; k < (brief_all ? RULE_COUNT : 2); k++)
 			printf("| %s%s%s | %.2f %% | %.1f %% | %.1f %% | %.1f %% |\n", brief, k ? ": " : "",
 			       k ? rule_names[k] : "", 100.0 * (double)total.alarms[k][0] / (double)total.trials[k][0],
 			       100.0 * (double)night_alarm[k] / (double)nights_done,
 			       100.0 * (double)total.alarms[k][1] / (double)total.trials[k][1],
 			       100.0 * (double)total.alarms[k][2] / (double)total.trials[k][2]);
+		for (int w = 0; brief_all && w < ORACLE_COUNT; w++)
+			if (bound_n[w])
+				printf("| %s: the bound, %s | 1 %% | - | %.1f %% | %.1f %% |\n", brief,
+				       w ? "five runs pooled" : "one baseline run", 100 * bound[w][1] / (double)bound_n[w],
+				       100 * bound[w][2] / (double)bound_n[w]);
 		return 0;
 	}
 	printf("| rule | false alarms, 0 %% shift (per metric) | nights with any false alarm | detected, 5 %% "
@@ -451,10 +535,20 @@ int main(int argc, char **argv)
 			printf(" %.1f %% |", 100.0 * (double)total.alarms[k][s] / (double)total.trials[k][s]);
 		printf("\n");
 	}
-	printf("\nPer metric (kvmqual compare, last-good / the 2 %% rule), with the threshold compare derived "
-	       "(mean over the nights):\n\n");
-	printf("| metric | runs | run-to-run noise | threshold | false alarms | 5 %% detected | 10 %% detected |\n");
-	printf("| --- | --- | --- | --- | --- | --- | --- |\n");
+	static const char *const oracle_names[ORACLE_COUNT] = { "one baseline run", "five runs pooled" };
+	for (int w = 0; w < ORACLE_COUNT; w++)
+		if (bound_n[w])
+			printf("| the bound for any threshold on the change, %s (1 %% false alarms by construction) "
+			       "| 1 %% | - | %.1f %% | %.1f %% |\n",
+			       oracle_names[w], 100 * bound[w][1] / (double)bound_n[w],
+			       100 * bound[w][2] / (double)bound_n[w]);
+	printf("\nPer metric (kvmqual compare with its default last-good:5 / the 2 %% rule), with the threshold "
+	       "compare derived "
+	       "(mean over the nights) and the bound (the threshold that would have given 1 %% false alarms "
+	       "on these very nights, five runs pooled, and what it detects):\n\n");
+	printf("| metric | runs | run-to-run noise | threshold | false alarms | 5 %% detected | 10 %% detected "
+	       "| bound: threshold, 5 %%, 10 %% |\n");
+	printf("| --- | --- | --- | --- | --- | --- | --- | --- |\n");
 	for (size_t m = 0; m < nmetrics; m++) {
 		const struct tally *t = &per_metric[m];
 		if (!t->trials[0][0])
@@ -466,9 +560,12 @@ int main(int argc, char **argv)
 		       noise_n[m] ? noise_sum[m] / (double)noise_n[m] : NAN);
 		for (int s = 0; s < NSHIFTS; s++)
 			printf(" %.1f / %.1f %% |",
-			       100.0 * (double)t->alarms[RULE_KVMQUAL][s] / (double)t->trials[RULE_KVMQUAL][s],
+			       100.0 * (double)t->alarms[RULE_KVMQUAL_MEDIAN5][s] /
+				       (double)t->trials[RULE_KVMQUAL_MEDIAN5][s],
 			       100.0 * (double)t->alarms[RULE_TWO_PCT][s] / (double)t->trials[RULE_TWO_PCT][s]);
-		printf("\n");
+		double thr = NAN, r5 = oracle_rate(&oracles[m], ORACLE_MEDIAN5, 1, &thr),
+		       r10 = oracle_rate(&oracles[m], ORACLE_MEDIAN5, 2, NULL);
+		printf(" %.1f %%, %.1f %%, %.1f %% |\n", thr, 100 * r5, 100 * r10);
 	}
 	printf("\n%ld nights, %zu metrics, %zu samples a side, up to %zu earlier nights of history, seed %llu.\n",
 	       nights_done, nmetrics, samples, history, seed);
