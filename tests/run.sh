@@ -361,6 +361,16 @@ if want run; then
 			done
 		done
 		if [ -z "$missing" ]; then pass run/every-workload-stored; else fail run/every-workload-stored "no samples for:$missing"; fi
+		# fio reads data the disk holds: a scratch file of holes (the
+		# sequential read comes before any write) is answered with zeros
+		# from no disk at all, 100+ GB/s; real reads of one job are far
+		# below 50 GB/s on any disk or page cache.
+		holes=$(awk -F, '$6 == "fio-seqread" && $9 + 0 > 50000 {print $5 ": " $9 " MB/s"}' "$tmp/run.csv")
+		if [ -z "$holes" ] && grep -q ',fio-seqread,' "$tmp/run.csv"; then
+			pass run/fio-reads-written-data
+		else
+			fail run/fio-reads-written-data "sequential reads faster than any disk (a sparse scratch file?): $holes"
+		fi
 		tcg_boot=$("$JG" "$tmp/run.json" boot_ms.tcg)
 		case $tcg_boot in '' | null) fail run/boot-time "no TCG boot time" ;; *) pass run/boot-time ;; esac
 		"$KQ" export --db "$tmp/run/kvmqual.db" --format json >"$tmp/export.json"
