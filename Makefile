@@ -4,7 +4,7 @@
 #   make test            unit, fixture and lab tests (installs what is missing)
 #   make qualify         the main job on this host
 #   make nightly         run, compare with last-good:5 (JUnit), report, publish
-#   make fuzz | bench | install PREFIX=... | clean
+#   make fuzz | bench | install PREFIX=... (bin, lib/kvmqual, share/kvmqual) | clean
 # Quiet unless V=1.
 
 HOST_ARCH := $(shell uname -m)
@@ -260,11 +260,26 @@ nightly:
 	$(Q)$(MAKE) --no-print-directory guest-image
 	$(Q)scripts/nightly.sh
 
+# The layout kvmqual looks for when it is not in the build tree
+# (runners/cmd_run.c suite_path): PREFIX/bin/kvmqual, PREFIX/lib/kvmqual/
+# stream and guest/ARCH (the images built so far, make guest-image),
+# PREFIX/share/kvmqual/targets.conf.
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/lib/kvmqual \
+		$(DESTDIR)$(PREFIX)/share/kvmqual
 	install -m 755 $(OUT)/probe $(DESTDIR)$(PREFIX)/bin/kvmqual-probe
 	$(if $(CROSS),,install -m 755 $(OUT)/kvmqual $(DESTDIR)$(PREFIX)/bin/kvmqual)
+	install -m 755 $(OUT)/stream $(DESTDIR)$(PREFIX)/lib/kvmqual/stream
+	install -m 644 runners/targets.conf $(DESTDIR)$(PREFIX)/share/kvmqual/targets.conf
 	install -m 644 probe/probe.1 $(DESTDIR)$(PREFIX)/share/man/man1/kvmqual-probe.1
+	$(Q)for img in $(OUT)/guest/*; do \
+		[ -f "$$img/.stamp" ] || continue; \
+		name=$${img##*/}; \
+		rm -rf "$(DESTDIR)$(PREFIX)/lib/kvmqual/guest/$$name"; \
+		install -d "$(DESTDIR)$(PREFIX)/lib/kvmqual/guest/$$name" && \
+		find "$$img" -maxdepth 1 -type f ! -name .lock -exec install -m 644 {} "$(DESTDIR)$(PREFIX)/lib/kvmqual/guest/$$name/" \; || exit 1; \
+		echo "  INSTALL guest image $$name"; \
+	done
 
 clean:
 	rm -rf build

@@ -892,6 +892,26 @@ static char *self_dir(void)
 	return kq_xstrdup(exe);
 }
 
+/* The suite's own files, in the build tree (build/kvmqual next to
+ * build/stream and build/guest/ARCH, runners/targets.conf one level up) or
+ * as `make install` lays them out (PREFIX/bin/kvmqual, PREFIX/lib/kvmqual/
+ * for stream and guest/ARCH, PREFIX/share/kvmqual/targets.conf): the build
+ * tree's path when it exists, else the installed one when that exists,
+ * else the build tree's (so that errors name where make puts it). */
+static char *suite_path(const char *dir, const char *in_build, const char *installed)
+{
+	char *build = kq_xasprintf("%s/%s", dir, in_build);
+	if (access(build, F_OK) == 0)
+		return build;
+	char *inst = kq_xasprintf("%s/../%s", dir, installed);
+	if (access(inst, F_OK) == 0) {
+		free(build);
+		return inst;
+	}
+	free(inst);
+	return build;
+}
+
 /* Whether the file system behind path takes O_DIRECT (QEMU's cache=none). */
 static int supports_direct(const char *path)
 {
@@ -1091,10 +1111,14 @@ int cmd_run(int argc, char **argv)
 	}
 	char *dir = self_dir();
 	char *image_buf = NULL, *targets_buf = NULL;
-	if (!image)
-		image = image_buf = kq_xasprintf("%s/guest/%s", dir, guest_arch);
+	if (!image) {
+		char *rel = kq_xasprintf("guest/%s", guest_arch), *inst = kq_xasprintf("lib/kvmqual/guest/%s", guest_arch);
+		image = image_buf = suite_path(dir, rel, inst);
+		free(rel);
+		free(inst);
+	}
 	if (!targets_path)
-		targets_path = targets_buf = kq_xasprintf("%s/../runners/targets.conf", dir);
+		targets_path = targets_buf = suite_path(dir, "../runners/targets.conf", "share/kvmqual/targets.conf");
 	struct kq_err err;
 	struct target *targets = NULL;
 	size_t ntargets = 0;
@@ -1125,7 +1149,10 @@ int cmd_run(int argc, char **argv)
 	c.tty = isatty(STDERR_FILENO);
 	c.guest_arch = guest_arch;
 	c.image_dir = image;
-	c.bin_dir = dir;
+	/* STREAM: build/stream, or PREFIX/lib/kvmqual/stream when installed. */
+	char *stream_path = suite_path(dir, "stream", "lib/kvmqual/stream");
+	*strrchr(stream_path, '/') = '\0';
+	c.bin_dir = stream_path;
 	c.only = only;
 	/* Tap networking needs root and /dev/net/tun; by default it is used
 	 * where vhost-net is there too (what the network target is about). */
@@ -1347,6 +1374,7 @@ int cmd_run(int argc, char **argv)
 	free(image_buf);
 	free(targets_buf);
 	free(dbdir);
+	free(stream_path);
 	free(dir);
 	return rc;
 }

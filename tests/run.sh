@@ -433,6 +433,25 @@ if want run; then
 		fi
 		rm -f "$tmp/noqemu-bin/stream"
 
+		# make install: the installed kvmqual finds its STREAM, guest image
+		# and targets in PREFIX/lib/kvmqual and PREFIX/share/kvmqual, away
+		# from the build tree (run from /, without --image or --targets:
+		# nothing else could give it native and TCG STREAM samples).
+		if make --no-print-directory install DESTDIR="$tmp/inst" PREFIX=/usr >"$tmp/install.log" 2>&1; then
+			(cd / && "$tmp/inst/usr/bin/kvmqual" run --guest-arch aarch64 --accel tcg --workloads stream \
+				--iterations 1 --db "$tmp/run/inst.db" --json >"$tmp/inst.json" 2>"$tmp/inst.err")
+			irc=$?
+			if [ $irc -eq 0 ] && [ "$("$JG" "$tmp/inst.json" status)" = complete ] &&
+				[ "$(sqlite3 "$tmp/run/inst.db" "SELECT count(DISTINCT accel) FROM samples WHERE workload = 'stream'")" = 2 ]; then
+				pass run/installed-layout
+			else
+				fail run/installed-layout "exit $irc: $(head -c 600 "$tmp/inst.json") $(tail -c 300 "$tmp/inst.err")"
+			fi
+		else
+			fail run/installed-layout "make install: $(tail -c 400 "$tmp/install.log")"
+		fi
+		rm -rf "$tmp/inst"
+
 		# SIGTERM mid-run: stored as interrupted, exit 143, no QEMU left.
 		"$KQ" run --guest-arch aarch64 --accel tcg --workloads sysbench-cpu --db "$tmp/run/term.db" \
 			>"$tmp/term.out" 2>&1 &
