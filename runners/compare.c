@@ -368,42 +368,33 @@ int compare_identity_diff(const struct store_run_identity *base, const struct st
 	return n;
 }
 
+/* One run of src's metric added to set: the given values, unflagged
+ * (src's samples were filtered when src was built). */
+static void add_series_run(struct compare_set *set, const struct compare_series *src, double *values, size_t count)
+{
+	struct store_sample_group g = { .accel = src->accel, .workload = src->workload, .metric = src->metric,
+					.unit = src->unit, .higher_is_better = src->higher_is_better,
+					.count = count, .values = values, .flags = NULL };
+	compare_set_add_run(set, &g, 1);
+}
+
 /* The medians of sets[from..to] as a history set: one "run" per set. */
 static void history_of(const struct compare_set *sets, size_t from, size_t to, struct compare_set *history)
 {
-	for (size_t k = from; k <= to; k++) {
-		for (size_t m = 0; m < sets[k].count; m++) {
-			const struct compare_series *src = &sets[k].series[m];
-			if (!src->runs)
-				continue;
-			double med = src->run_medians[0];
-			char *none = NULL;
-			struct store_sample_group g = { .accel = src->accel, .workload = src->workload,
-							.metric = src->metric, .unit = src->unit,
-							.higher_is_better = src->higher_is_better, .count = 1,
-							.values = &med, .flags = &none };
-			compare_set_add_run(history, &g, 1);
-		}
-	}
+	for (size_t k = from; k <= to; k++)
+		for (size_t m = 0; m < sets[k].count; m++)
+			if (sets[k].series[m].runs)
+				add_series_run(history, &sets[k].series[m], sets[k].series[m].run_medians, 1);
 }
 
 /* Pools the runs sets[idx[0..n-1]] into one set (their samples and one
  * median per run). */
 static void pool_of(const struct compare_set *sets, const size_t *idx, size_t n, struct compare_set *pool)
 {
-	for (size_t k = 0; k < n; k++) {
-		const struct compare_set *one = &sets[idx[k]];
-		for (size_t m = 0; m < one->count; m++) {
-			const struct compare_series *src = &one->series[m];
-			char **none = kq_xcalloc(src->count + 1, sizeof(*none));
-			struct store_sample_group g = { .accel = src->accel, .workload = src->workload,
-							.metric = src->metric, .unit = src->unit,
-							.higher_is_better = src->higher_is_better, .count = src->count,
-							.values = src->values, .flags = none };
-			compare_set_add_run(pool, &g, 1);
-			free(none);
-		}
-	}
+	for (size_t k = 0; k < n; k++)
+		for (size_t m = 0; m < sets[idx[k]].count; m++)
+			add_series_run(pool, &sets[idx[k]].series[m], sets[idx[k]].series[m].values,
+				       sets[idx[k]].series[m].count);
 }
 
 /* Whether sets[cand_index] changed against the runs sets[base[0..nbase-1]]
