@@ -94,10 +94,11 @@ $(OUT)/stream: workloads/stream/stream.c workloads/stream/stream.h | $(OUT)/.dep
 
 # The front-end (host only).
 WORKLOAD_SRCS := $(wildcard workloads/*.c)
-# Every runners/ file but the front-end's main, and the report, matrix and
-# publish stages (reports/, matrix/), which are sub-commands of kvmqual.
-STAGE_SRCS := $(filter-out runners/kvmqual.c,$(wildcard runners/*.c)) $(wildcard reports/*.c matrix/*.c)
-KVMQUAL_SRCS := runners/kvmqual.c $(STAGE_SRCS) $(WORKLOAD_SRCS) lib/frame.c lib/stale.c lib/runcmd.c $(LIB_SRCS) $(PROBE_LIB_SRCS)
+# The stages below the front end (cli/), in the order data flows: runners/
+# into the store (store/), read by compare/, reports/ and matrix/.
+STAGE_SRCS := $(wildcard runners/*.c store/*.c compare/*.c reports/*.c matrix/*.c)
+KVMQUAL_SRCS := cli/kvmqual.c $(STAGE_SRCS) $(WORKLOAD_SRCS) lib/frame.c lib/stale.c lib/runcmd.c lib/stats.c \
+	$(LIB_SRCS) $(PROBE_LIB_SRCS)
 KVMQUAL_LIBS := -lcurl -lsqlite3 -lfdt -lz -lm
 KVMQUAL_OBJS := $(KVMQUAL_SRCS:%.c=$(OUT)/obj/%.o)
 
@@ -153,10 +154,10 @@ TEST_OUT := build/tests
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 HOST_KVM_SRC := $(or $(KVM_SRC_$(HOST_ARCH)),probe/kvm_none.c)
-UNIT_LIB_SRCS := $(LIB_SRCS) lib/frame.c lib/stale.c lib/runcmd.c $(STAGE_SRCS) $(WORKLOAD_SRCS) \
+UNIT_LIB_SRCS := $(LIB_SRCS) lib/frame.c lib/stale.c lib/runcmd.c lib/stats.c $(STAGE_SRCS) $(WORKLOAD_SRCS) \
 	$(filter-out probe/kvm_%.c,$(PROBE_LIB_SRCS)) $(HOST_KVM_SRC)
 
-$(TEST_OUT)/unit: $(UNIT_SRCS) $(UNIT_LIB_SRCS) $(wildcard tests/unit/*.h probe/*.h lib/*.h runners/*.h workloads/*.h reports/*.h matrix/*.h) build/deps/lib/libcjson.a
+$(TEST_OUT)/unit: $(UNIT_SRCS) $(UNIT_LIB_SRCS) $(wildcard tests/unit/*.h probe/*.h lib/*.h runners/*.h store/*.h compare/*.h workloads/*.h reports/*.h matrix/*.h) build/deps/lib/libcjson.a
 	@mkdir -p $(dir $@)
 	@echo "  CC      $@"
 	$(Q)gcc -std=gnu11 $(WARN) -O1 -g $(SAN) -Ibuild/deps/include -o $@ $(UNIT_SRCS) $(UNIT_LIB_SRCS) \
@@ -252,13 +253,13 @@ qualify:
 	$(Q)$(MAKE) --no-print-directory guest-image
 	$(Q)scripts/qualify.sh
 
-# The nightly regression run (scripts/nightly.sh says which environment
+# The nightly regression run (compare/nightly.sh says which environment
 # variables change it; README "Nightly runs").
 nightly:
 	$(Q)scripts/deps.sh qualify
 	$(Q)$(MAKE) --no-print-directory probe kvmqual
 	$(Q)$(MAKE) --no-print-directory guest-image
-	$(Q)scripts/nightly.sh
+	$(Q)compare/nightly.sh
 
 # The layout kvmqual looks for when it is not in the build tree
 # (runners/cmd_run.c suite_path): PREFIX/bin/kvmqual, PREFIX/lib/kvmqual/

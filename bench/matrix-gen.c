@@ -33,7 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../runners/store.h"
+#include "../store/store.h"
 
 struct gen_run {
 	char arch[32], model[96], soc[64], kernel[64];

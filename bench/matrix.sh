@@ -26,7 +26,7 @@ JG=build/tests/json_get
 command -v hyperfine >/dev/null || { echo "bench: hyperfine is missing (scripts/deps.sh bench)" >&2; exit 1; }
 [ -x "$KQ" ] && [ -x "$JG" ] || { echo "bench: build kvmqual and $JG first (make bench does)" >&2; exit 1; }
 mkdir -p "$work" bench/results
-gcc -std=gnu11 -O2 -g -o "$gen" bench/matrix-gen.c runners/store.c lib/util.c -lsqlite3 -lm
+gcc -std=gnu11 -O2 -g -o "$gen" bench/matrix-gen.c $(ls store/*.c | grep -v /cmd_) lib/util.c -lsqlite3 -lm
 
 params="$devices $runs $dbs $bundle_devices $(sha256sum bench/matrix-gen.c | cut -c1-16)"
 if [ "$(cat "$data/.params" 2>/dev/null)" != "$params" ]; then

@@ -19,8 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../runners/compare.h"
-#include "../runners/stats.h"
+#include "../compare/compare.h"
+#include "../lib/stats.h"
 
 struct run_samples {
 	long run;

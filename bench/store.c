@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../runners/store.h"
+#include "../store/store.h"
 
 int main(int argc, char **argv)
 {

@@ -8,7 +8,7 @@ runs=${BENCH_STORE_RUNS:-3}
 out=bench/results/store.md
 bin=build/bench-store
 mkdir -p build bench/results
-gcc -std=gnu11 -O2 -g -o "$bin" bench/store.c runners/store.c lib/util.c -lsqlite3
+gcc -std=gnu11 -O2 -g -o "$bin" bench/store.c $(ls store/*.c | grep -v /cmd_) lib/util.c -lsqlite3
 for i in $(seq "$runs"); do "$bin" --samples 1000000 --batch 10000; done >build/bench-store.out
 cat build/bench-store.out
 median() { sort -n | awk '{v[NR] = $1} END {if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }

@@ -1,11 +1,17 @@
-/* kvmqual: the front-end.  Sub-commands follow the folders: image
- * (guest-image/), guest (boot the guest and run commands), and, as they
- * land, run, report, matrix, publish, compare, export. */
+/* kvmqual: the front end, above the stages.  Each sub-command is one
+ * stage's: run, guest and image (runners/), export (store/), compare
+ * (compare/), report (reports/), matrix and publish (matrix/).  The stages
+ * declare their commands in their own headers; nothing here but the table. */
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "commands.h"
+#include "../compare/compare.h"
+#include "../matrix/http.h"
+#include "../matrix/matrix.h"
+#include "../reports/report.h"
+#include "../runners/runners.h"
+#include "../store/store.h"
 
 #define KVMQUAL_VERSION "0.1.0"
 

@@ -12,9 +12,8 @@
 
 #include <cjson/cJSON.h>
 
-#include "commands.h"
 #include "compare.h"
-#include "store.h"
+#include "../store/store.h"
 
 /* Earlier runs the last-good chain looks at. */
 #define COMPARE_CHAIN_WINDOW 60

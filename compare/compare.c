@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "../lib/json.h"
-#include "stats.h"
+#include "../lib/stats.h"
 
 void compare_rule_default(struct compare_rule *r)
 {

@@ -12,7 +12,7 @@
 #include <stdio.h>
 
 #include "../lib/util.h"
-#include "store.h"
+#include "../store/store.h"
 
 /* The rule.  Defaults (compare_rule_default) were chosen with the
  * simulation of bench/nightly-sim.sh on real samples; docs/compare.md. */
@@ -185,5 +185,8 @@ int compare_write_junit(const char *path, const struct compare_context *ctx, con
 /* XML text escaping (& < > " ' and control characters, which XML 1.0
  * cannot carry, as U+FFFD). */
 void compare_xml_escape(FILE *out, const char *text);
+
+/* kvmqual compare (cmd_compare.c). */
+int cmd_compare(int argc, char **argv);
 
 #endif

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../lib/util.h"
+#include "util.h"
 
 static int cmp_double(const void *a, const void *b)
 {

@@ -11,7 +11,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../runners/commands.h"
 #include "http.h"
 #include "matrix.h"
 

@@ -12,7 +12,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../runners/commands.h"
 #include "http.h"
 
 #define MAX_TREE_DEPTH 32

@@ -121,4 +121,7 @@ char *http_url_for_display(const char *url);
  * ".." and in-flight uploads), at most 255 bytes. */
 int http_safe_name(const char *name);
 
+/* kvmqual publish (cmd_publish.c). */
+int cmd_publish(int argc, char **argv);
+
 #endif

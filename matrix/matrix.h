@@ -18,7 +18,7 @@
 #include <cjson/cJSON.h>
 
 #include "../lib/util.h"
-#include "../runners/store.h"
+#include "../store/store.h"
 
 #define MATRIX_SCHEMA "kvmqual.matrix"
 #define MATRIX_VERSION 1
@@ -219,5 +219,8 @@ const char *matrix_select_name(enum matrix_select s);
 char *matrix_short_text(const char *text, size_t max);
 /* Shortest text that reads back as the same double. */
 void matrix_format_double(char buf[32], double v);
+
+/* kvmqual matrix (cmd_matrix.c). */
+int cmd_matrix(int argc, char **argv);
 
 #endif

@@ -14,8 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "../runners/commands.h"
-#include "../runners/store.h"
+#include "../store/store.h"
 #include "report.h"
 
 #define MAX_HEADLINE_KEYS 32

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "../runners/store.h"
+#include "../store/store.h"
 #include "report.h"
 
 static const char *const accel_names[REPORT_ACCELS] = { "native", "tcg", "kvm" };

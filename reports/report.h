@@ -243,4 +243,7 @@ int report_outdir_commit(const char *tmp, const char *dir, struct kq_err *err);
 /* rm -rf; errors are ignored (the caller is already failing). */
 void report_remove_tree(const char *path);
 
+/* kvmqual report (cmd_report.c). */
+int cmd_report(int argc, char **argv);
+
 #endif

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "commands.h"
+#include "runners.h"
 #include "guest.h"
 
 static void usage(FILE *out)

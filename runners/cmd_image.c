@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "../lib/util.h"
-#include "commands.h"
+#include "runners.h"
 
 /* guest-image/build.sh next to the source tree this binary was built in
  * (build/kvmqual -> ../guest-image), or under $KVMQUAL_SRCDIR. */

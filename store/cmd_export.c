@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "commands.h"
 #include "store.h"
 
 int cmd_export(int argc, char **argv)

@@ -272,4 +272,7 @@ enum store_pick {
 int store_read_runs(struct store *s, enum store_pick pick, int64_t run, const struct store_run_visitor *v,
 		    void *ctx, struct kq_err *err);
 
+/* kvmqual export (cmd_export.c): runs as JSON or CSV on standard output. */
+int cmd_export(int argc, char **argv);
+
 #endif

@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../runners/compare.h"
-#include "../../runners/stats.h"
+#include "../../compare/compare.h"
+#include "../../lib/stats.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,4 +1,4 @@
-# nightly: scripts/nightly.sh for real (what make nightly runs), three
+# nightly: compare/nightly.sh for real (what make nightly runs), three
 # nights on one fresh database, each a short TCG run of the aarch64 guest
 # (sysbench-cpu-1t, 5 samples and 5 boots, about a minute): the first night
 # has nothing to compare with and exits 0; the second compares with it, exits
@@ -64,7 +64,7 @@ else
 		sleep 1
 		"$2" env KVMQUAL="$KQ" KVMQUAL_DB="$ndir/k.db" KVMQUAL_NIGHTLY_DIR="$ndir/out" KVMQUAL_ITERATIONS=5 \
 			KVMQUAL_RUN_ARGS="--accel tcg --guest-arch aarch64 --net user --workloads sysbench-cpu-1t" \
-			timeout 900 scripts/nightly.sh >"$out" 2>&1
+			timeout 900 compare/nightly.sh >"$out" 2>&1
 	}
 	nightly_junits() { ls "$ndir"/out/junit-*.xml 2>/dev/null; }
 

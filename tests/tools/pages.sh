@@ -59,7 +59,7 @@ pages_report_matrix() {
 	set -- --db "$pages_dir/run.db" --in "$pages_dir/bundles"
 	if [ -f bench/matrix-gen.c ]; then
 		gcc -std=gnu11 -O1 -Ibuild/deps/include -o "$pages_dir/matrix-gen" bench/matrix-gen.c \
-			runners/store.c lib/util.c build/deps/lib/libcjson.a -lsqlite3 -lm \
+			$(ls store/*.c | grep -v /cmd_) lib/util.c build/deps/lib/libcjson.a -lsqlite3 -lm \
 			>"$pages_dir/gen.out" 2>&1 || {
 			pages_error="bench/matrix-gen.c does not build: $(head -3 "$pages_dir/gen.out" | tr '\n' ' ')"
 			return 1

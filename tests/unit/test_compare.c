@@ -5,8 +5,8 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "../../runners/compare.h"
-#include "../../runners/stats.h"
+#include "../../compare/compare.h"
+#include "../../lib/stats.h"
 #include "test.h"
 
 static const double base5[] = { 1000, 1004, 998, 1002, 996 };

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "../../runners/store.h"
+#include "../../store/store.h"
 #include "test.h"
 
 struct seen {

@@ -3,7 +3,7 @@
  * samples with no spread, a single sample, empty input. */
 #include <math.h>
 
-#include "../../runners/stats.h"
+#include "../../lib/stats.h"
 #include "test.h"
 
 #define CHECK_NEAR(a, b, tol)                                                               \

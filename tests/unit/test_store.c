@@ -8,7 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../../runners/store.h"
+#include "../../store/store.h"
 #include "test.h"
 
 struct tmp {
