@@ -107,6 +107,8 @@ kvmqual: $(OUT)/kvmqual
 # The report's templates are built in with .incbin (reports/templates.c).
 REPORT_TEMPLATES := $(wildcard reports/templates/*)
 $(OUT)/obj/reports/templates.o: $(REPORT_TEMPLATES)
+# So is the store's schema (store/schema.c).
+$(OUT)/obj/store/schema.o: store/schema.sql
 
 $(OUT)/kvmqual: $(KVMQUAL_OBJS) $(CJSON_LIB)
 	@echo "  LD      $@"

@@ -13,7 +13,7 @@
 #include <cjson/cJSON.h>
 
 #include "compare.h"
-#include "../store/store.h"
+#include "../store/read_compare.h"
 
 /* Earlier runs the last-good chain looks at. */
 #define COMPARE_CHAIN_WINDOW 60

@@ -12,7 +12,7 @@
 #include <stdio.h>
 
 #include "../lib/util.h"
-#include "../store/store.h"
+#include "../store/read_compare.h"
 
 /* The rule.  Defaults (compare_rule_default) were chosen with the
  * simulation of bench/nightly-sim.sh on real samples; docs/compare.md. */

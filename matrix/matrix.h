@@ -18,7 +18,7 @@
 #include <cjson/cJSON.h>
 
 #include "../lib/util.h"
-#include "../store/store.h"
+#include "../store/read_matrix.h"
 
 #define MATRIX_SCHEMA "kvmqual.matrix"
 #define MATRIX_VERSION 1

@@ -14,7 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "../store/store.h"
+#include "../store/read_report.h"
 #include "report.h"
 
 #define MAX_HEADLINE_KEYS 32

@@ -1,7 +1,10 @@
-/* The results store of `kvmqual run`: one SQLite file (default
- * results/kvmqual.db) holding hosts, runs, the probe's checks, boot samples,
- * workload samples, verdicts and KVM/TCG speed-ups.  docs/store.md describes
- * the schema, migrations, concurrency, recovery and the export formats.
+/* The results store: one SQLite file (default results/kvmqual.db) holding
+ * hosts, runs, the probe's checks, boot samples, workload samples, verdicts
+ * and KVM/TCG speed-ups.  This header is the store's handle, its types, the
+ * write side that kvmqual run uses and the export; each reader has its own
+ * header: read_report.h (reports/), read_compare.h (compare/),
+ * read_matrix.h (matrix/).  The schema and its migrations are schema.sql;
+ * store/README.md describes them, concurrency, recovery and the formats.
  *
  * Every function returns 0 (or an id > 0) on success and -1 with err filled
  * on failure; nothing here exits.  Error texts name the database file. */
@@ -153,75 +156,6 @@ int store_export(struct store *s, int64_t run, enum store_format format, FILE *o
 /* Escapes one CSV field (RFC 4180 quoting when it holds , " CR or LF). */
 void store_csv_field(FILE *out, const char *field);
 
-/* ---- for kvmqual report (reports/): the latest run, a host's history ---- */
-
-/* The id of the newest run (highest id) that has finished, whatever its
- * status, 0 when there is none, -1 on error. */
-int64_t store_latest_run(struct store *s, struct kq_err *err);
-
-/* One point of a host's history: the median of one metric under one
- * accelerator in one run.  Strings are valid during the callback only. */
-struct store_history_point {
-	int64_t run;
-	const char *started_at;
-	const char *accel;  /* native | tcg | kvm */
-	const char *name;   /* "workload.metric" as asked, "boot.total_ms" for boots */
-	double median;
-	int samples;
-};
-typedef int (*store_history_fn)(const struct store_history_point *p, void *ctx);
-
-/* Calls fn, oldest run first, for every run of the host (by host key) with
- * id <= up_to_run (0 = all) and every accelerator that measured one of
- * names ("workload.metric"; "boot.total_ms" is the boot time).  fn returns
- * non-zero to stop.  Returns 0, or -1 with err. */
-int store_history(struct store *s, const char *host_key, const char *const *names, size_t count,
-		  int64_t up_to_run, store_history_fn fn, void *ctx, struct kq_err *err);
-
-
-/* ---- for kvmqual compare (runners/cmd_compare.c): runs and their samples ---- */
-
-/* What a run is and where it ran: the fields two runs must share to be
- * compared without --allow-different.  Strings are malloc'd ("" when NULL
- * in the store). */
-struct store_run_identity {
-	int64_t id;
-	char *started_at, *status, *reason;
-	char *host_key, *arch, *model, *soc, *kernel_release;
-	long page_size;
-	char *profile, *suite_version, *qemu_version, *guest_image_hash;
-};
-
-/* Reads run `run`.  Returns 0, 1 when there is no such run (err says so),
- * -1 on error. */
-int store_run_identity(struct store *s, int64_t run, struct store_run_identity *id, struct kq_err *err);
-void store_run_identity_free(struct store_run_identity *id);
-
-/* Runs newest first (highest id first): all of them (machine NULL) or
- * those on the same machine as `machine` (same arch, model and SoC: a new
- * kernel is the same machine, another host key), with id < before (0 = no
- * limit), at most limit (0 = no limit).  *runs is malloc'd; free with
- * store_run_identities_free. */
-int store_list_runs(struct store *s, const struct store_run_identity *machine, int64_t before, size_t limit,
-		    struct store_run_identity **runs, size_t *count, struct kq_err *err);
-void store_run_identities_free(struct store_run_identity *runs, size_t count);
-
-/* The samples of one run, grouped by accel, workload and metric (in that
- * order), values in iteration order with each sample's flags.  Boots are
- * the group (accel, "boot", "total_ms"), unit ms, lower is better. */
-struct store_sample_group {
-	char *accel, *workload, *metric, *unit;
-	int higher_is_better;
-	size_t count;
-	double *values;
-	char **flags;   /* per value: comma-separated, NULL when none */
-};
-int store_run_samples(struct store *s, int64_t run, struct store_sample_group **groups, size_t *count,
-		      struct kq_err *err);
-void store_sample_groups_free(struct store_sample_group *groups, size_t count);
-
-/* ---- for kvmqual matrix (matrix/): reading another host's store ---- */
-
 /* Opens an existing store for reading only: no migration, no recovery,
  * nothing written to the file or created beside it when no write-ahead log
  * is there (a read-only file or directory works).  Refuses a missing file,
@@ -233,44 +167,6 @@ struct store *store_open_readonly(const char *path, struct kq_err *err);
  * as immutable: a caller that sees one appear after reading (a writer
  * opened the file meanwhile) reads again. */
 int store_has_wal(const char *path);
-
-/* A whole run as stored.  Strings are valid during the callback only. */
-struct store_run_record {
-	int64_t id;
-	const char *started_at, *finished_at, *status, *reason, *boot_id;
-	int64_t pid;
-	char host_key[17];
-	struct store_host host;
-	struct store_run_info info; /* info.probe_json: the probe's document */
-};
-
-/* Called for each run picked (run first, then its rows, table by table).
- * A NULL member skips that table (samples are many: leave sample NULL
- * unless they are needed).  A callback returns non-zero to stop; the read
- * then fails with -1 and err as the callback left it. */
-struct store_run_visitor {
-	int (*run)(const struct store_run_record *r, void *ctx);
-	int (*check)(const struct store_check *c, void *ctx);
-	int (*boot_sample)(const struct store_boot_sample *b, void *ctx);
-	int (*sample)(const struct store_sample *sm, void *ctx);
-	int (*verdict)(const struct store_verdict *v, void *ctx);
-	int (*speedup)(const struct store_speedup *sp, void *ctx);
-};
-
-enum store_pick {
-	/* per host, its newest finished run (its newest run when none has finished) */
-	STORE_PICK_LATEST,
-	/* per host, the same plus its newest run where KVM worked (finished
-	 * complete or incomplete, with at least one KVM boot), when another */
-	STORE_PICK_LATEST_KVM,
-	STORE_PICK_RUN, /* the run with the given id */
-	STORE_PICK_ALL, /* every run, by id */
-};
-
-/* Picks runs with SQL (indexed: runs by host and start time) and reads
- * only those, in one read transaction.  Returns 0, or -1 with err. */
-int store_read_runs(struct store *s, enum store_pick pick, int64_t run, const struct store_run_visitor *v,
-		    void *ctx, struct kq_err *err);
 
 /* kvmqual export (cmd_export.c): runs as JSON or CSV on standard output. */
 int cmd_export(int argc, char **argv);

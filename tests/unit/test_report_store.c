@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "../../store/store.h"
+#include "../../store/read_report.h"
 #include "test.h"
 
 struct seen {

@@ -1,0 +1,60 @@
+/* What the store's files share and nothing outside store/ sees: the
+ * handle, SQLite's codes turned into text, and the binding helpers.  Only
+ * store/ includes this header, and only store/ talks SQL. */
+#ifndef KQ_STORE_INTERNAL_H
+#define KQ_STORE_INTERNAL_H
+
+#include <sqlite3.h>
+#include <sys/types.h>
+
+#include "store.h"
+
+/* 'kvqs' in the file header: tells a kvmqual store from any other SQLite
+ * database, before its schema is even read. */
+#define STORE_APPLICATION_ID 0x6b767173
+
+#define NOW_SQL "(strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))"
+
+/* The write side's statements, prepared once when the store is opened for
+ * writing (write.c). */
+enum stmt_id {
+	STMT_SAMPLE,
+	STMT_BOOT,
+	STMT_CHECK,
+	STMT_VERDICT,
+	STMT_SPEEDUP,
+	STMT_COUNT,
+};
+
+struct store {
+	sqlite3 *db;
+	char *path;
+	int batch_depth;
+	char boot_id[64];
+	sqlite3_stmt *stmt[STMT_COUNT];
+};
+
+/* store.c */
+int store_db_error(const struct store *s, struct kq_err *err, const char *what);
+int store_exec(struct store *s, const char *sql, const char *what, struct kq_err *err);
+int store_query_int(struct store *s, const char *sql, int64_t *out, const char *what, struct kq_err *err);
+/* Start time (clock ticks since boot) and state of a process, from
+ * /proc/PID/stat.  Returns 0 if the file was read. */
+int store_proc_stat(pid_t pid, unsigned long long *start, char *state);
+
+/* schema.c: brings the file to the schema version this code knows. */
+int store_migrate(struct store *s, struct kq_err *err);
+
+/* write.c */
+int store_prepare_writes(struct store *s, struct kq_err *err);
+
+/* Binding and reading columns: NULL for an empty string or an unknown
+ * (non-finite) number, and back. */
+void store_bind_text(sqlite3_stmt *st, int i, const char *text);
+void store_bind_double(sqlite3_stmt *st, int i, double v);
+const char *store_column_text(sqlite3_stmt *st, int col);
+double store_column_double(sqlite3_stmt *st, int col);
+/* The text of a column, malloc'd ("" for NULL). */
+char *store_column_dup(sqlite3_stmt *st, int col);
+
+#endif

@@ -1,0 +1,108 @@
+-- The results store's schema and its migrations, in order (store/README.md).
+--
+-- Compiled into kvmqual (store/schema.c).  Each version begins with a line
+--   -- version N: what it changes
+-- and holds the SQL that takes a store from version N-1 to N.  store_open
+-- applies, in one transaction, every version newer than the file's
+-- PRAGMA user_version and records each in schema_migrations.  A version
+-- that has shipped is never edited: a change is a new version at the end.
+--
+-- Times are UTC text, YYYY-MM-DDTHH:MM:SS.sssZ.  Constraint names appear
+-- in SQLite's error text, so they are written to read well there
+-- ("CHECK constraint failed: conditions_is_json").
+
+-- version 1: initial schema: hosts, runs, checks, boot_samples, samples, verdicts, speedups
+
+CREATE TABLE schema_migrations (
+  version INTEGER PRIMARY KEY,
+  description TEXT NOT NULL,
+  applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')));
+
+CREATE TABLE hosts (
+  id INTEGER PRIMARY KEY,
+  host_key TEXT NOT NULL UNIQUE,
+  arch TEXT NOT NULL,
+  model TEXT NOT NULL,
+  soc TEXT NOT NULL,
+  kernel_release TEXT NOT NULL,
+  page_size INTEGER,
+  first_seen TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')));
+
+CREATE TABLE runs (
+  id INTEGER PRIMARY KEY,
+  host_id INTEGER NOT NULL REFERENCES hosts(id),
+  started_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+  finished_at TEXT,
+  status TEXT NOT NULL DEFAULT 'running' CONSTRAINT run_status_known CHECK (status IN
+    ('running', 'complete', 'incomplete', 'failed', 'interrupted')),
+  reason TEXT,
+  profile TEXT,
+  suite_version TEXT,
+  qemu_version TEXT,
+  guest_image_hash TEXT,
+  command_line TEXT,
+  pid INTEGER NOT NULL,
+  pid_start INTEGER,
+  boot_id TEXT,
+  probe_json TEXT CONSTRAINT probe_is_json CHECK (probe_json IS NULL OR json_valid(probe_json)));
+CREATE INDEX runs_by_host_time ON runs(host_id, started_at);
+CREATE INDEX runs_by_time ON runs(started_at);
+CREATE INDEX runs_running ON runs(status) WHERE status = 'running';
+
+CREATE TABLE checks (
+  id INTEGER PRIMARY KEY,
+  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  check_id TEXT NOT NULL,
+  status TEXT NOT NULL,
+  value TEXT,
+  detail TEXT,
+  hint TEXT);
+CREATE INDEX checks_by_run ON checks(run_id);
+
+CREATE TABLE boot_samples (
+  id INTEGER PRIMARY KEY,
+  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  accel TEXT NOT NULL CONSTRAINT boot_accel_known CHECK (accel IN ('kvm', 'tcg')),
+  iteration INTEGER NOT NULL,
+  total_ms REAL NOT NULL,
+  before_kernel_ms REAL,
+  kernel_ms REAL,
+  userspace_ms REAL,
+  flags TEXT);
+CREATE INDEX boot_samples_by_run ON boot_samples(run_id, accel);
+
+CREATE TABLE samples (
+  id INTEGER PRIMARY KEY,
+  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  accel TEXT NOT NULL CONSTRAINT sample_accel_known CHECK (accel IN ('kvm', 'tcg', 'native')),
+  workload TEXT NOT NULL,
+  metric TEXT NOT NULL,
+  unit TEXT NOT NULL,
+  value REAL,
+  iteration INTEGER NOT NULL,
+  higher_is_better INTEGER NOT NULL CHECK (higher_is_better IN (0, 1)),
+  flags TEXT,
+  conditions TEXT CONSTRAINT conditions_is_json CHECK (conditions IS NULL OR json_valid(conditions)));
+CREATE INDEX samples_by_run ON samples(run_id);
+
+CREATE TABLE verdicts (
+  id INTEGER PRIMARY KEY,
+  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  target TEXT NOT NULL,
+  metric TEXT NOT NULL,
+  value REAL,
+  threshold REAL,
+  op TEXT CONSTRAINT verdict_op_known CHECK (op IN ('<', '<=', '>', '>=')),
+  status TEXT NOT NULL CONSTRAINT verdict_status_known CHECK (status IN ('pass', 'fail', 'skip')),
+  detail TEXT);
+CREATE INDEX verdicts_by_run ON verdicts(run_id);
+
+CREATE TABLE speedups (
+  id INTEGER PRIMARY KEY,
+  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  workload TEXT NOT NULL,
+  metric TEXT NOT NULL,
+  kvm_over_tcg REAL,
+  kvm_pct_of_native REAL,
+  tcg_pct_of_native REAL,
+  UNIQUE (run_id, workload, metric));
