@@ -175,6 +175,8 @@ struct compare_context {
 	const struct compare_rule *rule;
 };
 
+/* A number as the table and JUnit messages show it ("-" when unknown). */
+void compare_format_number(char *buf, size_t size, double v);
 void compare_print_table(FILE *out, const struct compare_context *ctx, const struct compare_report *rep);
 /* Schema kvmqual.compare version 1. */
 void compare_print_json(FILE *out, const struct compare_context *ctx, const struct compare_report *rep);
