@@ -1,0 +1,121 @@
+/* kvmqual run's own header: what its files share.  cmd_run.c takes the
+ * options, sets the run up (probe, store, scratch files) and ends it;
+ * sampling.c holds the plan and takes the samples, natively and in the
+ * guest under each accelerator, until-stable included; verdicts.c judges
+ * the medians against the targets and works out the speed-ups; summary.c
+ * prints the table.  Only runners/ includes it. */
+#ifndef KQ_RUNNERS_RUN_H
+#define KQ_RUNNERS_RUN_H
+
+#include <limits.h>
+#include <signal.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "../lib/util.h"
+#include "../store/store.h"
+#include "guest.h"
+#include "targets.h"
+
+#define SUITE_VERSION "0.1.0"
+
+struct profile {
+	const char *name;
+	int boot_runs;          /* boot samples per accelerator */
+	int iterations;         /* samples per workload */
+	int duration_s;         /* sysbench, fio, iperf3 */
+	long long fio_mib;      /* bytes fio touches on the scratch disk */
+	long long stream_elements;
+	int stream_passes;
+	int guest_mem_mb;
+};
+
+extern const struct profile run_profiles[];
+extern const size_t run_profile_count;
+
+/* The plan: each workload with the parameters that tell its variants apart
+ * (all vCPUs or one); stored under `label`. */
+struct step {
+	const char *workload;
+	const char *label;
+	int one_thread;
+	int tap;                /* over tap (+ vhost-net) in a namespace, guest only */
+};
+
+extern const struct step run_plan[];
+extern const size_t run_plan_count;
+
+/* Set by SIGINT or SIGTERM (cmd_run.c): every loop stops at its next step. */
+extern volatile sig_atomic_t run_stop_requested;
+
+struct run_ctx {
+	const struct profile *prof;
+	struct store *store;
+	int64_t run_id;
+	int json;
+	int tty;
+	const char *guest_arch;
+	const char *image_dir;
+	int cpus;
+	const char *bin_dir;
+	const char *only;           /* --workloads: comma-separated labels */
+	const char *pin_cpus;       /* big.LITTLE: the cluster QEMU is pinned to */
+	const char *gic;            /* arm64 under KVM: the host's GIC version */
+	int use_tap, vhost;         /* tap networking in a namespace, with vhost-net */
+	const char *netns;          /* while a tap guest runs */
+	uint64_t start_ns;
+	char host_arch[32];
+	char native_target[PATH_MAX];
+	char disk_path[PATH_MAX];
+	const char *disk_opts;
+	int disk_fallback;
+	struct kq_buf failures;     /* "kvm: reason; ..." */
+	int steps_done, steps_total;
+	/* Every sample, also kept here for the verdicts and the summary. */
+	struct collected {
+		char accel[8], workload[40], metric[48], unit[16];
+		int higher_is_better;
+		double value;
+	} *col;
+	size_t ncol, capcol;
+	double boot_ms[2];          /* median boot time: [0] tcg, [1] kvm; NAN = none */
+	/* --until-stable: more samples of a step until the 95 % confidence
+	 * interval of each of its metrics' median is within stable_pct of the
+	 * median, at most max_iterations, and within the wall-clock budget
+	 * (shared fairly among the steps left). */
+	int until_stable;
+	double stable_pct;
+	double stable_budget_s;
+	uint64_t stable_deadline_ns;
+	int max_iterations;
+	struct stability {
+		char accel[8], workload[40], metric[48];
+		int samples, settled;
+		double half_width_pct;  /* INFINITY: too few samples for an interval */
+	} *stab;
+	size_t nstab;
+};
+
+/* sampling.c */
+int run_step_wanted(const struct run_ctx *c, const struct step *s);
+/* Runs the plan's steps: natively (g == NULL), or in g, the tap steps
+ * only in a tap guest (tap = 1) and the others only in the first.  Returns
+ * how many failed. */
+int run_all_steps(struct run_ctx *c, struct guest *g, const char *accel, int tap);
+/* Boots, then the workloads, under one accelerator; 0, or -1 when
+ * something failed (noted in c->failures). */
+int run_accel(struct run_ctx *c, const char *accel, int boot_timeout_ms, double *boot_median);
+void run_note_failure(struct run_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The median of v (sorted in place); NAN when n is 0. */
+double run_median(double *v, int n);
+
+/* verdicts.c: into the store and the summary document. */
+void run_speedups(struct run_ctx *c, cJSON *summary);
+int run_judge(struct run_ctx *c, const struct target *t, size_t nt, cJSON *summary);
+void run_stability_report(struct run_ctx *c, cJSON *summary);
+
+/* summary.c */
+void run_print_summary(const cJSON *summary);
+
+#endif
