@@ -10,4 +10,12 @@ void kq_json_number_or_null(cJSON *obj, const char *name, double value);
 /* Adds name: "value", or name: null when value is NULL. */
 void kq_json_string_or_null(cJSON *obj, const char *name, const char *value);
 
+/* Whether JSON text was cut short: it ends inside a string or with an
+ * object or array still open (only strings and brackets are looked at,
+ * not whether the text is valid).  With first_only, only the first object
+ * or array counts: the text is whole once that one closes, whatever
+ * follows (a tool's output with lines after its document); and text
+ * without one is cut. */
+int kq_json_ends_open(const char *text, size_t len, int first_only);
+
 #endif

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../lib/json.h"
 #include "matrix.h"
 
 /* ---- results stores ---- */
@@ -343,30 +344,6 @@ static int read_run(struct matrix *m, size_t source, const struct bundle_ctx *b,
 	return 0;
 }
 
-/* Whether a document ends inside a string or with brackets still open:
- * what a truncated file looks like. */
-static int ends_open(const char *data, size_t len)
-{
-	size_t depth = 0;
-	int in_string = 0;
-	for (size_t i = 0; i < len; i++) {
-		char c = data[i];
-		if (in_string) {
-			if (c == '\\')
-				i++;
-			else if (c == '"')
-				in_string = 0;
-		} else if (c == '"') {
-			in_string = 1;
-		} else if (c == '{' || c == '[') {
-			depth++;
-		} else if ((c == '}' || c == ']') && depth) {
-			depth--;
-		}
-	}
-	return in_string || depth > 0;
-}
-
 /* Where a parse error is, in words. */
 static int parse_error(const struct bundle_ctx *b, const char *data, size_t len)
 {
@@ -374,7 +351,7 @@ static int parse_error(const struct bundle_ctx *b, const char *data, size_t len)
 	size_t offset = at && at >= data && at <= data + len ? (size_t)(at - data) : len;
 	if (!len)
 		return kq_error(b->err, "%s: an empty file, not a results bundle", b->name);
-	if (ends_open(data, len))
+	if (kq_json_ends_open(data, len, 0))
 		return kq_error(b->err, "%s: not valid JSON: the document ends early (truncated?) after %zu bytes",
 				b->name, len);
 	return kq_error(b->err, "%s: not valid JSON: error at byte %zu of %zu", b->name, offset, len);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../lib/json.h"
 #include "../lib/util.h"
 #include "common.h"
 
@@ -78,31 +79,6 @@ static void first_line(const char *out, size_t len, char *line, size_t line_size
 	line[n] = '\0';
 }
 
-/* Whether text ends inside a string or an open object or array: cut short,
- * rather than wrong. */
-static int json_is_cut(const char *text, size_t len)
-{
-	size_t depth = 0;
-	int in_string = 0;
-	for (size_t i = 0; i < len; i++) {
-		char c = text[i];
-		if (in_string) {
-			if (c == '\\')
-				i++;
-			else if (c == '"')
-				in_string = 0;
-		} else if (c == '"') {
-			in_string = 1;
-		} else if (c == '{' || c == '[') {
-			depth++;
-		} else if ((c == '}' || c == ']') && depth) {
-			if (--depth == 0)
-				return 0;
-		}
-	}
-	return 1;
-}
-
 cJSON *wl_json_parse(const char *tool, const char *out, size_t len, char *err, size_t err_size)
 {
 	size_t start = 0;
@@ -132,7 +108,7 @@ cJSON *wl_json_parse(const char *tool, const char *out, size_t len, char *err, s
 	cJSON *root = cJSON_ParseWithLengthOpts(out + pos, len - pos, &end, 0);
 	if (!root) {
 		size_t at = end && end >= out + pos && end <= out + len ? (size_t)(end - out) : len;
-		if (at >= len || json_is_cut(out + pos, len - pos))
+		if (at >= len || kq_json_ends_open(out + pos, len - pos, 1))
 			wl_error(err, err_size, "%s JSON is truncated (%zu bytes)", tool, len);
 		else
 			wl_error(err, err_size, "%s JSON is malformed at byte %zu", tool, at);
