@@ -1,5 +1,5 @@
 /* Generates results stores and bundles for `kvmqual matrix`, written through
- * the store's own API (runners/store.c), with realistic rows: a probe
+ * the store's own API (store/), with realistic rows: a probe
  * document and ~20 checks, boots under TCG and KVM, ~60 samples (native,
  * TCG, KVM), speed-ups and verdicts judged as runners/targets.conf does.
  *

@@ -1,6 +1,6 @@
 #!/bin/sh
 # make bench (store part): 1,000,000 samples into a fresh SQLite store, in
-# batches of 10,000, through runners/store.c.  Target (issue 4): at least
+# batches of 10,000, through store/write.c.  Target (issue 4): at least
 # 100,000 samples/s.  Writes bench/results/store.md.
 set -eu
 cd "$(dirname "$0")/.."

@@ -66,6 +66,24 @@ static void json_flags(FILE *out, const char *flags)
 	fputc(']', out);
 }
 
+/* A numeric column as the shortest text that reads back the same; 0 when
+ * the column holds no number (NULL or text), with nothing written. */
+static int number_column(FILE *out, sqlite3_stmt *st, int col)
+{
+	char num[32];
+	switch (sqlite3_column_type(st, col)) {
+	case SQLITE_INTEGER:
+		fprintf(out, "%lld", (long long)sqlite3_column_int64(st, col));
+		return 1;
+	case SQLITE_FLOAT:
+		format_double(num, sqlite3_column_double(st, col));
+		fputs(num, out);
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 /* One column of the current row as a JSON value.  Columns named like the
  * JSON documents they hold are written as they are (the schema's CHECKs
  * and json() in the query make them valid, minified JSON). */
@@ -76,24 +94,14 @@ static void json_value(FILE *out, sqlite3_stmt *st, int col)
 		json_flags(out, (const char *)sqlite3_column_text(st, col));
 		return;
 	}
-	char num[32];
-	switch (sqlite3_column_type(st, col)) {
-	case SQLITE_NULL:
+	if (sqlite3_column_type(st, col) == SQLITE_NULL)
 		fputs("null", out);
-		break;
-	case SQLITE_INTEGER:
-		fprintf(out, "%lld", (long long)sqlite3_column_int64(st, col));
-		break;
-	case SQLITE_FLOAT:
-		format_double(num, sqlite3_column_double(st, col));
-		fputs(num, out);
-		break;
-	default:
-		if (!strcmp(name, "conditions") || !strcmp(name, "probe"))
-			fputs((const char *)sqlite3_column_text(st, col), out);
-		else
-			json_string(out, (const char *)sqlite3_column_text(st, col));
-	}
+	else if (number_column(out, st, col))
+		;
+	else if (!strcmp(name, "conditions") || !strcmp(name, "probe"))
+		fputs((const char *)sqlite3_column_text(st, col), out);
+	else
+		json_string(out, (const char *)sqlite3_column_text(st, col));
 }
 
 static void json_members(FILE *out, sqlite3_stmt *st, int from, int to)
@@ -228,24 +236,12 @@ static int export_csv(struct store *s, int64_t run, FILE *out, struct kq_err *er
 	fputc('\n', out);
 	sqlite3_bind_int64(st, 1, run);
 	int rc;
-	char num[32];
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		for (int col = 0; col < cols; col++) {
 			if (col)
 				fputc(',', out);
-			switch (sqlite3_column_type(st, col)) {
-			case SQLITE_NULL:
-				break;
-			case SQLITE_INTEGER:
-				fprintf(out, "%lld", (long long)sqlite3_column_int64(st, col));
-				break;
-			case SQLITE_FLOAT:
-				format_double(num, sqlite3_column_double(st, col));
-				fputs(num, out);
-				break;
-			default:
+			if (sqlite3_column_type(st, col) != SQLITE_NULL && !number_column(out, st, col))
 				store_csv_field(out, (const char *)sqlite3_column_text(st, col));
-			}
 		}
 		fputc('\n', out);
 	}

@@ -50,17 +50,26 @@ void store_run_identities_free(struct store_run_identity *runs, size_t count)
 	free(runs);
 }
 
+/* "SELECT <identity columns> <rest>", prepared. */
+static int prepare_identities(struct store *s, const char *rest, sqlite3_stmt **st, const char *what,
+			      struct kq_err *err)
+{
+	char *sql = kq_xasprintf("SELECT %s %s", identity_columns, rest);
+	int rc = sqlite3_prepare_v2(s->db, sql, -1, st, NULL);
+	free(sql);
+	if (rc != SQLITE_OK)
+		return store_db_error(s, err, what);
+	return 0;
+}
+
 int store_run_identity(struct store *s, int64_t run, struct store_run_identity *id, struct kq_err *err)
 {
 	memset(id, 0, sizeof(*id));
-	char *sql = kq_xasprintf("SELECT %s WHERE r.id = ?1", identity_columns);
 	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
-	free(sql);
-	if (rc != SQLITE_OK)
-		return store_db_error(s, err, "reading a run");
+	if (prepare_identities(s, "WHERE r.id = ?1", &st, "reading a run", err))
+		return -1;
 	sqlite3_bind_int64(st, 1, run);
-	rc = sqlite3_step(st);
+	int rc = sqlite3_step(st);
 	int ret = 0;
 	if (rc == SQLITE_ROW)
 		identity_from_row(st, id);
@@ -78,15 +87,12 @@ int store_list_runs(struct store *s, const struct store_run_identity *machine, i
 {
 	*runs = NULL;
 	*count = 0;
-	char *sql = kq_xasprintf("SELECT %s WHERE (?1 = 0 OR r.id < ?1)"
-				 " AND (?2 IS NULL OR (h.arch = ?2 AND h.model = ?3 AND h.soc = ?4))"
-				 " ORDER BY r.id DESC LIMIT ?5",
-				 identity_columns);
 	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
-	free(sql);
-	if (rc != SQLITE_OK)
-		return store_db_error(s, err, "listing runs");
+	if (prepare_identities(s,
+			       "WHERE (?1 = 0 OR r.id < ?1) AND (?2 IS NULL OR (h.arch = ?2 AND h.model = ?3 AND h.soc = ?4))"
+			       " ORDER BY r.id DESC LIMIT ?5",
+			       &st, "listing runs", err))
+		return -1;
 	sqlite3_bind_int64(st, 1, before);
 	if (machine) {
 		sqlite3_bind_text(st, 2, machine->arch ? machine->arch : "", -1, SQLITE_STATIC);
@@ -95,6 +101,7 @@ int store_list_runs(struct store *s, const struct store_run_identity *machine, i
 	}
 	sqlite3_bind_int64(st, 5, limit ? (int64_t)limit : -1);
 	size_t cap = 0;
+	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (*count == cap)
 			*runs = kq_xrealloc(*runs, (cap = cap ? cap * 2 : 16) * sizeof(**runs));

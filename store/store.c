@@ -240,6 +240,26 @@ fail:
 /* ---- open, close ---- */
 
 
+/* A handle on path, opened as name (a path or a URI) with flags, extended
+ * result codes and the busy timeout set; NULL with err on failure. */
+static struct store *open_handle(const char *path, const char *name, int flags, const char *what,
+				 struct kq_err *err)
+{
+	struct store *s = kq_xcalloc(1, sizeof(*s));
+	s->path = kq_xstrdup(path);
+	if (sqlite3_open_v2(name, &s->db, flags, NULL) != SQLITE_OK) {
+		if (s->db)
+			store_db_error(s, err, what);
+		else
+			kq_error(err, "%s: cannot open: out of memory", path);
+		store_close(s);
+		return NULL;
+	}
+	sqlite3_extended_result_codes(s->db, 1);
+	sqlite3_busy_timeout(s->db, STORE_BUSY_TIMEOUT_MS);
+	return s;
+}
+
 /* mkdir -p of the file's directory. */
 static int make_parent_dirs(const char *path, struct kq_err *err)
 {
@@ -282,18 +302,10 @@ struct store *store_open(const char *path, int *recovered, struct kq_err *err)
 	if (make_parent_dirs(path, err))
 		return NULL;
 
-	struct store *s = kq_xcalloc(1, sizeof(*s));
-	s->path = kq_xstrdup(path);
+	struct store *s = open_handle(path, path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, "opening", err);
+	if (!s)
+		return NULL;
 	read_boot_id(s->boot_id, sizeof(s->boot_id));
-	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
-		if (s->db)
-			store_db_error(s, err, "opening");
-		else
-			kq_error(err, "%s: cannot open: out of memory", path);
-		goto fail;
-	}
-	sqlite3_extended_result_codes(s->db, 1);
-	sqlite3_busy_timeout(s->db, STORE_BUSY_TIMEOUT_MS);
 	/* The first statement that reads the file tells garbage from SQLite. */
 	if (set_wal(s, err) ||
 	    store_exec(s, "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL", "setting pragmas", err) ||
@@ -466,24 +478,15 @@ struct store *store_open_readonly(const char *path, struct kq_err *err)
 		kq_error(err, "%s: an empty file, not a kvmqual store", path);
 		return NULL;
 	}
-	struct store *s = kq_xcalloc(1, sizeof(*s));
-	s->path = kq_xstrdup(path);
 	/* Without a write-ahead log nobody has the file open and everything is
 	 * in the main file: read it as immutable, which needs no shared-memory
 	 * file (so a read-only directory works) and creates nothing beside it.
 	 * With one, a writer may be at work: read through the log, read-only. */
 	char *uri = readonly_uri(path, !store_has_wal(path));
-	int rc = sqlite3_open_v2(uri, &s->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL);
+	struct store *s = open_handle(path, uri, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, "opening read-only", err);
 	sqlite3_free(uri);
-	if (rc != SQLITE_OK) {
-		if (s->db)
-			store_db_error(s, err, "opening read-only");
-		else
-			kq_error(err, "%s: cannot open: out of memory", path);
-		goto fail;
-	}
-	sqlite3_extended_result_codes(s->db, 1);
-	sqlite3_busy_timeout(s->db, STORE_BUSY_TIMEOUT_MS);
+	if (!s)
+		return NULL;
 	int64_t version, app_id;
 	if (store_exec(s, "PRAGMA query_only = ON", "setting query_only", err) ||
 	    store_query_int(s, "PRAGMA application_id", &app_id, "reading the application id", err) ||

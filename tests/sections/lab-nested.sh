@@ -17,7 +17,7 @@
 # lab-CONFIG.db and lab-CONFIG.json).
 # Sourced by tests/run.sh (pass, fail, skip, $tmp, $JG).
 
-# The plan of `kvmqual run` (runners/cmd_run.c); the -tap steps only run in
+# The plan of `kvmqual run` (runners/sampling.c); the -tap steps only run in
 # a guest (tap networking in a namespace), so they have no native samples.
 lab_workloads="sysbench-cpu sysbench-cpu-1t stream fio-seqread fio-seqwrite fio-randread iperf3-h2g iperf3-g2h"
 lab_tap_workloads="iperf3-h2g-tap iperf3-g2h-tap"

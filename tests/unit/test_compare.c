@@ -1,4 +1,4 @@
-/* runners/compare.c: the decision rule on made-up samples with known
+/* compare/compare.c: the decision rule on made-up samples with known
  * answers, throttled samples, missing metrics, identity differences, XML
  * escaping, and last-good on a real SQLite store built through the store
  * API. */

@@ -1,4 +1,4 @@
-/* The store functions the report adds (runners/store.c, "for kvmqual
+/* The store functions the report adds (store/read_report.c, "for kvmqual
  * report"): the latest finished run, and a host's history as per-run
  * medians, on a real SQLite file. */
 #include <math.h>

@@ -1,4 +1,4 @@
-/* runners/stats.c against published results: each data set names where its
+/* lib/stats.c against published results: each data set names where its
  * numbers were printed.  Then the edges compare meets in practice: ties,
  * samples with no spread, a single sample, empty input. */
 #include <math.h>
