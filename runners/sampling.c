@@ -227,7 +227,6 @@ static pid_t start_iperf3_server(int port, const char *netns)
 		       (char *)NULL);
 		_exit(127);
 	}
-	usleep(200000); /* let it bind */
 	return pid;
 }
 
@@ -279,6 +278,15 @@ static int run_step(struct run_ctx *c, struct guest *g, const char *accel, const
 		}
 	}
 	pid_t server = !strcmp(w->tool, "iperf3") ? start_iperf3_server(port, s->tap ? c->netns : NULL) : -1;
+	/* The client starts once the server listens: a busy host may take
+	 * longer than any fixed pause to get it there. */
+	struct kq_err lerr;
+	if (server > 0 && native_wait_listening(server, port, 30000, &lerr)) {
+		stop_child(server);
+		workload_argv_free(argv);
+		snprintf(why, why_size, "%s (%s): iperf3 -s: %s", s->label, accel, lerr.msg);
+		return -1;
+	}
 	struct host_conditions before, after;
 	conditions_sample("/", &before);
 	struct agent_result r;

@@ -1,6 +1,11 @@
 #define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "../../runners/conditions.h"
@@ -162,4 +167,68 @@ TEST(qemu_command_line)
 	CHECK(strstr(b.data, "virtio-net-pci,netdev=net0") != NULL);
 	kq_buf_free(&b);
 	guest_free_argv(argv);
+}
+
+/* A free loopback port, from the kernel. */
+static int free_port(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+	int port = -1;
+	if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+		port = ntohs(a.sin_port);
+	if (fd >= 0)
+		close(fd);
+	return port;
+}
+
+/* A child that listens on port after delay_ms (never when port < 0), then
+ * waits to be killed; or exits at once when exit_code >= 0. */
+static pid_t late_listener(int port, int delay_ms, int exit_code)
+{
+	pid_t pid = fork();
+	if (pid)
+		return pid;
+	if (exit_code >= 0)
+		_exit(exit_code);
+	usleep((useconds_t)delay_ms * 1000);
+	if (port > 0) {
+		int fd = socket(AF_INET, SOCK_STREAM, 0);
+		int one = 1;
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+					 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+		if (bind(fd, (struct sockaddr *)&a, sizeof(a)) || listen(fd, 1))
+			_exit(3);
+	}
+	for (;;)
+		pause();
+}
+
+static void reap(pid_t pid)
+{
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
+TEST(native_wait_listening)
+{
+	struct kq_err err;
+	int port = free_port();
+	CHECK(port > 0);
+	/* Ready only after a while: found, however long the machine takes. */
+	pid_t pid = late_listener(port, 300, -1);
+	CHECK_INT(native_wait_listening(pid, port, 20000, &err), 0);
+	reap(pid);
+	/* A server that exits first is an error that says so, at once. */
+	pid = late_listener(port, 0, 7);
+	CHECK_INT(native_wait_listening(pid, port, 20000, &err), -1);
+	CHECK(strstr(err.msg, "exited before it listened (exit 7)") != NULL);
+	/* One that never listens: the time limit. */
+	pid = late_listener(-1, 0, -1);
+	CHECK_INT(native_wait_listening(pid, port, 200, &err), -1);
+	CHECK(strstr(err.msg, "did not listen within 200 ms") != NULL);
+	reap(pid);
 }
