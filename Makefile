@@ -53,7 +53,7 @@ ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) -D_FILE_OFFSET_BITS=64 -I$(DEPS)/incl
 LIBS := $(CJSON_LIB) -lfdt -lz
 
 LIB_SRCS := lib/util.c lib/hostfs.c lib/tar.c lib/json.c
-PROBE_LIB_SRCS := probe/probe.c probe/host.c probe/arm64.c probe/x86.c probe/topology.c \
+PROBE_LIB_SRCS := probe/probe.c probe/check.c probe/common.c probe/host.c probe/arm64.c probe/x86.c probe/topology.c \
 	probe/dmesg.c probe/kconfig.c probe/cpuinfo.c probe/fdt.c probe/acpi.c probe/kvm.c \
 	probe/output.c probe/capture.c $(KVM_SRC)
 PROBE_SRCS := $(LIB_SRCS) $(PROBE_LIB_SRCS) probe/main.c

@@ -136,11 +136,15 @@ struct kvm_cap_desc {
 extern const struct probe_arch probe_arch_arm64;
 extern const struct probe_arch probe_arch_x86;
 
-/* Runs every check.  Returns 0, or -1 with err set when the host cannot be
- * read at all (the result is then not meaningful). */
+/* ---- The driver (probe.c): called by main.c and kvmqual, never by a
+ * check.  Runs every check.  Returns 0, or -1 with err set when the host
+ * cannot be read at all (the result is then not meaningful). */
 int probe_run(struct probe *p, struct hostfs *fs, const struct probe_options *opt,
 	      struct kq_err *err);
 void probe_free(struct probe *p);
+const char *verdict_name(enum verdict v);
+
+/* ---- The check list (check.c): what every check calls. ---- */
 
 /* Adds a check; value/detail/hint are printf formats (hint may be NULL). */
 struct check *probe_add(struct probe *p, const char *id, enum check_status status,
@@ -151,10 +155,17 @@ struct check *probe_addf(struct probe *p, const char *id, enum check_status stat
 void check_set_detail(struct check *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 const struct check *probe_find(const struct probe *p, const char *id);
 const char *check_status_name(enum check_status s);
-const char *verdict_name(enum verdict v);
-
-/* Helpers for the per-arch code. */
 char probe_kconfig(const struct probe *p, const char *option);
+
+/* ---- The checks, called by the driver in a fixed order. ---- */
+
+/* Shared by every architecture (common.c). */
+void probe_check_arch(struct probe *p, const char *machine);
+void probe_check_kconfig(struct probe *p);
+void probe_check_devices(struct probe *p);
+void probe_check_memory(struct probe *p);
+
+/* Helpers for the per-arch code (topology.c). */
 void probe_topology_from_midr(struct probe *p);
 /* Names in /sys/class/iommu (comma-separated) and the IOMMU group count. */
 void probe_iommu_sysfs(struct probe *p, char *names, size_t size, size_t *groups);
