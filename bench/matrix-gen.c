@@ -559,6 +559,20 @@ static void device_run(int device, int run, struct gen_run *g)
 	}
 }
 
+/* One device's runs into s, in one transaction (as fast as a lab's nightly
+ * import), each run's id and start time noted in stamps[*n...]. */
+static int add_device_runs(struct store *s, int dev, int runs, struct stamp *stamps, size_t *n, struct kq_err *err)
+{
+	int rc = store_batch_begin(s, err);
+	for (int r = 0; !rc && r < runs; r++) {
+		struct gen_run g;
+		device_run(dev, r, &g);
+		rc = add_run(s, &g, &stamps[*n].run, err);
+		snprintf(stamps[(*n)++].started, sizeof(stamps[0].started), "%s", g.started);
+	}
+	return rc ? rc : store_batch_commit(s, err);
+}
+
 static int bench_mode(const char *out, int devices, int runs, int dbs, int bundle_devices)
 {
 	if (mkdir(out, 0777) != 0 && access(out, W_OK) != 0) {
@@ -577,18 +591,8 @@ static int bench_mode(const char *out, int devices, int runs, int dbs, int bundl
 		struct store *s = store_open(db, NULL, &err);
 		size_t n = 0;
 		rc = s ? 0 : -1;
-		for (int dev = d; !rc && dev < store_devices; dev += dbs) {
-			/* one transaction per device: as fast as a lab's nightly import */
-			rc = store_batch_begin(s, &err);
-			for (int r = 0; !rc && r < runs; r++) {
-				struct gen_run g;
-				device_run(dev, r, &g);
-				rc = add_run(s, &g, &stamps[n].run, &err);
-				snprintf(stamps[n++].started, sizeof(stamps[0].started), "%s", g.started);
-			}
-			if (!rc)
-				rc = store_batch_commit(s, &err);
-		}
+		for (int dev = d; !rc && dev < store_devices; dev += dbs)
+			rc = add_device_runs(s, dev, runs, stamps, &n, &err);
 		store_close(s);
 		if (!rc && set_times(db, stamps, n))
 			rc = kq_error(&err, "%s: cannot set the runs' times", db);
@@ -603,15 +607,7 @@ static int bench_mode(const char *out, int devices, int runs, int dbs, int bundl
 		rc = s ? 0 : -1;
 		size_t n = 0;
 		if (!rc)
-			rc = store_batch_begin(s, &err);
-		for (int r = 0; !rc && r < runs; r++) {
-			struct gen_run g;
-			device_run(dev, r, &g);
-			rc = add_run(s, &g, &stamps[n].run, &err);
-			snprintf(stamps[n++].started, sizeof(stamps[0].started), "%s", g.started);
-		}
-		if (!rc)
-			rc = store_batch_commit(s, &err);
+			rc = add_device_runs(s, dev, runs, stamps, &n, &err);
 		store_close(s);
 		if (!rc && set_times(db, stamps, n))
 			rc = kq_error(&err, "%s: cannot set the runs' times", db);
