@@ -91,26 +91,26 @@ struct hostfs *hostfs_open_tar_memory(const void *data, size_t len, struct kq_er
 
 struct hostfs *hostfs_open_snapshot(const char *path, struct kq_err *err)
 {
+	/* Never blocks: a FIFO given as the snapshot is refused, not waited on. */
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	struct stat st;
-	if (stat(path, &st)) {
+	if (fd < 0 || fstat(fd, &st) != 0) {
 		kq_error(err, "snapshot '%s': %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
 		return NULL;
 	}
 	if (S_ISDIR(st.st_mode)) {
-		int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (fd < 0) {
-			kq_error(err, "snapshot '%s': %s", path, strerror(errno));
-			return NULL;
-		}
 		struct hostfs *fs = kq_xcalloc(1, sizeof(*fs));
 		fs->kind = HOSTFS_DIR;
 		fs->origin = kq_xstrdup(path);
 		fs->root_fd = fd;
 		return fs;
 	}
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		kq_error(err, "snapshot '%s': %s", path, strerror(errno));
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		kq_error(err, "snapshot '%s' is %s: give a snapshot directory or a .tar.gz file", path,
+			 kq_file_kind(st.st_mode));
 		return NULL;
 	}
 	char *data;
@@ -192,10 +192,14 @@ int hostfs_read(const struct hostfs *fs, const char *path, char **data, size_t *
 	int fd = open_path(fs, path, O_RDONLY | O_NONBLOCK);
 	if (fd < 0)
 		return fd;
+	/* A snapshot holds regular files only: a device or a FIFO placed in a
+	 * snapshot directory is never read.  The live host's few character
+	 * devices are read as they are. */
 	struct stat st;
-	if (fstat(fd, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode)) {
+	if (fstat(fd, &st) != 0 || (!S_ISREG(st.st_mode) && !(fs->kind == HOSTFS_LIVE && S_ISCHR(st.st_mode)))) {
+		int e = S_ISDIR(st.st_mode) ? -EISDIR : HOSTFS_ENOTREG;
 		close(fd);
-		return S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
+		return e;
 	}
 	int rc = read_fd(fd, data, len, max);
 	close(fd);
@@ -285,7 +289,8 @@ size_t hostfs_list(const struct hostfs *fs, const char *dir, char ***names)
 		if (d)
 			closedir(d);
 	}
-	qsort(out, count, sizeof(*out), name_cmp);
+	if (count > 1)
+		qsort(out, count, sizeof(*out), name_cmp);
 	/* Tarball listings can repeat a name when a directory entry and files
 	 * under it are interleaved with other names; drop repeats. */
 	size_t w = 0;
@@ -299,6 +304,15 @@ size_t hostfs_list(const struct hostfs *fs, const char *dir, char ***names)
 	out[w] = NULL;
 	*names = out;
 	return w;
+}
+
+const char *hostfs_strerror(int rc)
+{
+	switch (rc) {
+	case HOSTFS_ENOTREG: return "not a regular file (a device, FIFO or socket is never read from a snapshot)";
+	case -EFBIG: return "larger than the probe reads";
+	default: return strerror(rc < 0 ? -rc : rc);
+	}
 }
 
 void hostfs_free_list(char **names)

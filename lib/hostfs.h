@@ -5,6 +5,7 @@
 #ifndef KQ_HOSTFS_H
 #define KQ_HOSTFS_H
 
+#include <errno.h>
 #include <stddef.h>
 
 #include "util.h"
@@ -29,8 +30,14 @@ const char *hostfs_origin(const struct hostfs *fs);
 
 /* Reads a whole file of at most max bytes; *data is NUL-terminated and must
  * be freed.  Paths are relative to the host root ("proc/cpuinfo").  Returns 0
- * or a negative errno (-ENOENT, -EFBIG when larger than max, ...). */
+ * or a negative errno (-ENOENT, -EFBIG when larger than max,
+ * HOSTFS_ENOTREG, ...). */
 int hostfs_read(const struct hostfs *fs, const char *path, char **data, size_t *len, size_t max);
+/* hostfs_read's answer for a path that is there but not a regular file
+ * (in a snapshot: a device, a FIFO or a socket, which are never read). */
+#define HOSTFS_ENOTREG (-ENODEV)
+/* Words for a negative errno from hostfs_read. */
+const char *hostfs_strerror(int rc);
 /* Reads a small file and trims white space; NULL when absent or unreadable. */
 char *hostfs_read_line(const struct hostfs *fs, const char *path);
 int hostfs_exists(const struct hostfs *fs, const char *path);

@@ -1,6 +1,10 @@
 #include "json.h"
 
 #include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
 
 void kq_json_number_or_null(cJSON *obj, const char *name, double value)
 {
@@ -10,12 +14,31 @@ void kq_json_number_or_null(cJSON *obj, const char *name, double value)
 		cJSON_AddNullToObject(obj, name);
 }
 
+void kq_json_number_flagged(cJSON *obj, const char *name, double value)
+{
+	if (isfinite(value)) {
+		cJSON_AddNumberToObject(obj, name, value);
+		return;
+	}
+	cJSON_AddNullToObject(obj, name);
+	char *flag = kq_xasprintf("%s_nonfinite", name);
+	cJSON_AddStringToObject(obj, flag, isnan(value) ? "nan" : value > 0 ? "inf" : "-inf");
+	free(flag);
+}
+
+cJSON *kq_json_string(const char *value)
+{
+	if (!value)
+		return cJSON_CreateNull();
+	char *clean = kq_utf8_dup(value);
+	cJSON *s = cJSON_CreateString(clean);
+	free(clean);
+	return s;
+}
+
 void kq_json_string_or_null(cJSON *obj, const char *name, const char *value)
 {
-	if (value)
-		cJSON_AddStringToObject(obj, name, value);
-	else
-		cJSON_AddNullToObject(obj, name);
+	cJSON_AddItemToObject(obj, name, kq_json_string(value));
 }
 
 int kq_json_ends_open(const char *text, size_t len, int first_only)

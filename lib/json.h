@@ -1,4 +1,6 @@
-/* Small helpers for the JSON documents kvmqual writes (cJSON). */
+/* Small helpers for the JSON documents kvmqual writes (cJSON).  RFC 8259
+ * wants UTF-8 and has no NaN or infinity: strings from outside go through
+ * kq_json_string, numbers through the two number helpers. */
 #ifndef KQ_JSON_H
 #define KQ_JSON_H
 
@@ -7,8 +9,15 @@
 /* Adds name: value, or name: null when value is NaN or infinite (unknown,
  * unbounded): JSON has no such numbers. */
 void kq_json_number_or_null(cJSON *obj, const char *name, double value);
-/* Adds name: "value", or name: null when value is NULL. */
+/* Adds name: value; a value JSON cannot hold becomes name: null with the
+ * flag name_nonfinite: "inf", "-inf" or "nan" beside it, so that a reader
+ * tells an overflow from a value that was never there. */
+void kq_json_number_flagged(cJSON *obj, const char *name, double value);
+/* Adds name: "value" with every byte that is not UTF-8 replaced by U+FFFD,
+ * or name: null when value is NULL. */
 void kq_json_string_or_null(cJSON *obj, const char *name, const char *value);
+/* The same as an array element or a lone value. */
+cJSON *kq_json_string(const char *value);
 
 /* Whether JSON text was cut short: it ends inside a string or with an
  * object or array still open (only strings and brackets are looked at,

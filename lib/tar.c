@@ -279,7 +279,9 @@ static int tar_parse_plain(const unsigned char *p, size_t len, struct tar_archiv
 			e->data[e->size] = '\0';
 		}
 	}
-	qsort(ar->entries, ar->count, sizeof(*ar->entries), entry_cmp);
+	/* An empty archive has no entries array: qsort(NULL, 0) is undefined. */
+	if (ar->count > 1)
+		qsort(ar->entries, ar->count, sizeof(*ar->entries), entry_cmp);
 	for (size_t i = 1; i < ar->count; i++) {
 		if (strcmp(ar->entries[i - 1].path, ar->entries[i].path) == 0 &&
 		    !(ar->entries[i - 1].is_dir && ar->entries[i].is_dir)) {
@@ -334,6 +336,25 @@ struct tar_writer {
 	int failed;
 	time_t mtime;
 };
+
+static struct tar_writer *writer_new(gzFile gz, const char *path)
+{
+	struct tar_writer *w = kq_xcalloc(1, sizeof(*w));
+	w->gz = gz;
+	w->path = kq_xstrdup(path);
+	w->mtime = time(NULL);
+	return w;
+}
+
+struct tar_writer *tar_writer_open_fd(int fd, const char *path, struct kq_err *err)
+{
+	gzFile gz = gzdopen(fd, "wb9");
+	if (!gz) {
+		kq_error(err, "%s: cannot write: %s", path, strerror(errno ? errno : EIO));
+		return NULL;
+	}
+	return writer_new(gz, path);
+}
 
 struct tar_writer *tar_writer_open(const char *path, struct kq_err *err)
 {

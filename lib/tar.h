@@ -42,6 +42,9 @@ int kq_is_gzip(const void *data, size_t len);
 /* Writes a gzip'd ustar archive, entry by entry. */
 struct tar_writer;
 struct tar_writer *tar_writer_open(const char *path, struct kq_err *err);
+/* The same on an open descriptor (which the writer then owns and closes);
+ * path only names it in messages. */
+struct tar_writer *tar_writer_open_fd(int fd, const char *path, struct kq_err *err);
 int tar_writer_add_dir(struct tar_writer *w, const char *path);
 int tar_writer_add_file(struct tar_writer *w, const char *path, const void *data, size_t len);
 /* Finishes the archive; returns 0 or -1 with err set. */

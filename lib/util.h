@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define KQ_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -51,9 +52,51 @@ const char *kq_memstr(const char *hay, size_t len, const char *needle);
  * overflow.  Returns 0 on success, -1 otherwise. */
 int kq_parse_u64(const char *s, uint64_t *out);
 
-/* Reads a whole file of at most max bytes into a NUL-terminated buffer.
- * Returns 0, or -1 with err naming the file. */
+/* Opens an input file for reading without ever blocking on it: a FIFO, a
+ * device, a socket or a directory is refused (a FIFO would wait forever for
+ * a writer, a device could be read without end).  Returns the descriptor
+ * (blocking again, close-on-exec), or -1 with err naming the file, what it
+ * is and what to give instead. */
+int kq_open_regular(const char *path, struct kq_err *err);
+/* "a FIFO", "a character device", ...: what a non-regular mode is. */
+const char *kq_file_kind(unsigned int mode);
+/* Reads a whole regular file of at most max bytes into a NUL-terminated
+ * buffer (through kq_open_regular).  Returns 0, or -1 with err naming the
+ * file. */
 int kq_read_file(const char *path, size_t max, char **data, size_t *len, struct kq_err *err);
+
+/* An output file that is either complete or not there: a regular file (or
+ * a name not yet taken) is written to a temporary beside it and renamed
+ * over it by kq_out_commit, so a full disk or a crash never leaves half a
+ * file or destroys the previous one.  Anything else that already exists
+ * (a device such as /dev/null, a FIFO with a reader, a symbolic link) is
+ * written into, never replaced; a directory is refused. */
+struct kq_out {
+	FILE *f;
+	char *path;   /* as given */
+	char *tmp;    /* the temporary, NULL when writing into path itself */
+};
+int kq_out_open(struct kq_out *o, const char *path, struct kq_err *err);
+/* Flushes, checks every write, fsyncs and closes; then renames the
+ * temporary into place.  Returns 0, or -1 with err (the temporary is
+ * removed, an existing file left as it was). */
+int kq_out_commit(struct kq_out *o, struct kq_err *err);
+/* Closes and removes the temporary (after an error elsewhere). */
+void kq_out_abort(struct kq_out *o);
+
+/* ---- text from outside ---- */
+
+/* The length of the valid UTF-8 sequence at p (1 to 4), 0 when there is
+ * none: overlong forms, surrogates, code points past U+10FFFF and a NUL
+ * inside a sequence are not valid. */
+size_t kq_utf8_len(const unsigned char *p);
+/* A copy of s that is valid UTF-8: every byte that starts no valid
+ * sequence becomes U+FFFD.  NULL stays NULL. */
+char *kq_utf8_dup(const char *s);
+/* Markdown text on one line (a table cell, a list item): every character
+ * that Markdown or HTML would interpret is backslash-escaped, line breaks
+ * and tabs become spaces, control characters and invalid UTF-8 U+FFFD. */
+void kq_md_text(FILE *out, const char *text);
 
 /* Monotonic time in nanoseconds. */
 uint64_t kq_now_ns(void);

@@ -134,9 +134,21 @@ static void add_kernel_log(struct tar_writer *w)
 
 int probe_capture(const char *path, const char *live_json, struct kq_err *err)
 {
-	struct tar_writer *w = tar_writer_open(path, err);
-	if (!w)
+	/* Written beside path and renamed over it when complete: a full disk
+	 * or a kill leaves the previous snapshot as it was. */
+	struct kq_out out;
+	if (kq_out_open(&out, path, err))
 		return -1;
+	int fd = dup(fileno(out.f));
+	struct tar_writer *w = fd >= 0 ? tar_writer_open_fd(fd, path, err) : NULL;
+	if (!w) {
+		if (fd < 0)
+			kq_error(err, "%s: %s", path, strerror(errno));
+		else
+			close(fd);
+		kq_out_abort(&out);
+		return -1;
+	}
 	struct hostfs *fs = hostfs_open_live();
 	static const char *const files[] = {
 		"proc/cpuinfo", "proc/cmdline", "proc/version", "proc/meminfo", "proc/config.gz",
@@ -180,5 +192,9 @@ int probe_capture(const char *path, const char *live_json, struct kq_err *err)
 	if (live_json)
 		tar_writer_add_file(w, "probe-live.json", live_json, strlen(live_json));
 	hostfs_close(fs);
-	return tar_writer_close(w, err);
+	if (tar_writer_close(w, err)) {
+		kq_out_abort(&out);
+		return -1;
+	}
+	return kq_out_commit(&out, err);
 }

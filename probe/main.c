@@ -50,6 +50,26 @@ static void print_error_json(FILE *out, const char *msg)
 	cJSON_Delete(root);
 }
 
+/* Every write of the result is checked: a full disk is an error (exit 2),
+ * never a silent exit 0 with half a document.  --output FILE is written
+ * beside FILE and renamed over it when complete. */
+static int finish_output(FILE *out, struct kq_out *file)
+{
+	struct kq_err err;
+	if (out != stdout) {
+		if (kq_out_commit(file, &err) == 0)
+			return 0;
+		fprintf(stderr, "probe: --output %s\n", err.msg);
+		return -1;
+	}
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "probe: writing the result to standard output failed: %s\n",
+			strerror(errno ? errno : EIO));
+		return -1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	int json = 0, colour = -1;
@@ -99,22 +119,25 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 
+	struct kq_err err;
+	struct kq_out out_file = { 0 };
 	FILE *out = stdout;
-	if (output && !(out = fopen(output, "w"))) {
-		fprintf(stderr, "probe: --output %s: %s\n", output, strerror(errno));
-		return EXIT_USAGE;
+	if (output) {
+		if (kq_out_open(&out_file, output, &err)) {
+			fprintf(stderr, "probe: --output %s\n", err.msg);
+			return EXIT_USAGE;
+		}
+		out = out_file.f;
 	}
 	if (colour < 0)
 		colour = !json && out == stdout && isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
 
-	struct kq_err err;
 	struct hostfs *fs = sysroot ? hostfs_open_snapshot(sysroot, &err) : hostfs_open_live();
 	if (!fs) {
 		fprintf(stderr, "probe: %s\n", err.msg);
 		if (json)
 			print_error_json(out, err.msg);
-		if (out != stdout)
-			fclose(out);
+		finish_output(out, &out_file);
 		return EXIT_USAGE;
 	}
 	struct probe p;
@@ -124,8 +147,7 @@ int main(int argc, char **argv)
 			print_error_json(out, err.msg);
 		probe_free(&p);
 		hostfs_close(fs);
-		if (out != stdout)
-			fclose(out);
+		finish_output(out, &out_file);
 		return EXIT_USAGE;
 	}
 	int rc = p.verdict == VERDICT_TCG_ONLY ? EXIT_KVM_UNUSABLE : EXIT_KVM_USABLE;
@@ -147,9 +169,7 @@ int main(int argc, char **argv)
 	cJSON_Delete(doc);
 	probe_free(&p);
 	hostfs_close(fs);
-	if (out != stdout && fclose(out)) {
-		fprintf(stderr, "probe: --output %s: %s\n", output, strerror(errno));
+	if (finish_output(out, &out_file))
 		return EXIT_USAGE;
-	}
 	return rc;
 }

@@ -42,6 +42,14 @@ static char *find_gnuplot(void)
 	return found;
 }
 
+/* Stored text in a data file's comment line: a line break there would
+ * start a data row of the database's choosing. */
+static void dat_text(FILE *f, const char *text)
+{
+	for (const unsigned char *p = (const unsigned char *)(text ? text : ""); *p; p++)
+		fputc(*p < 0x20 || *p == 0x7f ? ' ' : *p, f);
+}
+
 static void put_num(FILE *f, double v)
 {
 	char buf[32];
@@ -89,7 +97,9 @@ static double headroom(double top)
 
 static void panel_layout(FILE *f, size_t panels, int *rows)
 {
-	int cols = panels < MAX_PANEL_COLS ? (int)panels : MAX_PANEL_COLS;
+	/* A run without samples has no panel (and nothing is drawn): at
+	 * least one column, or the division below traps. */
+	int cols = panels == 0 ? 1 : panels < MAX_PANEL_COLS ? (int)panels : MAX_PANEL_COLS;
 	*rows = (int)((panels + (size_t)cols - 1) / (size_t)cols);
 	fprintf(f, "panels = %zu\npanel_cols = %d\npanel_rows = %d\n", panels, cols, *rows);
 }
@@ -107,8 +117,13 @@ static int bars_data(const struct report *r, FILE *dat, FILE *vars)
 		const struct report_metric *m = &r->metrics[i];
 		if (i)
 			fputs("\n\n", dat);
-		fprintf(dat, "# %s %s (%s): slot median q1 q3 samples; slot 0 native, 1 TCG, 2 KVM\n", m->workload,
-			m->metric, m->unit);
+		fputs("# ", dat);
+		dat_text(dat, m->workload);
+		fputc(' ', dat);
+		dat_text(dat, m->metric);
+		fputs(" (", dat);
+		dat_text(dat, m->unit);
+		fputs("): slot median q1 q3 samples; slot 0 native, 1 TCG, 2 KVM\n", dat);
 		double top = NAN;
 		for (int a = 0; a < REPORT_ACCELS; a++) {
 			const struct report_spread *s = &m->spread[a];
@@ -262,7 +277,11 @@ static int history_data(const struct report *r, FILE *dat, FILE *vars)
 		const struct report_history *h = &r->history[i];
 		if (i)
 			fputs("\n\n", dat);
-		fprintf(dat, "# %s (%s): unix_time native tcg kvm run_id\n", h->key, h->unit);
+		fputs("# ", dat);
+		dat_text(dat, h->key);
+		fputs(" (", dat);
+		dat_text(dat, h->unit);
+		fputs("): unix_time native tcg kvm run_id\n", dat);
 		for (size_t k = 0; k < h->count; k++) {
 			const struct report_history_point *p = &h->points[k];
 			if (isnan(p->time))
@@ -417,10 +436,15 @@ static int write_plot_files(const struct report *r, const struct plot_kind *k, c
 		kq_error(err, "%s: %s", gp_path, strerror(errno));
 		goto out;
 	}
-	fprintf(gp, "# %s\n# Run %lld of %s, written by kvmqual report.  In this directory:\n"
+	/* Nothing from the database or the command line goes into this script
+	 * but as a quoted string (report_gp_string): a --db path with a line
+	 * break in a comment line would have been a command. */
+	fprintf(gp, "# %s\n# Written by kvmqual report.  In this directory:\n"
 		    "#     gnuplot -e 'fmt=\"svg\"' %s.gp      (or fmt=\"png\")\n\n",
-		k->title, (long long)r->run_id, r->database ? r->database : "the export", k->name);
-	fprintf(gp, "plot_name = '%s'\ndatafile = '%s.dat'\n", k->name, k->name);
+		k->title, k->name);
+	fprintf(gp, "report_run = %lld\nreport_database = ", (long long)r->run_id);
+	report_gp_string(gp, r->database ? r->database : "the export");
+	fprintf(gp, "\nplot_name = '%s'\ndatafile = '%s.dat'\n", k->name, k->name);
 	fwrite(vars_text, 1, vars_len, gp);
 	fprintf(gp, "\n# ---- common.gp ----\n%s\n# ---- %s.gp ----\n%s", common, k->name, body);
 	if (fclose(gp) != 0) {

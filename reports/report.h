@@ -170,9 +170,11 @@ void report_history_finish(struct report *r);
  * control characters (but tab and newline) become U+FFFD, carriage
  * returns are dropped. */
 void report_html(FILE *out, const char *text);
-/* Markdown text on one line (table cells, list items): characters that
- * Markdown or HTML would interpret are escaped, | too, line breaks become
- * spaces; invalid UTF-8 and control characters become U+FFFD. */
+/* Markdown text on one line (table cells, list items): kq_md_text, the
+ * matrix's rule too: characters that Markdown or HTML would interpret are
+ * escaped, | too, links GitHub would make by itself (http://, www., mail
+ * addresses) are broken, line breaks become spaces; invalid UTF-8 and
+ * control characters become U+FFFD. */
 void report_md(FILE *out, const char *text);
 /* A gnuplot single-quoted string literal (quotes doubled, control
  * characters dropped), quotes included. */

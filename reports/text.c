@@ -9,32 +9,6 @@
 
 #include "report.h"
 
-/* The length of the valid UTF-8 sequence at p (1..4), 0 when it is not
- * one: overlong forms, surrogates and code points past U+10FFFF are not. */
-static size_t utf8_len(const unsigned char *p)
-{
-	if (p[0] < 0x80)
-		return 1;
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		return (p[1] & 0xc0) == 0x80 ? 2 : 0;
-	unsigned lo = 0x80, hi = 0xbf;
-	if (p[0] >= 0xe0 && p[0] <= 0xef) {
-		if (p[0] == 0xe0)
-			lo = 0xa0;
-		if (p[0] == 0xed)
-			hi = 0x9f;
-		return p[1] >= lo && p[1] <= hi && (p[2] & 0xc0) == 0x80 ? 3 : 0;
-	}
-	if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-		if (p[0] == 0xf0)
-			lo = 0x90;
-		if (p[0] == 0xf4)
-			hi = 0x8f;
-		return p[1] >= lo && p[1] <= hi && (p[2] & 0xc0) == 0x80 && (p[3] & 0xc0) == 0x80 ? 4 : 0;
-	}
-	return 0;
-}
-
 #define REPLACEMENT "\xef\xbf\xbd" /* U+FFFD */
 
 /* Walks text: ASCII bytes go to ascii(), valid multi-byte sequences are
@@ -44,7 +18,7 @@ static void walk(FILE *out, const char *text, void (*ascii)(FILE *, unsigned cha
 {
 	const unsigned char *p = (const unsigned char *)(text ? text : "");
 	while (*p) {
-		size_t len = utf8_len(p);
+		size_t len = kq_utf8_len(p);
 		if (len == 1)
 			ascii(out, *p);
 		else if (len)
@@ -79,27 +53,9 @@ void report_html(FILE *out, const char *text)
 	walk(out, text, html_char);
 }
 
-static void md_char(FILE *out, unsigned char c)
-{
-	if (c == '\n' || c == '\t' || c == '\r') {
-		fputc(' ', out);
-		return;
-	}
-	if (c < 0x20 || c == 0x7f) {
-		fputs(REPLACEMENT, out);
-		return;
-	}
-	/* Emphasis, code, links, images, raw HTML, entities, table cells,
-	 * strike-through and headings: all ASCII punctuation, so a backslash
-	 * makes each literal (CommonMark and GitHub's tables agree). */
-	if (strchr("\\`*_[]<>|~#!&{}", c))
-		fputc('\\', out);
-	fputc(c, out);
-}
-
 void report_md(FILE *out, const char *text)
 {
-	walk(out, text, md_char);
+	kq_md_text(out, text);
 }
 
 void report_gp_string(FILE *out, const char *text)

@@ -8,17 +8,20 @@
 #   cross      the aarch64 build
 #   guest      the benchmark guest image under TCG: agent, tools, failure paths
 #   run        kvmqual run end to end (quick profile, TCG) and its failure paths
+#   hostile    hostile input and faults (tests/sections/hostile.sh)
 # and the sections kept in files of their own, tests/sections/NAME.sh (each
 # says what it tests at its top), sourced here with the helpers below.
 # Run from the top of the checkout after 'make test' has built everything;
 # TESTS="unit fixture" runs a subset.
 set -u
 cd "$(dirname "$0")/.."
-PROBE=build/probe
+# KVMQUAL_TEST_PROBE and KVMQUAL_TEST_KVMQUAL run the tests against other
+# binaries (e.g. an older build, to see a new test fail there).
+PROBE=${KVMQUAL_TEST_PROBE:-build/probe}
 CHECK=build/tests/fixture_check
-KQ=build/kvmqual
+KQ=${KVMQUAL_TEST_KVMQUAL:-build/kvmqual}
 JG=build/tests/json_get
-TESTS=${TESTS:-unit fixture malformed cli live cross lab guest run report matrix publish browser compare nightly}
+TESTS=${TESTS:-unit fixture malformed cli live cross lab guest run report matrix publish browser compare nightly hostile}
 tmp=$(mktemp -d /tmp/kvmqual-test.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT INT TERM
 passed=0 failed=0 skipped=0

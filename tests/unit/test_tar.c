@@ -239,3 +239,52 @@ TEST(hostfs_dir_stays_inside)
 	CHECK(hostfs_open_snapshot("/nonexistent/snapshot", &err) == NULL);
 	CHECK(strstr(err.msg, "/nonexistent/snapshot") != NULL);
 }
+
+/* An archive with no entry at all (two zero blocks; or nothing): parsed
+ * as empty, and its listing too, without qsort(NULL, 0) (undefined
+ * behaviour that UBSan reports; tests/sections/hostile.sh runs this with
+ * halt_on_error). */
+TEST(tar_empty_archive)
+{
+	static const char zeros[1024];
+	struct kq_err err;
+	struct tar_archive ar;
+	CHECK_INT(tar_parse(zeros, sizeof(zeros), &ar, &err), 0);
+	CHECK_INT(ar.count, 0);
+	tar_free(&ar);
+	struct hostfs *fs = hostfs_open_tar_memory(zeros, sizeof(zeros), &err);
+	CHECK(fs != NULL);
+	if (fs) {
+		char **names;
+		CHECK_INT(hostfs_list(fs, "proc", &names), 0);
+		hostfs_free_list(names);
+		hostfs_close(fs);
+	}
+}
+
+/* A snapshot directory holds regular files only: a FIFO or a device named
+ * like a file the probe reads is not opened for reading (it would block,
+ * or never end). */
+TEST(hostfs_dir_regular_files_only)
+{
+	const char *dir = tmp_path("nonregular");
+	mkdir(dir, 0755);
+	char fifo[160];
+	snprintf(fifo, sizeof(fifo), "%s/dmesg.txt", dir);
+	CHECK_INT(mkfifo(fifo, 0644), 0);
+	struct kq_err err;
+	struct hostfs *fs = hostfs_open_snapshot(dir, &err);
+	CHECK(fs != NULL);
+	if (fs) {
+		char *data;
+		size_t len;
+		CHECK_INT(hostfs_read(fs, "dmesg.txt", &data, &len, 1 << 20), HOSTFS_ENOTREG);
+		hostfs_close(fs);
+	}
+	/* The snapshot itself a FIFO: refused, not waited on. */
+	fs = hostfs_open_snapshot(fifo, &err);
+	CHECK(fs == NULL);
+	CHECK(strstr(err.msg, "FIFO") != NULL);
+	unlink(fifo);
+	rmdir(dir);
+}

@@ -1,0 +1,190 @@
+# shellcheck shell=sh
+# hostile: the suite tried the way a hostile user, a broken disk or a
+# misbehaving server would try it (issue 13; docs/threat-model.md maps each
+# promise to its test here).  Each test was seen to fail on the code before
+# its fix.  Everything happens in the section's own temporary directory:
+# FIFOs, device nodes made with mknod there (never /dev's), tiny tmpfs
+# mounts for full disks (skipped with the reason when not root), crafted
+# databases and bundles, and loopback servers of its own
+# (tests/tools/http_hostile.c: a dripping, a redirecting and a flooding
+# WebDAV server; tests/tools/tcp_listen.c).  About 40 s.
+# Sourced by tests/run.sh (pass, fail, skip, $tmp, $KQ, $PROBE, $JG).
+
+if want hostile; then
+	ho=$tmp/hostile
+	mkdir -p "$ho"
+	ho_mounts=
+	ho_pids=
+	ho_cleanup() {
+		for p in $ho_pids; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
+		ho_pids=
+		for m in $ho_mounts; do umount "$m" 2>/dev/null; done
+		ho_mounts=
+	}
+	trap 'ho_cleanup; rm -rf "$tmp"' EXIT
+	trap 'ho_cleanup; rm -rf "$tmp"; exit 130' INT TERM
+	ho_err() { head -c 400 "$1" | tr '\n' ' '; }
+	# ho_full NAME: a 64 KiB tmpfs at $ho/NAME, filled; fails when not root.
+	ho_full() {
+		mkdir -p "$ho/$1" && mount -t tmpfs -o size=64k,nr_inodes=64 tmpfs "$ho/$1" 2>/dev/null || return 1
+		ho_mounts="$ho_mounts $ho/$1"
+		dd if=/dev/zero of="$ho/$1/fill" bs=4k 2>/dev/null
+		return 0
+	}
+	# ho_secs CMD...: runs CMD, sets $rc and $took (whole seconds).
+	ho_secs() {
+		ho_t0=$(date +%s)
+		"$@"
+		rc=$?
+		took=$(($(date +%s) - ho_t0))
+	}
+
+	# ---- 1: a run with no samples (killed early, cut off by a full disk) ----
+	cp tests/fixtures/results/x86-pvm-host.db "$ho/nosamples.db"
+	sqlite3 "$ho/nosamples.db" 'DELETE FROM samples; DELETE FROM speedups; DELETE FROM verdicts; DELETE FROM boot_samples'
+	timeout 120 "$KQ" report --db "$ho/nosamples.db" --out "$ho/nosamples" >"$ho/nosamples.out" 2>"$ho/nosamples.err"
+	rc=$?
+	if [ $rc -le 1 ] && [ -s "$ho/nosamples/index.html" ] && ! ls -d "$ho"/nosamples.tmp.* >/dev/null 2>&1; then
+		pass hostile/report-run-without-samples
+	else
+		fail hostile/report-run-without-samples "exit $rc (136 is SIGFPE): $(ho_err "$ho/nosamples.err")"
+	fi
+
+	# ---- 4: nothing from the database reaches gnuplot as a command ----
+	# A --db path with a line break and a gnuplot command in it.
+	ho_evil="$ho/db
+system(\"touch $ho/pwned-path\")
+x"
+	mkdir -p "$ho_evil"
+	cp tests/fixtures/results/x86-pvm-host.db "$ho_evil/k.db"
+	timeout 120 "$KQ" report --db "$ho_evil/k.db" --out "$ho/evilpath" >"$ho/evilpath.out" 2>"$ho/evilpath.err"
+	rc=$?
+	if [ ! -e "$ho/pwned-path" ] && [ $rc -eq 0 ] && [ -s "$ho/evilpath/plots/bars.svg" ]; then
+		pass hostile/report-db-path-not-a-gnuplot-command
+	elif ! command -v gnuplot >/dev/null 2>&1; then
+		skip hostile/report-db-path-not-a-gnuplot-command "no gnuplot (gnuplot-nox)"
+	else
+		fail hostile/report-db-path-not-a-gnuplot-command "exit $rc, $([ -e "$ho/pwned-path" ] && echo 'the command ran') $(ho_err "$ho/evilpath.err")"
+	fi
+	# Stored strings of a crafted database: quotes of both kinds, line
+	# breaks, backquotes, macros, a trailing backslash, in every name that
+	# reaches a plot (workload, metric, unit, the host).
+	cp tests/fixtures/results/x86-pvm-host.db "$ho/strings.db"
+	ho_q="q'\"\`touch $ho/pwned-bq\`@x"
+	ho_nl="n'
+system('touch $ho/pwned-nl')
+#"
+	ho_bs='b\'
+	sqlite3 "$ho/strings.db" "UPDATE samples SET workload = workload || '$(printf %s "$ho_q" | sed "s/'/''/g")',
+		metric = metric || '$(printf %s "$ho_nl" | sed "s/'/''/g")', unit = unit || '$ho_bs';
+		UPDATE speedups SET workload = workload || '$(printf %s "$ho_q" | sed "s/'/''/g")',
+		metric = metric || '$(printf %s "$ho_nl" | sed "s/'/''/g")';
+		UPDATE hosts SET model = '$(printf %s "$ho_nl" | sed "s/'/''/g")'" 2>"$ho/strings.sql.err"
+	timeout 120 "$KQ" report --db "$ho/strings.db" --out "$ho/strings" >"$ho/strings.out" 2>"$ho/strings.err"
+	rc=$?
+	if [ ! -e "$ho/pwned-bq" ] && [ ! -e "$ho/pwned-nl" ] && [ $rc -eq 0 ] && grep -q "system('touch" "$ho/strings/plots/bars.svg"; then
+		pass hostile/report-stored-strings-are-data
+	elif ! command -v gnuplot >/dev/null 2>&1; then
+		skip hostile/report-stored-strings-are-data "no gnuplot (gnuplot-nox)"
+	else
+		fail hostile/report-stored-strings-are-data "exit $rc, $(ls "$ho" | grep pwned | tr '\n' ' ') $(ho_err "$ho/strings.err") $(ho_err "$ho/strings.sql.err")"
+	fi
+
+	# ---- 6: inputs that would block: FIFOs, opened without waiting ----
+	ho_fifo_case() { # NAME EXPECTED-TEXT CMD...: refused within 20 s, exit 2, naming it
+		name=$1 want=$2
+		shift 2
+		ho_secs timeout 20 "$@" >"$ho/$name.out" 2>"$ho/$name.err"
+		if [ $rc -eq 2 ] && grep -q -- "$want" "$ho/$name.err"; then
+			pass "hostile/$name"
+		else
+			fail "hostile/$name" "exit $rc after ${took}s (124: it hung): $(ho_err "$ho/$name.err")"
+		fi
+	}
+	mkfifo "$ho/bundle.fifo.json"
+	ho_fifo_case matrix-in-fifo-file "bundle.fifo.json is a FIFO" "$KQ" matrix --in "$ho/bundle.fifo.json" --out "$ho/m-fifo"
+	mkdir -p "$ho/fifodir" && cp tests/fixtures/results/x86-pvm-host.json "$ho/fifodir/a.json" && mkfifo "$ho/fifodir/x.json"
+	ho_fifo_case matrix-in-dir-fifo-json "x.json is a FIFO" "$KQ" matrix --in "$ho/fifodir" --out "$ho/m-fifodir"
+	mkdir -p "$ho/tpl-fifo" && mkfifo "$ho/tpl-fifo/report.css"
+	ho_fifo_case report-templates-fifo-css "report.css is a FIFO" "$KQ" report --db tests/fixtures/results/x86-pvm-host.db \
+		--templates "$ho/tpl-fifo" --out "$ho/r-fifo"
+	mkfifo "$ho/snapshot.fifo"
+	ho_fifo_case probe-sysroot-fifo "is a FIFO" "$PROBE" --sysroot "$ho/snapshot.fifo"
+	# A FIFO dmesg.txt in a snapshot directory: never opened for reading.
+	rm -rf "$ho/snap-fifo" && cp -r tests/fixtures/snapshots/pi5-like "$ho/snap-fifo" && rm -f "$ho/snap-fifo/dmesg.txt" &&
+		mkfifo "$ho/snap-fifo/dmesg.txt"
+	ho_secs timeout 20 "$PROBE" --sysroot "$ho/snap-fifo" --json >"$ho/snap-fifo.json" 2>"$ho/snap-fifo.err"
+	if [ $rc -le 1 ] && grep -q '"no dmesg.txt in the snapshot' "$ho/snap-fifo.json"; then
+		pass hostile/probe-sysroot-fifo-dmesg
+	else
+		fail hostile/probe-sysroot-fifo-dmesg "exit $rc after ${took}s: $(ho_err "$ho/snap-fifo.err")"
+	fi
+
+	# ---- 16: a snapshot's device node is never read ----
+	rm -rf "$ho/snap-dev" && cp -r tests/fixtures/snapshots/pi5-like "$ho/snap-dev" && rm -f "$ho/snap-dev/dmesg.txt"
+	if mknod "$ho/snap-dev/dmesg.txt" c 1 5 2>/dev/null; then # a /dev/zero of its own
+		ho_secs timeout 60 "$PROBE" --sysroot "$ho/snap-dev" --json >"$ho/snap-dev.json" 2>"$ho/snap-dev.err"
+		# Read, it gives 16 MiB of zeros and "File too large".
+		if [ $rc -le 1 ] && grep -q '"no dmesg.txt in the snapshot' "$ho/snap-dev.json" &&
+			! grep -q 'File too large' "$ho/snap-dev.json"; then
+			pass hostile/probe-sysroot-device-not-read
+		else
+			fail hostile/probe-sysroot-device-not-read "exit $rc: $(grep -m1 'dmesg.txt in' "$ho/snap-dev.json")"
+		fi
+	else
+		skip hostile/probe-sysroot-device-not-read "mknod needs root (CAP_MKNOD)"
+	fi
+
+	# ---- 26: an empty tarball, under UBSan with halt_on_error ----
+	if [ -x build/tests/unit ]; then
+		UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 build/tests/unit tar_empty_archive >"$ho/ub.out" 2>&1
+		rc=$?
+		if [ $rc -eq 0 ] && grep -q '^PASS unit/tar_empty_archive' "$ho/ub.out"; then
+			pass hostile/empty-tarball-no-undefined-behaviour
+		else
+			fail hostile/empty-tarball-no-undefined-behaviour "exit $rc: $(grep -m1 'runtime error' "$ho/ub.out")"
+		fi
+	else
+		fail hostile/empty-tarball-no-undefined-behaviour "build/tests/unit is not built"
+	fi
+
+	# ---- 9 and 18: full disks ----
+	if ho_full full; then
+		# probe --capture over a good snapshot on a full disk keeps it.
+		printf 'previous good snapshot\n' >"$ho/full/snap.tar.gz" 2>/dev/null ||
+			{ rm -f "$ho/full/fill"; printf 'previous good snapshot\n' >"$ho/full/snap.tar.gz"; dd if=/dev/zero of="$ho/full/fill" bs=4k 2>/dev/null; }
+		cp "$ho/full/snap.tar.gz" "$ho/snap.before"
+		"$PROBE" --capture "$ho/full/snap.tar.gz" --no-smoke >/dev/null 2>"$ho/capture.err"
+		rc=$?
+		if [ $rc -eq 2 ] && cmp -s "$ho/snap.before" "$ho/full/snap.tar.gz" && grep -q 'snap.tar.gz' "$ho/capture.err" &&
+			[ -z "$(ls -A "$ho/full" | grep -v -e '^fill$' -e '^snap.tar.gz$')" ]; then
+			pass hostile/probe-capture-full-disk-keeps-old
+		else
+			fail hostile/probe-capture-full-disk-keeps-old "exit $rc, size now $(wc -c <"$ho/full/snap.tar.gz"), left: $(ls -A "$ho/full" | tr '\n' ' ') $(ho_err "$ho/capture.err")"
+		fi
+		"$PROBE" --json --no-smoke --output "$ho/full/probe.json" >/dev/null 2>"$ho/output.err"
+		rc=$?
+		[ $rc -eq 2 ] && grep -q 'probe.json' "$ho/output.err" && grep -q 'No space' "$ho/output.err" &&
+			pass hostile/probe-output-full-disk || fail hostile/probe-output-full-disk "exit $rc: $(ho_err "$ho/output.err")"
+		"$PROBE" --json --no-smoke >"$ho/full/stdout.json" 2>"$ho/stdout.err"
+		rc=$?
+		[ $rc -eq 2 ] && grep -q 'No space' "$ho/stdout.err" &&
+			pass hostile/probe-stdout-full-disk || fail hostile/probe-stdout-full-disk "exit $rc: $(ho_err "$ho/stdout.err")"
+	else
+		skip hostile/probe-capture-full-disk-keeps-old "a tmpfs mount needs root"
+		skip hostile/probe-output-full-disk "a tmpfs mount needs root"
+		skip hostile/probe-stdout-full-disk "a tmpfs mount needs root"
+	fi
+	# A capture onto a device node writes into it, never replaces it.
+	if mknod "$ho/null" c 1 3 2>/dev/null; then
+		"$PROBE" --capture "$ho/null" --no-smoke >/dev/null 2>"$ho/capnull.err"
+		rc=$?
+		[ $rc -le 1 ] && [ -c "$ho/null" ] && pass hostile/probe-capture-device-not-replaced ||
+			fail hostile/probe-capture-device-not-replaced "exit $rc, $(ls -l "$ho/null") $(ho_err "$ho/capnull.err")"
+	else
+		skip hostile/probe-capture-device-not-replaced "mknod needs root (CAP_MKNOD)"
+	fi
+
+	ho_cleanup
+	trap 'rm -rf "$tmp"' EXIT INT TERM
+fi
