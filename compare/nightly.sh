@@ -50,6 +50,26 @@ if [ ! -x "$kq" ]; then
 	say "no $kq: build it first (make kvmqual), or set KVMQUAL"
 	exit 2
 fi
+# The upload URL is checked before the night's run, and never printed with a
+# user name or password in it (kvmqual publish refuses those too).
+if [ -n "${KVMQUAL_PUBLISH_URL:-}" ]; then
+	case $KVMQUAL_PUBLISH_URL in
+	[Hh][Tt][Tt][Pp]://* | [Hh][Tt][Tt][Pp][Ss]://*) ;;
+	*)
+		say "KVMQUAL_PUBLISH_URL is not an http:// or https:// URL (not shown: it may hold a secret)"
+		exit 2
+		;;
+	esac
+	# Any '@': a password may hold a '/', so where the host ends is not known.
+	case $KVMQUAL_PUBLISH_URL in
+	*@*)
+		say "KVMQUAL_PUBLISH_URL carries a user name or password (not shown): put them in ~/.netrc" \
+			"(machine HOST login USER password PASS) or in KVMQUAL_PUBLISH_TOKEN, or" \
+			"KVMQUAL_PUBLISH_USER and KVMQUAL_PUBLISH_PASSWORD, and give the URL without them"
+		exit 2
+		;;
+	esac
+fi
 mkdir -p "$dir" || exit 2
 
 # 1. The run.  Its summary (JSON) says which run it stored.

@@ -30,6 +30,9 @@ static void usage(FILE *out)
 		"                   newest finished run), run:ID (that run id in each source)\n"
 		"  --merge-sources  one row per identity even when several sources hold it\n"
 		"                   (default: one row per source, marked as a conflict)\n"
+		"For --in URL: --max-download SIZE (all members together, default 256M; K, M, G),\n"
+		"  --timeout S and --min-rate BYTES (cut off below BYTES a second for S seconds:\n"
+		"  30, 1024), --deadline S (per request, 300), --retries N (3)\n"
 		"Exit status: 0 written, 1 writing or fetching failed, 2 bad usage or bad input.\n");
 }
 
@@ -129,8 +132,14 @@ static void remove_flat_dir(const char *dir)
 /* An http(s) collection: fetched into a temporary directory, read from
  * there under the URL's name.  Returns 0, -1 with err (input), or -2
  * (the fetch failed). */
-static int read_url(struct matrix *m, const char *url, struct kq_err *err)
+static int read_url(struct matrix *m, const char *url, const struct http_opts *o, struct kq_err *err)
 {
+	if (http_check_url(url, err)) {
+		char why[sizeof(err->msg)];
+		snprintf(why, sizeof(why), "%s", err->msg);
+		kq_error(err, "--in URL: %s", why);
+		return -1;
+	}
 	const char *tmpdir = getenv("TMPDIR");
 	char *dir = kq_xasprintf("%s/kvmqual-matrix.XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
 	if (!mkdtemp(dir)) {
@@ -139,7 +148,9 @@ static int read_url(struct matrix *m, const char *url, struct kq_err *err)
 		return -2;
 	}
 	int ret = 0;
-	int fetched = http_fetch_collection(url, dir, err);
+	struct http_client *c = http_client_new(o, err);
+	int fetched = c ? http_fetch_collection_with(c, url, dir, err) : -1;
+	http_client_free(c);
 	if (fetched < 0) {
 		ret = -2;
 	} else {
@@ -161,10 +172,12 @@ static int read_url(struct matrix *m, const char *url, struct kq_err *err)
 	return ret;
 }
 
-static int read_input(struct matrix *m, const char *in, struct kq_err *err)
+static int read_input(struct matrix *m, const char *in, const struct http_opts *o, struct kq_err *err)
 {
-	if (kq_startswith(in, "http://") || kq_startswith(in, "https://"))
-		return read_url(m, in, err);
+	/* Anything that looks like a URL is one (never a file name to print:
+	 * it may carry user:password@). */
+	if (http_looks_like_url(in))
+		return read_url(m, in, o, err);
 	struct stat sb;
 	if (stat(in, &sb) != 0)
 		return kq_error(err, "%s: %s", in, strerror(errno));
@@ -181,6 +194,39 @@ static int read_input(struct matrix *m, const char *in, struct kq_err *err)
 	if (rc == 1)
 		matrix_add_note(m, err->msg);
 	return rc < 0 ? -1 : 0;
+}
+
+/* "256M", "2G", "65536": bytes, with an optional K, M or G (powers of 1024). */
+static int parse_size(const char *arg, unsigned long long *out)
+{
+	char *end;
+	if (!(*arg >= '0' && *arg <= '9'))
+		return -1;
+	errno = 0;
+	unsigned long long v = strtoull(arg, &end, 10);
+	int shift = 0;
+	if (*end == 'K' || *end == 'k')
+		shift = 10;
+	else if (*end == 'M' || *end == 'm')
+		shift = 20;
+	else if (*end == 'G' || *end == 'g')
+		shift = 30;
+	if (shift)
+		end++;
+	if (errno || *end || v == 0 || v > (1ull << 50) >> shift)
+		return -1;
+	*out = v << shift;
+	return 0;
+}
+
+/* A whole number from lo to hi, strictly. */
+static int parse_long(const char *arg, long lo, long hi, long *out)
+{
+	uint64_t v;
+	if (kq_parse_u64(arg, &v) || v < (uint64_t)lo || v > (uint64_t)hi)
+		return -1;
+	*out = (long)v;
+	return 0;
 }
 
 static int parse_select(const char *arg, struct matrix *m)
@@ -210,8 +256,14 @@ int cmd_matrix(int argc, char **argv)
 		{ "db", required_argument, NULL, 'd' }, { "in", required_argument, NULL, 'i' },
 		{ "out", required_argument, NULL, 'o' }, { "select", required_argument, NULL, 's' },
 		{ "merge-sources", no_argument, NULL, 'm' }, { "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		{ "max-download", required_argument, NULL, 'M' }, { "timeout", required_argument, NULL, 'T' },
+		{ "min-rate", required_argument, NULL, 'R' }, { "deadline", required_argument, NULL, 'D' },
+		{ "retries", required_argument, NULL, 'r' }, { NULL, 0, NULL, 0 },
 	};
+	struct http_opts hopts;
+	http_opts_default(&hopts);
+	hopts.max_download = HTTP_FETCH_MAX_DEFAULT;
+	long lv;
 	struct matrix m;
 	matrix_init(&m);
 	const char **dbs = kq_xcalloc((size_t)argc + 1, sizeof(*dbs));
@@ -226,6 +278,36 @@ int cmd_matrix(int argc, char **argv)
 		case 'i': ins[nin++] = optarg; break;
 		case 'o': out_dir = optarg; break;
 		case 'm': m.merge_sources = 1; break;
+		case 'M':
+			if (parse_size(optarg, &hopts.max_download)) {
+				fprintf(stderr, "kvmqual matrix: --max-download takes a size (e.g. 512M, 2G), not '%s'\n", optarg);
+				goto out;
+			}
+			break;
+		case 'T': case 'R': case 'D': case 'r': {
+			static const struct { char opt; const char *name; long lo, hi; } lim[] = {
+				{ 'T', "--timeout takes 1 to 3600 seconds", 1, 3600 },
+				{ 'R', "--min-rate takes 1 to 1000000000 bytes a second", 1, 1000000000 },
+				{ 'D', "--deadline takes 1 to 86400 seconds", 1, 86400 },
+				{ 'r', "--retries takes 0 to 10", 0, 10 },
+			};
+			size_t k = 0;
+			while (lim[k].opt != ch)
+				k++;
+			if (parse_long(optarg, lim[k].lo, lim[k].hi, &lv)) {
+				fprintf(stderr, "kvmqual matrix: %s, not '%s'\n", lim[k].name, optarg);
+				goto out;
+			}
+			if (ch == 'T')
+				hopts.stall_timeout_s = lv;
+			else if (ch == 'R')
+				hopts.min_rate = lv;
+			else if (ch == 'D')
+				hopts.deadline_s = lv;
+			else
+				hopts.retries = (int)lv;
+			break;
+		}
 		case 's':
 			if (parse_select(optarg, &m)) {
 				fprintf(stderr, "kvmqual matrix: --select takes latest-qualifying, latest or run:ID,"
@@ -265,7 +347,7 @@ int cmd_matrix(int argc, char **argv)
 		}
 	}
 	for (size_t i = 0; i < nin; i++) {
-		int rc = read_input(&m, ins[i], &err);
+		int rc = read_input(&m, ins[i], &hopts, &err);
 		if (rc) {
 			fprintf(stderr, "kvmqual matrix: %s\n", err.msg);
 			ret = rc == -2 ? 1 : 2;

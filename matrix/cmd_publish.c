@@ -90,7 +90,8 @@ static int walk(struct plan *p, const char *dir, const char *rel, int depth, str
 		names[n++] = kq_xstrdup(e->d_name);
 	}
 	closedir(d);
-	qsort(names, n, sizeof(*names), cmp_names);
+	if (n > 1) /* an empty directory has no names array: qsort(NULL, 0) is undefined */
+		qsort(names, n, sizeof(*names), cmp_names);
 	int rc = 0;
 	for (size_t i = 0; i < n; i++) {
 		char *local = kq_xasprintf("%s/%s", dir, names[i]);
@@ -236,7 +237,10 @@ static void usage(FILE *out)
 		"                    A URL with a query string (an S3 presigned URL) names one\n"
 		"                    object: give one FILE with it\n"
 		"  --retries N       retries on 5xx, 429, timeouts, connection errors (3)\n"
-		"  --timeout S       abort a request that moves no data for S seconds (30)\n"
+		"  --timeout S       abort a request that moves less than --min-rate bytes a\n"
+		"                    second for S seconds (30)\n"
+		"  --min-rate BYTES  that minimum rate (1024)\n"
+		"  --deadline S      abort any request that lasts longer than S seconds (300)\n"
 		"  --cacert FILE     verify the server against this CA bundle\n"
 		"  --insecure        do not verify the server's TLS certificate\n"
 		"\n"
@@ -257,6 +261,8 @@ int cmd_publish(int argc, char **argv)
 		{ "no-move", no_argument, NULL, 'n' },
 		{ "retries", required_argument, NULL, 'r' },
 		{ "timeout", required_argument, NULL, 'T' },
+		{ "min-rate", required_argument, NULL, 'R' },
+		{ "deadline", required_argument, NULL, 'D' },
 		{ "cacert", required_argument, NULL, 'c' },
 		{ "insecure", no_argument, NULL, 'k' },
 		{ "help", no_argument, NULL, 'h' },
@@ -286,6 +292,21 @@ int cmd_publish(int argc, char **argv)
 			}
 			o.stall_timeout_s = (long)v;
 			break;
+		case 'R':
+			if (kq_parse_u64(optarg, &v) || v < 1 || v > 1000000000) {
+				fprintf(stderr, "kvmqual publish: --min-rate takes 1 to 1000000000 bytes a second, not '%s'\n",
+					optarg);
+				return 2;
+			}
+			o.min_rate = (long)v;
+			break;
+		case 'D':
+			if (kq_parse_u64(optarg, &v) || v < 1 || v > 86400) {
+				fprintf(stderr, "kvmqual publish: --deadline takes 1 to 86400 seconds, not '%s'\n", optarg);
+				return 2;
+			}
+			o.deadline_s = (long)v;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -301,7 +322,7 @@ int cmd_publish(int argc, char **argv)
 	}
 	struct kq_err err;
 	if (http_check_url(to, &err)) {
-		fprintf(stderr, "kvmqual publish: %s\n", err.msg);
+		fprintf(stderr, "kvmqual publish: --to: %s\n", err.msg);
 		return 2;
 	}
 	if (o.cacert && access(o.cacert, R_OK)) {
@@ -336,7 +357,7 @@ int cmd_publish(int argc, char **argv)
 	if (o.insecure)
 		fprintf(stderr, "kvmqual publish: warning: --insecure: the server's certificate is not "
 				"verified\n");
-	if ((getenv(HTTP_ENV_TOKEN) || getenv(HTTP_ENV_USER)) && !strncmp(to, "http://", 7) &&
+	if ((getenv(HTTP_ENV_TOKEN) || getenv(HTTP_ENV_USER)) && http_scheme(to) == 1 &&
 	    !is_loopback(to))
 		fprintf(stderr, "kvmqual publish: warning: credentials go over plain http:// to %s\n",
 			shown);

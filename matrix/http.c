@@ -22,6 +22,7 @@
 struct http_client {
 	CURL *curl;
 	struct http_opts o;
+	unsigned long long downloaded; /* bytes of bodies received, every request */
 	char *token, *user, *password;
 	char auth_source[160];
 	char errbuf[CURL_ERROR_SIZE];
@@ -33,6 +34,8 @@ void http_opts_default(struct http_opts *o)
 		.retries = 3,
 		.connect_timeout_s = 10,
 		.stall_timeout_s = 30,
+		.min_rate = 1024,
+		.deadline_s = 300,
 		.backoff_ms = 500,
 	};
 }
@@ -134,6 +137,8 @@ struct attempt {
 	struct kq_buf *out_buf;
 	unsigned long long out_len, out_cap;
 	int too_big;
+	int over_cap;                  /* the client's download cap was reached */
+	struct http_client *client;
 	struct http_result *res;
 };
 
@@ -142,6 +147,11 @@ static size_t on_body(char *data, size_t size, size_t n, void *user)
 	struct attempt *a = user;
 	size_t len = size * n;
 	a->out_len += len;
+	a->client->downloaded += len;
+	if (a->client->o.max_download && a->client->downloaded > a->client->o.max_download) {
+		a->over_cap = 1;
+		return 0;
+	}
 	if (a->out_len > a->out_cap) {
 		a->too_big = 1;
 		return 0;
@@ -186,9 +196,18 @@ static void set_common(struct http_client *c, struct attempt *a, const char *url
 	curl_easy_setopt(h, CURLOPT_USERAGENT, "kvmqual/0.1.0");
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->errbuf);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, c->o.connect_timeout_s);
-	/* A server that stops answering is cut off instead of hanging us. */
-	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	/* A server that stops answering, or drips, is cut off: less than
+	 * min_rate bytes a second for the stall time; and no request lasts
+	 * longer than the deadline, however it trickles. */
+	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, c->o.min_rate > 0 ? c->o.min_rate : 1L);
 	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, c->o.stall_timeout_s);
+	if (c->o.deadline_s > 0)
+		curl_easy_setopt(h, CURLOPT_TIMEOUT, c->o.deadline_s);
+	/* A body declared larger than what is left of the cap is refused
+	 * before it is received. */
+	if (c->o.max_download)
+		curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE,
+				 (curl_off_t)(c->downloaded < c->o.max_download ? c->o.max_download - c->downloaded : 0));
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, c->o.insecure ? 0L : 1L);
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, c->o.insecure ? 0L : 2L);
 	if (c->o.cacert)
@@ -263,8 +282,8 @@ static const char *transport_hint(CURLcode rc)
 {
 	switch (rc) {
 	case CURLE_OPERATION_TIMEDOUT:
-		return " (the server stalled: a request that moves no data is cut off after the "
-		       "stall timeout, --timeout)";
+		return " (the server stalled or is too slow: a request is cut off when it moves less than "
+		       "--min-rate bytes a second for --timeout seconds, or lasts longer than --deadline seconds)";
 	case CURLE_PEER_FAILED_VERIFICATION:
 	case CURLE_SSL_CACERT_BADFILE:
 		return " (the server's certificate could not be verified: give its CA with --cacert FILE, "
@@ -286,7 +305,7 @@ static int do_request(struct http_client *c, struct request *r, struct http_resu
 	int rc = -1;
 	long backoff = c->o.backoff_ms > 0 ? c->o.backoff_ms : 500;
 	for (int attempt = 0;; attempt++) {
-		struct attempt a = { .res = res, .out_buf = r->out_buf,
+		struct attempt a = { .res = res, .out_buf = r->out_buf, .client = c,
 				     .out_cap = r->out_path ? GET_MAX_BYTES : r->out_buf ? r->out_cap : ERROR_BODY_MAX };
 		struct kq_buf discard;
 		kq_buf_init(&discard);
@@ -351,6 +370,10 @@ static int do_request(struct http_client *c, struct request *r, struct http_resu
 			retry = retryable_status(res->status);
 			kq_error(err, "%s %s: HTTP %ld%s%s%s", r->method, shown, res->status,
 				 res->reason[0] ? " " : "", res->reason, status_hint(c, res->status));
+		} else if ((cc == CURLE_WRITE_ERROR && a.over_cap) || cc == CURLE_FILESIZE_EXCEEDED) {
+			retry = 0;
+			kq_error(err, "%s %s: the download cap of %llu bytes is reached (raise it with "
+				      "--max-download SIZE)", r->method, shown, c->o.max_download);
 		} else if (cc == CURLE_WRITE_ERROR && a.too_big) {
 			retry = 0;
 			kq_error(err, "%s %s: the answer is larger than %llu bytes", r->method, shown,
@@ -631,6 +654,7 @@ int http_fetch_collection(const char *url, const char *dest_dir, struct kq_err *
 {
 	struct http_opts o;
 	http_opts_default(&o);
+	o.max_download = HTTP_FETCH_MAX_DEFAULT;
 	struct http_client *c = http_client_new(&o, err);
 	if (!c)
 		return -1;

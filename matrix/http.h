@@ -10,25 +10,36 @@
 
 #include "../lib/util.h"
 
+/* What a collection fetch (kvmqual matrix --in URL) downloads at most in
+ * all, by default: bundles are tens of KiB each. */
+#define HTTP_FETCH_MAX_DEFAULT (256ull << 20)
+
 /* Fetches every member of the WebDAV collection at url whose name ends in
  * ".json" into dest_dir (created if missing): PROPFIND Depth: 1, then GET
  * each.  Names that are not safe as local file names, and dotfiles (uploads
  * still in flight), are left out.  TLS verified, credentials from .netrc or
- * the environment (as kvmqual publish), retries on 5xx and timeouts.
- * Returns the number of files fetched (>= 0), or -1 with err naming the URL
- * and the HTTP status or what else failed. */
+ * the environment (as kvmqual publish), retries on 5xx and timeouts, at
+ * most HTTP_FETCH_MAX_DEFAULT bytes in all.  Returns the number of files
+ * fetched (>= 0), or -1 with err naming the URL and the HTTP status or what
+ * else failed. */
 int http_fetch_collection(const char *url, const char *dest_dir, struct kq_err *err);
 
 /* Settings shared by every request of one command.  http_opts_default()
- * fills in: verify TLS, 3 retries, 10 s connect timeout, 30 s stall abort,
- * back-off from 500 ms. */
+ * fills in: verify TLS, 3 retries, 10 s connect timeout, at least 1 KiB/s
+ * over any 30 s, 300 s per request, back-off from 500 ms, no download cap.
+ * A server that drips (a byte a second resets no stall timer here) is cut
+ * off by the minimum rate; one that streams without end by the deadline
+ * or the download cap. */
 struct http_opts {
 	int insecure;            /* do not verify the server's certificate */
 	const char *cacert;      /* CA bundle to verify against, or NULL */
 	int retries;             /* extra attempts on 5xx, 429, timeouts, connection errors */
 	long connect_timeout_s;
-	long stall_timeout_s;    /* abort a transfer that moves nothing for this long */
+	long stall_timeout_s;    /* abort a transfer slower than min_rate for this long */
+	long min_rate;           /* bytes a second, averaged by libcurl over a few seconds */
+	long deadline_s;         /* no request (one attempt) takes longer */
 	long backoff_ms;         /* first back-off; doubles at each retry */
+	unsigned long long max_download; /* bytes received over all requests; 0: no cap */
 };
 
 void http_opts_default(struct http_opts *o);
@@ -110,9 +121,14 @@ char *http_url_join(const char *base, const char *segment);
 /* The URL's path, percent-decoded, without a trailing '/'; NULL if the URL
  * cannot be parsed. */
 char *http_url_path(const char *url);
-/* Refuses what is not http(s)://host/..., and URLs with userinfo (a secret
- * on the command line).  Returns 0 or -1 with err. */
+/* Refuses what is not http(s)://host/... (the scheme in any case), and
+ * URLs with userinfo (a secret on the command line).  The URL itself is
+ * never put into err: it may carry the secret.  Returns 0 or -1 with err. */
 int http_check_url(const char *url, struct kq_err *err);
+/* Whether s starts like a URL ("scheme://", the scheme in any case). */
+int http_looks_like_url(const char *s);
+/* Whether s starts "http://" or "https://" in any case; 2 for https. */
+int http_scheme(const char *s);
 /* The URL for messages: userinfo dropped, a query (presigned signatures)
  * shown as "?...".  Caller frees. */
 char *http_url_for_display(const char *url);

@@ -7,6 +7,7 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <curl/curl.h>
 
@@ -106,10 +107,33 @@ char *http_url_path(const char *url)
 	return out;
 }
 
+int http_scheme(const char *s)
+{
+	if (!strncasecmp(s, "https://", 8))
+		return 2;
+	return !strncasecmp(s, "http://", 7);
+}
+
+int http_looks_like_url(const char *s)
+{
+	if (!isalpha((unsigned char)*s))
+		return 0;
+	size_t n = 1;
+	while (isalnum((unsigned char)s[n]) || s[n] == '+' || s[n] == '-' || s[n] == '.')
+		n++;
+	return !strncmp(s + n, "://", 3);
+}
+
 int http_check_url(const char *url, struct kq_err *err)
 {
-	if (strncmp(url, "http://", 7) && strncmp(url, "https://", 8))
-		return kq_error(err, "'%s' is not an http:// or https:// URL", url);
+	if (!http_scheme(url)) {
+		/* Only the scheme: the rest may hold user:password@. */
+		size_t n = http_looks_like_url(url) ? strcspn(url, ":") : 0;
+		if (n)
+			return kq_error(err, "a %.*s:// URL is not supported: give an http:// or https:// URL", (int)(n > 20 ? 20 : n),
+					url);
+		return kq_error(err, "not an http:// or https:// URL");
+	}
 	CURLU *u = curl_url();
 	if (!u)
 		return kq_error(err, "out of memory");
@@ -118,7 +142,7 @@ int http_check_url(const char *url, struct kq_err *err)
 	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || !host[0]) {
 		/* Not echoed: a URL that does not parse may still hold a secret. */
-		rc = kq_error(err, "the URL given to --to is not a valid URL");
+		rc = kq_error(err, "not a valid URL (it is not shown: it may hold a secret)");
 	} else if (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK ||
 		   curl_url_get(u, CURLUPART_PASSWORD, &password, 0) == CURLUE_OK) {
 		rc = kq_error(err, "the URL carries a user name or password, which must not be given on "

@@ -185,6 +185,123 @@ system('touch $ho/pwned-nl')
 		skip hostile/probe-capture-device-not-replaced "mknod needs root (CAP_MKNOD)"
 	fi
 
+	# ---- servers that drip, flood, redirect (6, 11, 14) ----
+	# ho_server NAME MODE ARGS...: http_hostile in the background; $ho_port.
+	ho_server() {
+		hs_name=$1
+		shift
+		rm -f "$ho/$hs_name.port"
+		build/tests/http_hostile "$ho/$hs_name.port" "$ho/$hs_name.log" 300 "$@" &
+		ho_pids="$ho_pids $!"
+		hs_i=0
+		while [ ! -s "$ho/$hs_name.port" ] && [ $hs_i -lt 100 ]; do sleep 0.1; hs_i=$((hs_i + 1)); done
+		ho_port=$(cat "$ho/$hs_name.port" 2>/dev/null)
+	}
+	# ho_sent NAME: bytes the server sent over all its connections.
+	ho_sent() { awk '$1 == "sent" { s += $3 } END { printf "%d\n", s }' "$ho/$1.log" 2>/dev/null; }
+	ho_secret="pw-$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')"
+	ho_leak() { grep -l -e "$ho_secret" "$@" 2>/dev/null | tr '\n' ' '; }
+	printf '{"a":1}\n' >"$ho/a.json"
+	if [ ! -x build/tests/http_hostile ] || [ ! -x build/tests/tcp_listen ]; then
+		fail hostile/servers "build/tests/http_hostile and tcp_listen are not built (make test builds them)"
+	else
+		# A server that sends 2 bytes a second: cut off by the minimum rate,
+		# not kept waiting by a stall timer that every byte resets.
+		ho_server drip2 drip 2
+		ho_secs timeout 60 "$KQ" publish --timeout 2 --retries 0 --to "http://127.0.0.1:$ho_port/dav/" "$ho/a.json" \
+			>"$ho/pub-drip.out" 2>"$ho/pub-drip.err"
+		[ $rc -eq 1 ] && [ $took -le 30 ] && grep -q 'too slow' "$ho/pub-drip.err" && pass hostile/publish-drip-cut-off ||
+			fail hostile/publish-drip-cut-off "exit $rc after ${took}s (124: it hung): $(ho_err "$ho/pub-drip.err")"
+		ho_secs timeout 60 "$KQ" matrix --timeout 2 --retries 0 --in "http://127.0.0.1:$ho_port/bundles/" --out "$ho/m-drip" \
+			>"$ho/m-drip.out" 2>"$ho/m-drip.err"
+		[ $rc -eq 1 ] && [ $took -le 30 ] && grep -q 'too slow' "$ho/m-drip.err" && pass hostile/matrix-url-drip-cut-off ||
+			fail hostile/matrix-url-drip-cut-off "exit $rc after ${took}s: $(ho_err "$ho/m-drip.err")"
+		# Fast enough for the minimum rate, and never done: the deadline.
+		# (publish keeps at most 4 KiB of an answer: 1000 bytes a second.)
+		ho_server drip-1k drip 1000
+		ho_secs timeout 60 "$KQ" publish --min-rate 100 --deadline 3 --retries 0 --to "http://127.0.0.1:$ho_port/dav/" "$ho/a.json" \
+			>"$ho/pub-dl.out" 2>"$ho/pub-dl.err"
+		[ $rc -eq 1 ] && [ $took -le 30 ] && grep -q 'timed out' "$ho/pub-dl.err" && pass hostile/publish-deadline ||
+			fail hostile/publish-deadline "exit $rc after ${took}s: $(ho_err "$ho/pub-dl.err")"
+		ho_server drip-fast drip 20000
+		ho_secs timeout 60 "$KQ" matrix --deadline 3 --retries 0 --in "http://127.0.0.1:$ho_port/bundles/" --out "$ho/m-dl" \
+			>"$ho/m-dl.out" 2>"$ho/m-dl.err"
+		[ $rc -eq 1 ] && [ $took -le 30 ] && grep -q 'timed out' "$ho/m-dl.err" && pass hostile/matrix-url-deadline ||
+			fail hostile/matrix-url-deadline "exit $rc after ${took}s: $(ho_err "$ho/m-dl.err")"
+
+		# 14: three members declared 2 GiB each: refused before any body
+		# arrives, by the default cap.
+		# (What the kernel's socket buffers took before the client hung up
+		# is counted as sent: a few MiB of slack.)  Nothing is left in
+		# $TMPDIR.
+		ho_server huge flood 3 2147483648
+		mkdir -p "$ho/mtmp"
+		ho_secs env TMPDIR="$ho/mtmp" timeout 120 "$KQ" matrix --retries 0 --in "http://127.0.0.1:$ho_port/bundles/" \
+			--out "$ho/m-huge" >"$ho/m-huge.out" 2>"$ho/m-huge.err"
+		ho_n=$(ho_sent huge)
+		[ $rc -eq 1 ] && [ "$ho_n" -lt 16777216 ] && grep -q -- '--max-download' "$ho/m-huge.err" && [ -z "$(ls -A "$ho/mtmp")" ] &&
+			pass hostile/matrix-url-download-cap ||
+			fail hostile/matrix-url-download-cap "exit $rc after ${took}s, $ho_n bytes sent: $(ho_err "$ho/m-huge.err")"
+		# Members without a length and without end: stopped at the cap asked for.
+		ho_server endless flood 3 0
+		ho_secs timeout 120 "$KQ" matrix --retries 0 --max-download 1M --in "http://127.0.0.1:$ho_port/bundles/" \
+			--out "$ho/m-endless" >"$ho/m-endless.out" 2>"$ho/m-endless.err"
+		ho_n=$(ho_sent endless)
+		[ $rc -eq 1 ] && [ "$ho_n" -lt 16777216 ] && grep -q -- '--max-download' "$ho/m-endless.err" && [ ! -d "$ho/m-endless" ] &&
+			pass hostile/matrix-url-download-cap-flag ||
+			fail hostile/matrix-url-download-cap-flag "exit $rc after ${took}s, $ho_n bytes sent: $(ho_err "$ho/m-endless.err")"
+
+		# 11: credentials in a URL, whatever the scheme's case: refused,
+		# never printed, nothing sent.
+		build/tests/tcp_listen count "$ho/nobody.port" "$ho/nobody.log" 300 &
+		ho_pids="$ho_pids $!"
+		hs_i=0
+		while [ ! -s "$ho/nobody.port" ] && [ $hs_i -lt 100 ]; do sleep 0.1; hs_i=$((hs_i + 1)); done
+		ho_np=$(cat "$ho/nobody.port")
+		for ho_scheme in HTTP http HttpS; do
+			timeout 60 "$KQ" publish --to "$ho_scheme://lab:$ho_secret@127.0.0.1:$ho_np/dav/" "$ho/a.json" \
+				>"$ho/pub-ui-$ho_scheme.out" 2>"$ho/pub-ui-$ho_scheme.err"
+			rc=$?
+			[ $rc -eq 2 ] && grep -q 'netrc' "$ho/pub-ui-$ho_scheme.err" && [ -z "$(ho_leak "$ho/pub-ui-$ho_scheme".*)" ] &&
+				pass "hostile/publish-userinfo-refused-$ho_scheme" ||
+				fail "hostile/publish-userinfo-refused-$ho_scheme" "exit $rc: $(ho_err "$ho/pub-ui-$ho_scheme.err")"
+			timeout 60 "$KQ" matrix --in "$ho_scheme://lab:$ho_secret@127.0.0.1:$ho_np/bundles/" --out "$ho/m-ui" \
+				>"$ho/m-ui-$ho_scheme.out" 2>"$ho/m-ui-$ho_scheme.err"
+			rc=$?
+			[ $rc -eq 2 ] && grep -q 'netrc' "$ho/m-ui-$ho_scheme.err" && [ -z "$(ho_leak "$ho/m-ui-$ho_scheme".*)" ] &&
+				pass "hostile/matrix-in-userinfo-refused-$ho_scheme" ||
+				fail "hostile/matrix-in-userinfo-refused-$ho_scheme" "exit $rc: $(ho_err "$ho/m-ui-$ho_scheme.err")"
+		done
+		timeout 60 "$KQ" publish --to "ftp://lab:$ho_secret@127.0.0.1:$ho_np/" "$ho/a.json" >"$ho/pub-ftp.out" 2>"$ho/pub-ftp.err"
+		rc=$?
+		[ $rc -eq 2 ] && [ -z "$(ho_leak "$ho"/pub-ftp.*)" ] && pass hostile/publish-other-scheme-not-echoed ||
+			fail hostile/publish-other-scheme-not-echoed "exit $rc: $(ho_err "$ho/pub-ftp.err")"
+		# A redirect to a URL with credentials: not followed, not printed.
+		ho_server redirect redirect "http://lab:$ho_secret@127.0.0.1:$ho_np/stolen/"
+		timeout 60 "$KQ" publish --retries 0 --to "http://127.0.0.1:$ho_port/dav/" "$ho/a.json" >"$ho/pub-redir.out" 2>"$ho/pub-redir.err"
+		rc=$?
+		timeout 60 "$KQ" matrix --retries 0 --in "http://127.0.0.1:$ho_port/bundles/" --out "$ho/m-redir" >"$ho/m-redir.out" 2>"$ho/m-redir.err"
+		rc2=$?
+		if [ $rc -eq 1 ] && [ $rc2 -eq 1 ] && grep -q 'not followed' "$ho/pub-redir.err" && grep -q 'not followed' "$ho/m-redir.err" &&
+			[ -z "$(ho_leak "$ho"/pub-redir.* "$ho"/m-redir.*)" ]; then
+			pass hostile/redirect-not-followed
+		else
+			fail hostile/redirect-not-followed "exit $rc, $rc2: $(ho_err "$ho/pub-redir.err") $(ho_err "$ho/m-redir.err")"
+		fi
+		[ "$(grep -c '^connection' "$ho/nobody.log")" -eq 0 ] && pass hostile/credentials-never-sent ||
+			fail hostile/credentials-never-sent "$(head -3 "$ho/nobody.log" | tr '\n' ' ')"
+		# The nightly script: KVMQUAL_PUBLISH_URL with user:password@ is
+		# refused before the night's run, and not printed.
+		KVMQUAL="$KQ" KVMQUAL_DB="$ho/nightly.db" KVMQUAL_NIGHTLY_DIR="$ho/nightly" KVMQUAL_ITERATIONS=1 \
+			KVMQUAL_RUN_ARGS="--accel tcg --guest-arch aarch64 --net user --workloads sysbench-cpu-1t" \
+			KVMQUAL_PUBLISH_URL="https://lab:$ho_secret@127.0.0.1:$ho_np/nightly" \
+			timeout 900 scripts/nightly.sh >"$ho/nightly.out" 2>"$ho/nightly.err"
+		rc=$?
+		[ $rc -eq 2 ] && [ -z "$(ho_leak "$ho"/nightly.out "$ho"/nightly.err)" ] && grep -q 'KVMQUAL_PUBLISH_URL' "$ho/nightly.err" &&
+			[ ! -e "$ho/nightly.db" ] && pass hostile/nightly-publish-url-credentials ||
+			fail hostile/nightly-publish-url-credentials "exit $rc, leaked in: $(ho_leak "$ho"/nightly.out "$ho"/nightly.err) $(ho_err "$ho/nightly.err")"
+	fi
+
 	ho_cleanup
 	trap 'rm -rf "$tmp"' EXIT INT TERM
 fi
