@@ -195,13 +195,18 @@ $(TEST_OUT)/http_hostile: tests/tools/http_hostile.c
 	@echo "  CC      $@"
 	$(Q)gcc -std=gnu11 $(WARN) -O1 -g -o $@ $<
 
+$(TEST_OUT)/host_key: tests/tools/host_key.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $@"
+	$(Q)gcc -std=gnu11 $(WARN) -O1 -g -o $@ $<
+
 $(TEST_OUT)/http_fetch: tests/tools/http_fetch.c matrix/http.c matrix/http_dav.c matrix/http.h lib/util.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $@"
 	$(Q)gcc -std=gnu11 $(WARN) -O1 -g $(SAN) -o $@ tests/tools/http_fetch.c matrix/http.c matrix/http_dav.c lib/util.c -lcurl
 
 test: test-deps
-	$(Q)$(MAKE) --no-print-directory ARCH=$(HOST_ARCH) probe kvmqual $(TEST_OUT)/unit $(TEST_OUT)/fixture_check $(TEST_OUT)/json_get $(TEST_OUT)/test_stream $(TEST_OUT)/tcp_listen $(TEST_OUT)/http_fetch $(TEST_OUT)/http_hostile
+	$(Q)$(MAKE) --no-print-directory ARCH=$(HOST_ARCH) probe kvmqual $(TEST_OUT)/unit $(TEST_OUT)/fixture_check $(TEST_OUT)/json_get $(TEST_OUT)/test_stream $(TEST_OUT)/tcp_listen $(TEST_OUT)/http_fetch $(TEST_OUT)/http_hostile $(TEST_OUT)/host_key
 	$(Q)$(MAKE) --no-print-directory ARCH=aarch64 probe
 	$(Q)$(MAKE) --no-print-directory guest-image
 	$(Q)tests/run.sh

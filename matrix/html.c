@@ -14,9 +14,11 @@
 
 #include "matrix.h"
 
-static void html_text(FILE *out, const char *s)
+static void html_text(FILE *out, const char *text)
 {
-	for (; s && *s; s++) {
+	/* Valid UTF-8 whatever a source held (a cut at 12 bytes included). */
+	char *clean = kq_utf8_dup(text ? text : "");
+	for (const char *s = clean; *s; s++) {
 		switch (*s) {
 		case '&': fputs("&amp;", out); break;
 		case '<': fputs("&lt;", out); break;
@@ -26,6 +28,7 @@ static void html_text(FILE *out, const char *s)
 		default: fputc(*s, out);
 		}
 	}
+	free(clean);
 }
 
 static const char style[] =

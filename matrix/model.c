@@ -74,9 +74,16 @@ void matrix_init(struct matrix *m)
 	memset(m, 0, sizeof(*m));
 }
 
+/* Every string a source gives is made valid UTF-8 here, once, so that the
+ * four outputs are (matrix.json must be: RFC 8259). */
 static char *dup_or_null(const char *s)
 {
-	return s && *s ? kq_xstrdup(s) : NULL;
+	return s && *s ? kq_utf8_dup(s) : NULL;
+}
+
+static char *dup_text(const char *s)
+{
+	return kq_utf8_dup(s ? s : "");
 }
 
 static void check_free(struct matrix_check *c)
@@ -158,14 +165,14 @@ void matrix_free(struct matrix *m)
 size_t matrix_add_source(struct matrix *m, const char *name, const char *kind)
 {
 	m->sources = kq_xrealloc(m->sources, (m->source_count + 1) * sizeof(*m->sources));
-	m->sources[m->source_count] = (struct matrix_source){ kq_xstrdup(name), kind, 0 };
+	m->sources[m->source_count] = (struct matrix_source){ kq_utf8_dup(name), kind, 0 };
 	return m->source_count++;
 }
 
 void matrix_add_note(struct matrix *m, const char *note)
 {
 	m->notes = kq_xrealloc(m->notes, (m->note_count + 1) * sizeof(*m->notes));
-	m->notes[m->note_count++] = kq_xstrdup(note);
+	m->notes[m->note_count++] = kq_utf8_dup(note);
 }
 
 void matrix_truncate_runs(struct matrix *m, size_t count)
@@ -189,7 +196,7 @@ static void set_check(struct matrix_check *c, const char *status, const char *va
 {
 	if (c->status)
 		return; /* the first of a repeated id wins, as in the probe's order */
-	c->status = kq_xstrdup(status && *status ? status : "unknown");
+	c->status = dup_text(status && *status ? status : "unknown");
 	for (char *p = c->status; *p; p++)
 		if (*p >= 'A' && *p <= 'Z')
 			*p = (char)(*p - 'A' + 'a');
@@ -249,7 +256,7 @@ static int read_probe(struct matrix_run *r, const cJSON *probe, const char *wher
 					return probe_type_error(err, where, "verdict.reasons", "an array of strings");
 				r->probe_reasons = kq_xrealloc(r->probe_reasons,
 							       (r->probe_reason_count + 1) * sizeof(char *));
-				r->probe_reasons[r->probe_reason_count++] = kq_xstrdup(item->valuestring);
+				r->probe_reasons[r->probe_reason_count++] = dup_text(item->valuestring);
 			}
 		}
 	}
@@ -269,7 +276,7 @@ static int read_probe(struct matrix_run *r, const cJSON *probe, const char *wher
 			if (first && !cJSON_IsString(first))
 				return probe_type_error(err, where, "host.emulated_evidence", "an array of strings");
 			if (first)
-				r->emulated_evidence = kq_xstrdup(first->valuestring);
+				r->emulated_evidence = dup_text(first->valuestring);
 		}
 	}
 	const cJSON *checks = cJSON_GetObjectItemCaseSensitive(probe, "checks");
@@ -313,14 +320,14 @@ struct matrix_run *matrix_begin_run(struct matrix *m, size_t source, const struc
 	r->source = source;
 	r->id = rec->id;
 	memcpy(r->host_key, key, sizeof(key));
-	r->arch = kq_xstrdup(rec->host.arch ? rec->host.arch : "");
-	r->model = kq_xstrdup(rec->host.model ? rec->host.model : "");
-	r->soc = kq_xstrdup(rec->host.soc ? rec->host.soc : "");
-	r->kernel_release = kq_xstrdup(rec->host.kernel_release ? rec->host.kernel_release : "");
+	r->arch = dup_text(rec->host.arch);
+	r->model = dup_text(rec->host.model);
+	r->soc = dup_text(rec->host.soc);
+	r->kernel_release = dup_text(rec->host.kernel_release);
 	r->page_size = rec->host.page_size;
-	r->started_at = kq_xstrdup(rec->started_at ? rec->started_at : "");
+	r->started_at = dup_text(rec->started_at);
 	r->finished_at = dup_or_null(rec->finished_at);
-	r->status = kq_xstrdup(rec->status ? rec->status : "");
+	r->status = dup_text(rec->status);
 	r->reason = dup_or_null(rec->reason);
 	r->boot_id = dup_or_null(rec->boot_id);
 	r->pid = rec->pid;
@@ -401,10 +408,10 @@ void matrix_add_verdict(struct matrix_run *r, const struct store_verdict *v)
 {
 	r->verdicts = kq_xrealloc(r->verdicts, (r->verdict_count + 1) * sizeof(*r->verdicts));
 	r->verdicts[r->verdict_count++] = (struct matrix_verdict){
-		.target = kq_xstrdup(v->target ? v->target : ""),
-		.metric = kq_xstrdup(v->metric ? v->metric : ""),
+		.target = dup_text(v->target),
+		.metric = dup_text(v->metric),
 		.op = dup_or_null(v->op),
-		.status = kq_xstrdup(v->status ? v->status : ""),
+		.status = dup_text(v->status),
 		.detail = dup_or_null(v->detail),
 		.value = v->value,
 		.threshold = v->threshold,

@@ -24,6 +24,15 @@ static void utc_now(char buf[32])
 
 /* ---- JSON ---- */
 
+/* NaN is a value that is not there (its cell says why: null); infinity is
+ * a value a source gave that JSON cannot hold: null with name_nonfinite. */
+static void json_number(cJSON *o, const char *name, double v)
+{
+	if (isnan(v))
+		cJSON_AddNullToObject(o, name);
+	else
+		kq_json_number_flagged(o, name, v);
+}
 
 static cJSON *json_cell(const struct matrix_row *row, int c)
 {
@@ -31,7 +40,7 @@ static cJSON *json_cell(const struct matrix_row *row, int c)
 	const struct matrix_column *def = &matrix_columns[c];
 	cJSON *o = cJSON_CreateObject();
 	if (def->kind == MATRIX_COL_NUMBER || c == MC_PAGE_SIZE)
-		kq_json_number_or_null(o, "value", cell->value);
+		json_number(o, "value", cell->value);
 	else
 		kq_json_string_or_null(o, "value", cell->text);
 	if (def->kind == MATRIX_COL_CHECK) {
@@ -49,27 +58,27 @@ static cJSON *json_row(const struct matrix *m, const struct matrix_row *row)
 {
 	const struct matrix_run *r = row->run;
 	cJSON *o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "host_key", r->host_key);
-	cJSON_AddStringToObject(o, "arch", r->arch);
-	cJSON_AddStringToObject(o, "model", r->model);
-	cJSON_AddStringToObject(o, "soc", r->soc);
-	cJSON_AddStringToObject(o, "kernel_release", r->kernel_release);
-	kq_json_number_or_null(o, "page_size", r->page_size > 0 ? (double)r->page_size : NAN);
-	cJSON_AddStringToObject(o, "status", matrix_status_key(row->status));
-	cJSON_AddStringToObject(o, "status_text", matrix_status_title(row->status));
+	kq_json_string_or_null(o, "host_key", r->host_key);
+	kq_json_string_or_null(o, "arch", r->arch);
+	kq_json_string_or_null(o, "model", r->model);
+	kq_json_string_or_null(o, "soc", r->soc);
+	kq_json_string_or_null(o, "kernel_release", r->kernel_release);
+	json_number(o, "page_size", r->page_size > 0 ? (double)r->page_size : NAN);
+	kq_json_string_or_null(o, "status", matrix_status_key(row->status));
+	kq_json_string_or_null(o, "status_text", matrix_status_title(row->status));
 	cJSON *reasons = cJSON_AddArrayToObject(o, "reasons");
 	for (size_t i = 0; i < row->reason_count; i++)
-		cJSON_AddItemToArray(reasons, cJSON_CreateString(row->reasons[i]));
+		cJSON_AddItemToArray(reasons, kq_json_string(row->reasons[i]));
 	cJSON_AddBoolToObject(o, "emulated", r->emulated);
 	cJSON *cells = cJSON_AddObjectToObject(o, "cells");
 	for (int c = MC_FIRST_CHECK; c <= MC_SPEEDUP; c++)
 		cJSON_AddItemToObject(cells, matrix_columns[c].key, json_cell(row, c));
 	cJSON *run = cJSON_AddObjectToObject(o, "run");
-	cJSON_AddStringToObject(run, "source", m->sources[r->source].name);
+	kq_json_string_or_null(run, "source", m->sources[r->source].name);
 	cJSON_AddNumberToObject(run, "id", (double)r->id);
-	cJSON_AddStringToObject(run, "started_at", r->started_at);
+	kq_json_string_or_null(run, "started_at", r->started_at);
 	kq_json_string_or_null(run, "finished_at", r->finished_at);
-	cJSON_AddStringToObject(run, "status", r->status);
+	kq_json_string_or_null(run, "status", r->status);
 	kq_json_string_or_null(run, "reason", r->reason);
 	kq_json_string_or_null(run, "profile", r->profile);
 	kq_json_string_or_null(run, "suite_version", r->suite_version);
@@ -77,29 +86,29 @@ static cJSON *json_row(const struct matrix *m, const struct matrix_row *row)
 	kq_json_string_or_null(run, "guest_image_hash", r->guest_image_hash);
 	kq_json_string_or_null(run, "probe_verdict", r->probe_status);
 	kq_json_string_or_null(run, "probe_summary", r->probe_summary);
-	kq_json_number_or_null(run, "boot_tcg_ms", r->boot_ms[0]);
+	json_number(run, "boot_tcg_ms", r->boot_ms[0]);
 	cJSON_AddNumberToObject(run, "kvm_boots", (double)r->boots[1]);
 	cJSON *verdicts = cJSON_AddArrayToObject(run, "verdicts");
 	for (size_t i = 0; i < r->verdict_count; i++) {
 		const struct matrix_verdict *v = &r->verdicts[i];
 		cJSON *vo = cJSON_CreateObject();
-		cJSON_AddStringToObject(vo, "target", v->target);
-		cJSON_AddStringToObject(vo, "metric", v->metric);
-		kq_json_number_or_null(vo, "value", v->value);
+		kq_json_string_or_null(vo, "target", v->target);
+		kq_json_string_or_null(vo, "metric", v->metric);
+		json_number(vo, "value", v->value);
 		kq_json_string_or_null(vo, "op", v->op);
-		kq_json_number_or_null(vo, "threshold", v->threshold);
-		cJSON_AddStringToObject(vo, "status", v->status);
+		json_number(vo, "threshold", v->threshold);
+		kq_json_string_or_null(vo, "status", v->status);
 		kq_json_string_or_null(vo, "detail", v->detail);
 		cJSON_AddItemToArray(verdicts, vo);
 	}
 	cJSON *sources = cJSON_AddArrayToObject(o, "sources");
 	for (size_t i = 0; i < row->source_count; i++)
-		cJSON_AddItemToArray(sources, cJSON_CreateString(m->sources[row->sources[i]].name));
+		cJSON_AddItemToArray(sources, kq_json_string(m->sources[row->sources[i]].name));
 	cJSON *marks = cJSON_AddArrayToObject(o, "marks");
 	for (size_t i = 0; i < row->mark_count; i++) {
 		cJSON *mo = cJSON_CreateObject();
-		cJSON_AddStringToObject(mo, "kind", row->marks[i].kind);
-		cJSON_AddStringToObject(mo, "detail", row->marks[i].detail);
+		kq_json_string_or_null(mo, "kind", row->marks[i].kind);
+		kq_json_string_or_null(mo, "detail", row->marks[i].detail);
 		cJSON_AddItemToArray(marks, mo);
 	}
 	return o;
@@ -110,18 +119,18 @@ int matrix_write_json(const struct matrix *m, FILE *out, struct kq_err *err)
 	char now[32];
 	utc_now(now);
 	cJSON *doc = cJSON_CreateObject();
-	cJSON_AddStringToObject(doc, "schema", MATRIX_SCHEMA);
+	kq_json_string_or_null(doc, "schema", MATRIX_SCHEMA);
 	cJSON_AddNumberToObject(doc, "version", MATRIX_VERSION);
-	cJSON_AddStringToObject(doc, "generated_at", now);
-	cJSON_AddStringToObject(doc, "select", matrix_select_name(m->select));
+	kq_json_string_or_null(doc, "generated_at", now);
+	kq_json_string_or_null(doc, "select", matrix_select_name(m->select));
 	if (m->select == MATRIX_RUN)
 		cJSON_AddNumberToObject(doc, "select_run", (double)m->select_run);
 	cJSON_AddBoolToObject(doc, "merge_sources", m->merge_sources);
 	cJSON *sources = cJSON_AddArrayToObject(doc, "sources");
 	for (size_t i = 0; i < m->source_count; i++) {
 		cJSON *s = cJSON_CreateObject();
-		cJSON_AddStringToObject(s, "name", m->sources[i].name);
-		cJSON_AddStringToObject(s, "kind", m->sources[i].kind);
+		kq_json_string_or_null(s, "name", m->sources[i].name);
+		kq_json_string_or_null(s, "kind", m->sources[i].kind);
 		cJSON_AddNumberToObject(s, "runs_read", (double)m->sources[i].runs_read);
 		cJSON_AddItemToArray(sources, s);
 	}
@@ -134,14 +143,14 @@ int matrix_write_json(const struct matrix *m, FILE *out, struct kq_err *err)
 	for (int c = 0; c < MC_COUNT; c++) {
 		const struct matrix_column *def = &matrix_columns[c];
 		cJSON *co = cJSON_CreateObject();
-		cJSON_AddStringToObject(co, "key", def->key);
-		cJSON_AddStringToObject(co, "title", def->title);
-		cJSON_AddStringToObject(co, "type", def->type);
+		kq_json_string_or_null(co, "key", def->key);
+		kq_json_string_or_null(co, "title", def->title);
+		kq_json_string_or_null(co, "type", def->type);
 		kq_json_string_or_null(co, "unit", def->unit);
 		kq_json_string_or_null(co, "check", def->check_id);
 		if (def->fallback)
-			cJSON_AddStringToObject(co, "fallback", def->fallback);
-		cJSON_AddStringToObject(co, "about", def->about);
+			kq_json_string_or_null(co, "fallback", def->fallback);
+		kq_json_string_or_null(co, "about", def->about);
 		cJSON_AddItemToArray(columns, co);
 	}
 	cJSON *summary = cJSON_AddObjectToObject(doc, "summary");
@@ -157,7 +166,7 @@ int matrix_write_json(const struct matrix *m, FILE *out, struct kq_err *err)
 		cJSON_AddItemToArray(rows, json_row(m, &m->rows[i]));
 	cJSON *notes = cJSON_AddArrayToObject(doc, "notes");
 	for (size_t i = 0; i < m->note_count; i++)
-		cJSON_AddItemToArray(notes, cJSON_CreateString(m->notes[i]));
+		cJSON_AddItemToArray(notes, kq_json_string(m->notes[i]));
 	cJSON_AddNullToObject(doc, "error");
 	char *text = cJSON_Print(doc);
 	cJSON_Delete(doc);
@@ -175,11 +184,12 @@ int matrix_write_json(const struct matrix *m, FILE *out, struct kq_err *err)
  * value become spaces, so that every record is one line. */
 static void csv_field(FILE *out, const char *field)
 {
-	if (!field || !strpbrk(field, "\r\n\t")) {
+	if (!field) {
 		store_csv_field(out, field);
 		return;
 	}
-	char *flat = kq_xstrdup(field);
+	/* Valid UTF-8 whatever a source held (a cut at 12 bytes included). */
+	char *flat = kq_utf8_dup(field);
 	for (char *p = flat; *p; p++)
 		if (*p == '\r' || *p == '\n' || *p == '\t')
 			*p = ' ';
@@ -272,19 +282,12 @@ int matrix_write_csv(const struct matrix *m, FILE *out, struct kq_err *err)
 
 /* ---- Markdown ---- */
 
-/* A table cell: no '|' breaking the table, no line breaks. */
+/* Everything from a source, in a cell or a list item: kq_md_text, the rule
+ * report.md uses (nothing a submitter wrote becomes markup, a link or an
+ * image). */
 static void md_text(FILE *out, const char *s)
 {
-	for (; s && *s; s++) {
-		if (*s == '|')
-			fputs("\\|", out);
-		else if (*s == '\n' || *s == '\r')
-			fputc(' ', out);
-		else if (*s == '<')
-			fputs("&lt;", out);
-		else
-			fputc(*s, out);
-	}
+	kq_md_text(out, s);
 }
 
 static void md_cell(FILE *out, const struct matrix_row *row, int c)
@@ -364,8 +367,11 @@ int matrix_write_markdown(const struct matrix *m, FILE *out, struct kq_err *err)
 		md_text(out, *r->soc ? r->soc : "(no SoC)");
 		fputs(" / ", out);
 		md_text(out, r->kernel_release);
-		fprintf(out, "** (%s, host key %s, %s run %lld): %s", r->arch, r->host_key,
-			m->sources[r->source].name, (long long)r->id, matrix_status_title(row->status));
+		fputs("** (", out);
+		md_text(out, r->arch);
+		fprintf(out, ", host key %s, ", r->host_key);
+		md_text(out, m->sources[r->source].name);
+		fprintf(out, " run %lld): %s", (long long)r->id, matrix_status_title(row->status));
 		for (size_t k = 0; k < row->reason_count; k++) {
 			fputs(k ? "; " : ": ", out);
 			md_text(out, row->reasons[k]);
@@ -403,11 +409,17 @@ int matrix_write_markdown(const struct matrix *m, FILE *out, struct kq_err *err)
 	}
 	if (m->row_count) {
 		fputs("\nMost rows: guest image", out);
-		for (size_t i = 0; i < m->ref_image_count; i++)
-			fprintf(out, "%s %s %.12s", i ? "," : "", m->ref_images[i].arch,
-				m->ref_images[i].hash ? m->ref_images[i].hash : "unknown");
-		fprintf(out, "; suite version %s; rows that differ are marked.\n",
-			m->ref_suite ? m->ref_suite : "unknown");
+		for (size_t i = 0; i < m->ref_image_count; i++) {
+			char *hash = kq_xasprintf("%.12s", m->ref_images[i].hash ? m->ref_images[i].hash : "unknown");
+			fputs(i ? ", " : " ", out);
+			md_text(out, m->ref_images[i].arch);
+			fputc(' ', out);
+			md_text(out, hash);
+			free(hash);
+		}
+		fputs("; suite version ", out);
+		md_text(out, m->ref_suite ? m->ref_suite : "unknown");
+		fputs("; rows that differ are marked.\n", out);
 	}
 	return write_result(out, "matrix.md", err);
 }

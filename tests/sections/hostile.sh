@@ -185,6 +185,40 @@ system('touch $ho/pwned-nl')
 		skip hostile/probe-capture-device-not-replaced "mknod needs root (CAP_MKNOD)"
 	fi
 
+	# ---- 10 and 12: what a source holds never breaks the matrix's outputs ----
+	# A crafted store: Markdown links and images, raw HTML, autolinks, a
+	# mail address and bytes that are not UTF-8 in the model and the run's
+	# reason; an infinite verdict value.
+	ho_model="![x](http://evil.invalid/i.png) [link](https://evil.invalid/) <img src=http://evil.invalid/x> www.evil.invalid mail@evil.invalid $(printf '\377\376')"
+	cp tests/fixtures/results/x86-pvm-host.db "$ho/crafted.db"
+	ho_key=$(build/tests/host_key x86_64 "$ho_model" "AMD EPYC" 6.18.44-fc-v657 4096 2>/dev/null)
+	ho_sq() { printf %s "$1" | sed "s/'/''/g"; }
+	sqlite3 "$ho/crafted.db" "UPDATE hosts SET model = '$(ho_sq "$ho_model")', host_key = '$ho_key';
+		UPDATE runs SET reason = '\`code\` | ~~s~~ [r](http://evil.invalid/r) $(printf '\303\050')';
+		UPDATE verdicts SET value = 1e999 WHERE target = 'cpu'" 2>"$ho/crafted.err"
+	timeout 60 "$KQ" matrix --db "$ho/crafted.db" --out "$ho/m-crafted" >"$ho/m-crafted.out" 2>>"$ho/crafted.err"
+	rc=$?
+	ho_bad=
+	for f in matrix.json matrix.csv matrix.md matrix.html; do
+		iconv -f UTF-8 -t UTF-8 "$ho/m-crafted/$f" >/dev/null 2>&1 || ho_bad="$ho_bad $f"
+	done
+	[ $rc -eq 0 ] && [ -z "$ho_bad" ] && pass hostile/matrix-outputs-valid-utf8 ||
+		fail hostile/matrix-outputs-valid-utf8 "exit $rc, not UTF-8:$ho_bad $(ho_err "$ho/crafted.err")"
+	# RFC 8259: it parses, holds no bare inf/nan, and says which value was
+	# not finite.
+	if [ $rc -eq 0 ] && "$JG" "$ho/m-crafted/matrix.json" schema >/dev/null 2>&1 &&
+		! grep -Eiq '(:|\[|,)[[:space:]]*-?(inf|nan)' "$ho/m-crafted/matrix.json" &&
+		grep -q '"value_nonfinite":[[:space:]]*"inf"' "$ho/m-crafted/matrix.json"; then
+		pass hostile/matrix-json-nonfinite-flagged
+	else
+		fail hostile/matrix-json-nonfinite-flagged "exit $rc: $(grep -m2 -i 'inf' "$ho/m-crafted/matrix.json" | tr '\n' ' ')"
+	fi
+	# matrix.md: with every backslash escape taken out, nothing of the
+	# submitter's is a link, an image, raw HTML or an autolink.
+	ho_md=$(sed 's/\\.//g' "$ho/m-crafted/matrix.md" | grep -E '\]\(|<[a-zA-Z/!]|https?://|www\.|@evil' | head -3)
+	[ $rc -eq 0 ] && [ -z "$ho_md" ] && grep -q 'evil' "$ho/m-crafted/matrix.md" && pass hostile/matrix-md-no-markup-from-sources ||
+		fail hostile/matrix-md-no-markup-from-sources "exit $rc: $ho_md"
+
 	# ---- servers that drip, flood, redirect (6, 11, 14) ----
 	# ho_server NAME MODE ARGS...: http_hostile in the background; $ho_port.
 	ho_server() {
