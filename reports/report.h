@@ -228,7 +228,15 @@ int report_write_html(const struct report *r, const struct report_plots *plots, 
 		      FILE *out, struct kq_err *err);
 void report_write_markdown(const struct report *r, const struct report_plots *plots, FILE *out);
 
-/* ---- templates (reports/templates.c) ---- */
+/* ---- templates (reports/templates.c, reports/tplcheck.c) ---- */
+
+/* Whether an edited report.css (name for messages) holds only what the
+ * allow-list of reports/tplcheck.c lets a page's CSS hold: nothing that
+ * loads.  0, or -1 with err naming the line and what is not allowed. */
+int report_css_allowed(const char *css, const char *name, struct kq_err *err);
+/* The same for page.html: allowed elements and attributes only, its
+ * <style> checked as CSS. */
+int report_page_allowed(const char *page, struct kq_err *err);
 
 /* The template NAME (e.g. "bars.gp"), malloc'd: from dir when it holds
  * that file, else the built-in one. */

@@ -1,10 +1,12 @@
 /* The matrix's bundle reader (matrix/sources.c) on any bytes, then, when
  * the bundle was taken, the whole way on: selection, statuses, cells and
- * all four writers.  A bundle that is refused must add no run. */
+ * all four writers, whose outputs must be valid UTF-8 (matrix.json valid
+ * JSON).  A bundle that is refused must add no run. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "../../matrix/matrix.h"
 
@@ -25,6 +27,20 @@ static void write_all(const struct matrix *m)
 		if (writers[i](m, f, &err))
 			__builtin_trap();
 		fclose(f);
+		/* Every output is valid UTF-8 whatever the bundle held, and
+		 * matrix.json is JSON (RFC 8259: no bare inf or nan either). */
+		for (const unsigned char *p = (const unsigned char *)buf; *p;) {
+			size_t n = kq_utf8_len(p);
+			if (!n)
+				__builtin_trap();
+			p += n;
+		}
+		if (i == 0) {
+			cJSON *doc = cJSON_Parse(buf);
+			if (!doc || strstr(buf, ": inf") || strstr(buf, ": nan") || strstr(buf, ": -inf"))
+				__builtin_trap();
+			cJSON_Delete(doc);
+		}
 		free(buf);
 	}
 }

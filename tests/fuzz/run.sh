@@ -46,6 +46,12 @@ for f in tests/fixtures/report/*.json; do
 done
 printf '\001<svg xmlns="http://www.w3.org/2000/svg"><defs><circle id="d" r="1"/></defs><use xlink:href="#d"/><g clip-path="url(#d)"><!-- c --></g></svg>' \
 	>"$seeds/report/plot.svg"
+# The --templates allow-lists: byte 0 even for report.css, odd for page.html.
+mkdir -p "$seeds/templates"
+{ printf '\000'; cat reports/templates/report.css; } >"$seeds/templates/report.css"
+{ printf '\001'; cat reports/templates/page.html; } >"$seeds/templates/page.html"
+printf '\000body { background: url( http://x/a.png ); } @import "x"; a { b: u\\72l(x) }' >"$seeds/templates/bad.css"
+printf '\001<img\tsrc=x><meta http-equiv=refresh><style>@STYLE@ p{color:red}</style>' >"$seeds/templates/bad.html"
 # PROPFIND answers in the styles of several WebDAV servers.
 mkdir -p "$seeds/propfind"
 cp tests/fixtures/propfind/*.xml "$seeds/propfind/"

@@ -215,9 +215,83 @@ system('touch $ho/pwned-nl')
 	fi
 	# matrix.md: with every backslash escape taken out, nothing of the
 	# submitter's is a link, an image, raw HTML or an autolink.
-	ho_md=$(sed 's/\\.//g' "$ho/m-crafted/matrix.md" | grep -E '\]\(|<[a-zA-Z/!]|https?://|www\.|@evil' | head -3)
+	ho_md=$(sed 's/\\.//g' "$ho/m-crafted/matrix.md" | grep -aE '\]\(|<[a-zA-Z/!]|https?://|www\.|@evil' | head -3)
 	[ $rc -eq 0 ] && [ -z "$ho_md" ] && grep -q 'evil' "$ho/m-crafted/matrix.md" && pass hostile/matrix-md-no-markup-from-sources ||
 		fail hostile/matrix-md-no-markup-from-sources "exit $rc: $ho_md"
+
+	# ---- 15: --templates: what an edited page and CSS may hold ----
+	# ho_tpl NAME FILE TEXT: the report with FILE of --templates set to TEXT
+	# (the others built in); $rc.
+	ho_tpl() {
+		rm -rf "$ho/tpl-$1" && mkdir -p "$ho/tpl-$1"
+		printf '%s\n' "$3" >"$ho/tpl-$1/$2"
+		timeout 60 "$KQ" report --db tests/fixtures/results/x86-pvm-host.db --templates "$ho/tpl-$1" \
+			--out "$ho/r-tpl-$1" >"$ho/tpl-$1.out" 2>"$ho/tpl-$1.err"
+		rc=$?
+	}
+	ho_css_bad=
+	ho_n=0
+	# Each of these fetches something in some browser, or could.
+	while IFS= read -r ho_css; do
+		ho_n=$((ho_n + 1))
+		ho_tpl "css$ho_n" report.css "body { color: red; } $ho_css"
+		if [ $rc -ne 2 ] || ! grep -q 'report.css.*not allowed' "$ho/tpl-css$ho_n.err" || [ -e "$ho/r-tpl-css$ho_n" ]; then
+			ho_css_bad="$ho_css_bad [$ho_css: exit $rc]"
+		fi
+	done <<'EOF_CSS'
+body { background: url( http://evil.invalid/a.png ); }
+body { background: URL(http://evil.invalid/a.png); }
+body { background: u\72l(http://evil.invalid/a.png); }
+body { background: \75 rl(http://evil.invalid/a.png); }
+body { background-image: image-set("http://evil.invalid/a.png" 1x); }
+body { background-image: -webkit-image-set(url(//evil.invalid/a.png) 1x); }
+@import "http://evil.invalid/x.css";
+@IMPORT url(//evil.invalid/x.css);
+@font-face { font-family: x; src: local(x); }
+body { behavior: expression(alert(1)); }
+div { -moz-binding: url(http://evil.invalid/x.xml#x); }
+</style><img src=http://evil.invalid/x><style>
+body { content: "</style><script>alert(1)</script>"; }
+body { background: image(http://evil.invalid/a.png); }
+body { background: cross-fade(url(a.png), url(b.png), 50%); }
+@namespace url(http://evil.invalid/ns);
+EOF_CSS
+	[ -z "$ho_css_bad" ] && pass hostile/templates-css-allow-list || fail hostile/templates-css-allow-list "accepted:$ho_css_bad"
+	# What a designer does is still taken: colours, a media query, grid,
+	# gradients, strings, custom properties.
+	ho_tpl cssok report.css "$(cat reports/templates/report.css)
+@media (max-width: 600px) { main#report { padding: 0.5em; } }
+:root { --kvm: rgb(20 90 200 / 80%); }
+.grid { display: grid; grid-template-columns: repeat(3, minmax(0, 1fr)); }
+header { background: linear-gradient(90deg, #fff, var(--kvm)); }
+h1::after { content: \" – report\"; }"
+	[ $rc -eq 0 ] && grep -q 'minmax(0, 1fr)' "$ho/r-tpl-cssok/index.html" && pass hostile/templates-css-designs-taken ||
+		fail hostile/templates-css-designs-taken "exit $rc: $(ho_err "$ho/tpl-cssok.err")"
+	ho_page_bad=
+	ho_n=0
+	while IFS= read -r ho_el; do
+		ho_n=$((ho_n + 1))
+		ho_tpl "page$ho_n" page.html "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>@TITLE@</title><style>@STYLE@</style></head><body>$ho_el @BODY@</body></html>"
+		if [ $rc -ne 2 ] || ! grep -q 'page.html.*not allowed' "$ho/tpl-page$ho_n.err"; then
+			ho_page_bad="$ho_page_bad [$ho_el: exit $rc]"
+		fi
+	done <<'EOF_PAGE'
+<img	src=http://evil.invalid/x>
+<img/src=http://evil.invalid/x>
+<IMG SRC=http://evil.invalid/x>
+<meta http-equiv="refresh" content="0;url=http://evil.invalid/">
+<iframe srcdoc="&lt;img src=http://evil.invalid/x&gt;"></iframe>
+<object data=http://evil.invalid/x></object>
+<base href=http://evil.invalid/>
+<svg><image href=http://evil.invalid/x /></svg>
+<video poster=http://evil.invalid/x></video>
+<div style="background:url(http://evil.invalid/x)">x</div>
+<div onclick="fetch('http://evil.invalid/')">x</div>
+<link rel="stylesheet" href="http://evil.invalid/x.css">
+<script>fetch('http://evil.invalid/')</script>
+<form action=http://evil.invalid/><input type=image src=x></form>
+EOF_PAGE
+	[ -z "$ho_page_bad" ] && pass hostile/templates-page-allow-list || fail hostile/templates-page-allow-list "accepted:$ho_page_bad"
 
 	# ---- servers that drip, flood, redirect (6, 11, 14) ----
 	# ho_server NAME MODE ARGS...: http_hostile in the background; $ho_port.
@@ -241,7 +315,7 @@ system('touch $ho/pwned-nl')
 	else
 		# A server that sends 2 bytes a second: cut off by the minimum rate,
 		# not kept waiting by a stall timer that every byte resets.
-		ho_server drip2 drip 2
+		ho_server drip50 drip 50
 		ho_secs timeout 60 "$KQ" publish --timeout 2 --retries 0 --to "http://127.0.0.1:$ho_port/dav/" "$ho/a.json" \
 			>"$ho/pub-drip.out" 2>"$ho/pub-drip.err"
 		[ $rc -eq 1 ] && [ $took -le 30 ] && grep -q 'too slow' "$ho/pub-drip.err" && pass hostile/publish-drip-cut-off ||
