@@ -163,6 +163,12 @@ static void identity_rows(struct matrix *m, size_t *cap, size_t from, size_t to)
 		for (size_t i = g; i < end; i++)
 			if (runs[i] != c && same_run(runs[i], c) && runs[i]->data_hash == c->data_hash)
 				add_source(row, runs[i]->source);
+		/* A source kept apart for its provenance (or merged on
+		 * --merge-sources despite it) says why. */
+		for (size_t i = g; i < end; i++)
+			if (runs[i]->provenance)
+				add_mark(row, "provenance", kq_xasprintf("kept apart from the identity's other runs: %s",
+									 runs[i]->provenance));
 		if (m->select == MATRIX_LATEST_QUALIFYING && newest && newest != c && !same_run(newest, c)) {
 			char *why = matrix_short_text(newest->reason ? newest->reason : "no KVM boot recorded", 160);
 			add_mark(row, "newer-run",
@@ -571,6 +577,35 @@ static int runs_collide(const struct matrix_run *a, const struct matrix_run *b)
 	return !same_run(a, b) || a->data_hash != b->data_hash;
 }
 
+/* Why run b, from another source than run a of the same identity, cannot
+ * be of one machine's history with it (a bundle that claims a device's
+ * identity with a new run id would otherwise become its row): NULL when
+ * nothing tells them apart.  Provenance beyond the identity: the probe's
+ * host facts, the run's boot and process, the store a bundle was exported
+ * from, and one store's numbering (ids grow with time). */
+static char *provenance_clash(const struct matrix *m, const struct matrix_run *a, const struct matrix_run *b)
+{
+	const char *an = m->sources[a->source].name, *bn = m->sources[b->source].name;
+	if (a->probe_print && b->probe_print && a->probe_print != b->probe_print)
+		return kq_xasprintf("run %lld of %s: its probe document describes other hardware (CPUs, clusters, page "
+				    "size, guest or emulated) than run %lld of %s", (long long)b->id, bn, (long long)a->id, an);
+	if (!a->probe_print != !b->probe_print)
+		return kq_xasprintf("run %lld of %s has %s probe document, run %lld of %s %s", (long long)b->id, bn,
+				    b->probe_print ? "a" : "no", (long long)a->id, an, a->probe_print ? "has one" : "none");
+	if (a->id != b->id && a->pid && a->pid == b->pid && a->boot_id && b->boot_id && !strcmp(a->boot_id, b->boot_id))
+		return kq_xasprintf("run %lld of %s has the boot id and process of run %lld of %s, another run",
+				    (long long)b->id, bn, (long long)a->id, an);
+	const char *da = m->sources[a->source].database, *db = m->sources[b->source].database;
+	if (da && db && strcmp(da, db))
+		return kq_xasprintf("run %lld of %s was exported from another store (%s) than run %lld of %s (%s)",
+				    (long long)b->id, bn, db, (long long)a->id, an, da);
+	int by_time = strcmp(a->started_at, b->started_at);
+	if (a->id != b->id && by_time && (a->id < b->id) != (by_time < 0))
+		return kq_xasprintf("run %lld of %s and run %lld of %s are numbered against the order they started in: "
+				    "not one store's runs", (long long)b->id, bn, (long long)a->id, an);
+	return NULL;
+}
+
 /* The origins of one identity's runs, runs[from, to) sorted by source: a
  * device's history often arrives in pieces (a store, then a bundle every
  * night), so sources whose runs never collide are one origin, one store's
@@ -584,21 +619,35 @@ static void assign_origins(struct matrix *m, size_t from, size_t to)
 		while (end < to && m->runs[end]->source == m->runs[i]->source)
 			end++;
 		size_t chosen = origins;
+		char *clash = NULL; /* the first origin refused only for provenance: why */
 		for (size_t o = 0; o < origins && chosen == origins; o++) {
 			int fits = 1;
+			char *why = NULL;
 			for (size_t j = from; j < i && fits; j++) {
 				if (m->runs[j]->origin != o)
 					continue;
-				for (size_t k = i; k < end && fits; k++)
+				for (size_t k = i; k < end && fits; k++) {
 					fits = !runs_collide(m->runs[j], m->runs[k]);
+					if (fits && !same_run(m->runs[j], m->runs[k]) && (why = provenance_clash(m, m->runs[j], m->runs[k])))
+						fits = 0;
+				}
 			}
 			if (fits)
 				chosen = o;
+			else if (why && !clash)
+				clash = why;
+			else
+				free(why);
 		}
-		if (chosen == origins)
+		int created = chosen == origins;
+		if (created)
 			origins++;
-		for (size_t k = i; k < end; k++)
+		for (size_t k = i; k < end; k++) {
 			m->runs[k]->origin = chosen;
+			if (clash && created && !m->runs[k]->provenance)
+				m->runs[k]->provenance = kq_xstrdup(clash);
+		}
+		free(clash);
 		i = end;
 	}
 }
@@ -648,6 +697,8 @@ int matrix_build(struct matrix *m, struct kq_err *err)
 				 kq_xasprintf("suite version %s differs from most rows' (%s)",
 					      r->suite_version ? r->suite_version : "unknown",
 					      m->ref_suite ? m->ref_suite : "unknown"));
+		if (r->probe_mismatch)
+			add_mark(row, "provenance", kq_xstrdup(r->probe_mismatch));
 		if (r->emulated)
 			add_mark(row, "emulated",
 				 kq_xasprintf("an emulated host%s%s%s: the numbers are not hardware performance",

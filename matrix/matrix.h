@@ -105,6 +105,10 @@ struct matrix_run {
 	struct matrix_verdict *verdicts;
 	size_t verdict_count;
 	uint64_t data_hash;            /* of everything above that the matrix shows */
+	/* provenance, beyond the identity (build.c: marked, never merged) */
+	uint64_t probe_print;          /* hash of the probe document's host facts; 0: no document */
+	char *probe_mismatch;          /* the probe document names another host than the run; NULL */
+	char *provenance;              /* why this run's source is kept apart from the identity's others */
 	/* while reading */
 	double *boot_values[2];
 	size_t boot_cap[2];
@@ -121,7 +125,7 @@ struct matrix_cell {
 };
 
 struct matrix_mark {
-	const char *kind;    /* conflict, same-run-differs, guest-image, suite-version, emulated, newer-run */
+	const char *kind;    /* conflict, same-run-differs, provenance, guest-image, suite-version, emulated, newer-run */
 	char *detail;
 };
 
@@ -141,6 +145,7 @@ struct matrix_source {
 	char *name;          /* as given (path, or URL/file for fetched bundles) */
 	const char *kind;    /* "database" or "bundle" */
 	size_t runs_read;
+	char *database;      /* bundles: the store the export was made from (its "database"), or NULL */
 };
 
 struct matrix {

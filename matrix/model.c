@@ -105,6 +105,8 @@ static void run_free(struct matrix_run *r)
 	for (size_t i = 0; i < r->probe_reason_count; i++)
 		free(r->probe_reasons[i]);
 	free(r->probe_reasons);
+	free(r->probe_mismatch);
+	free(r->provenance);
 	for (int i = 0; i < MATRIX_KEY_CHECKS; i++) {
 		check_free(&r->checks[i]);
 		check_free(&r->probe_checks[i]);
@@ -147,8 +149,10 @@ void matrix_free(struct matrix *m)
 	for (size_t i = 0; i < m->run_count; i++)
 		run_free(m->runs[i]);
 	free(m->runs);
-	for (size_t i = 0; i < m->source_count; i++)
+	for (size_t i = 0; i < m->source_count; i++) {
 		free(m->sources[i].name);
+		free(m->sources[i].database);
+	}
 	free(m->sources);
 	for (size_t i = 0; i < m->ref_image_count; i++) {
 		free(m->ref_images[i].arch);
@@ -165,7 +169,7 @@ void matrix_free(struct matrix *m)
 size_t matrix_add_source(struct matrix *m, const char *name, const char *kind)
 {
 	m->sources = kq_xrealloc(m->sources, (m->source_count + 1) * sizeof(*m->sources));
-	m->sources[m->source_count] = (struct matrix_source){ kq_utf8_dup(name), kind, 0 };
+	m->sources[m->source_count] = (struct matrix_source){ kq_utf8_dup(name), kind, 0, NULL };
 	return m->source_count++;
 }
 
@@ -225,6 +229,37 @@ static int probe_string(const cJSON *obj, const char *name, const char **out, co
 	return 0;
 }
 
+static void hash_bytes(uint64_t *h, const void *data, size_t len);
+
+/* The host facts of a probe document that one machine keeps from run to
+ * run (its identity, CPUs and clusters, guest or emulated), hashed: two
+ * runs with other facts did not come from one machine.  And whether the
+ * document names the host its run names. */
+static void probe_provenance(struct matrix_run *r, const cJSON *host)
+{
+	static const char *const facts[] = { "arch", "model", "soc", "kernel_release", "page_size", "cpus",
+					     "is_guest", "emulated", "clusters" };
+	uint64_t h = 0xcbf29ce484222325ULL;
+	for (size_t i = 0; i < KQ_ARRAY_SIZE(facts); i++) {
+		char *text = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(host, facts[i]));
+		hash_bytes(&h, text ? text : "", text ? strlen(text) : 0);
+		free(text);
+	}
+	r->probe_print = h ? h : 1;
+	static const char *const ident[] = { "arch", "model", "soc", "kernel_release" };
+	const char *const mine[] = { r->arch, r->model, r->soc, r->kernel_release };
+	for (size_t i = 0; i < KQ_ARRAY_SIZE(ident) && !r->probe_mismatch; i++) {
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(host, ident[i]);
+		if (!cJSON_IsString(v))
+			continue;
+		char *theirs = kq_utf8_dup(v->valuestring);
+		if (strcmp(theirs, mine[i]))
+			r->probe_mismatch = kq_xasprintf("the run's probe document names another host (%s '%s', the run "
+							 "'%s'): it was not made on this device", ident[i], theirs, mine[i]);
+		free(theirs);
+	}
+}
+
 static int read_probe(struct matrix_run *r, const cJSON *probe, const char *where, struct kq_err *err)
 {
 	if (!probe || cJSON_IsNull(probe))
@@ -264,6 +299,7 @@ static int read_probe(struct matrix_run *r, const cJSON *probe, const char *wher
 	if (host && !cJSON_IsNull(host)) {
 		if (!cJSON_IsObject(host))
 			return probe_type_error(err, where, "host", "an object");
+		probe_provenance(r, host);
 		const cJSON *emulated = cJSON_GetObjectItemCaseSensitive(host, "emulated");
 		if (emulated && !cJSON_IsNull(emulated) && !cJSON_IsBool(emulated))
 			return probe_type_error(err, where, "host.emulated", "true or false");

@@ -410,6 +410,9 @@ int matrix_parse_bundle(struct matrix *m, const char *data, size_t len, const ch
 		goto out;
 	}
 	size_t source = matrix_add_source(m, name, "bundle");
+	const cJSON *database = cJSON_GetObjectItemCaseSensitive(doc, "database");
+	if (cJSON_IsString(database) && *database->valuestring)
+		m->sources[source].database = kq_utf8_dup(database->valuestring);
 	const cJSON *run;
 	int i = 0;
 	cJSON_ArrayForEach(run, runs) {

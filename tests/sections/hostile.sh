@@ -219,6 +219,53 @@ system('touch $ho/pwned-nl')
 	[ $rc -eq 0 ] && [ -z "$ho_md" ] && grep -q 'evil' "$ho/m-crafted/matrix.md" && pass hostile/matrix-md-no-markup-from-sources ||
 		fail hostile/matrix-md-no-markup-from-sources "exit $rc: $ho_md"
 
+	# ---- 13: a bundle that claims a real device's identity ----
+	# The device: the x86 PVM store (runs 1 and 2). Each spoof is run 2's
+	# export with a new id and start (so it collides with nothing) and
+	# better numbers; the provenance differs in one way each.
+	"$KQ" export --db tests/fixtures/results/x86-pvm-host.db --run 2 >"$ho/run2.json" 2>"$ho/export.err"
+	ho_spoof() { # NAME SED-EXPRESSION...
+		sp_name=$1
+		shift
+		sed -e 's/"id":2,"started_at":"2026-11-24T08:06:04.004Z"/"id":7,"started_at":"2026-11-25T08:06:04.004Z"/' \
+			-e 's/"total_ms":1[0-9]*\.[0-9]*/"total_ms":900/g' "$@" "$ho/run2.json" >"$ho/spoof-$sp_name.json"
+	}
+	ho_spoof copied -e 's/"generated_at":"[^"]*"/&/'
+	ho_spoof hardware -e 's/"pid":5591,"boot_id":"[^"]*"/"pid":4242,"boot_id":"00000000-1111-2222-3333-444444444444"/' \
+		-e 's/"page_size":4096,"cpus":2,/"page_size":4096,"cpus":8,/'
+	ho_spoof noprobe -e 's/"pid":5591,"boot_id":"[^"]*"/"pid":4242,"boot_id":"00000000-1111-2222-3333-444444444444"/' \
+		-e 's/^"probe":{.*},$/"probe":null,/'
+	ho_spoof otherhost -e 's/"soc":"AMD EPYC","kernel_release":"6.18.44-fc-v657","page_size":4096,"cpus"/"soc":"Other SoC","kernel_release":"6.18.44-fc-v657","page_size":4096,"cpus"/'
+	# ho_mx NAME WANT-ROWS WANT-TEXT ARGS...: the matrix of ARGS has that
+	# many rows and a provenance mark saying WANT-TEXT.
+	ho_mx() {
+		mxn=$1 want_rows=$2 want_text=$3
+		shift 3
+		timeout 60 "$KQ" matrix "$@" --out "$ho/mx-$mxn" >"$ho/mx-$mxn.out" 2>"$ho/mx-$mxn.err"
+		rc=$?
+		mxj=$ho/mx-$mxn/matrix.json
+		rows=$("$JG" "$mxj" summary.rows 2>/dev/null)
+		if [ $rc -eq 0 ] && [ "$rows" = "$want_rows" ] && grep -q '"kind":[[:space:]]*"provenance"' "$mxj" &&
+			grep -q "$want_text" "$mxj"; then
+			pass "hostile/$mxn"
+		else
+			fail "hostile/$mxn" "exit $rc, $rows rows: $(grep -o '"detail":[^,]*provenance[^"]*"\|kept apart[^"]*' "$mxj" 2>/dev/null | head -2) $(ho_err "$ho/mx-$mxn.err")"
+		fi
+	}
+	ho_fx=tests/fixtures/results/x86-pvm-host.db
+	ho_mx matrix-spoof-copied-run-kept-apart 2 'boot id and process' --db "$ho_fx" --in "$ho/spoof-copied.json"
+	ho_mx matrix-spoof-other-hardware-kept-apart 2 'other hardware' --db "$ho_fx" --in "$ho/spoof-hardware.json"
+	ho_mx matrix-spoof-without-probe-kept-apart 2 'no probe document' --db "$ho_fx" --in "$ho/spoof-noprobe.json"
+	ho_mx matrix-probe-names-other-host-marked 1 'names another host' --in "$ho/spoof-otherhost.json"
+	# The real pieces of one history stay one row, unmarked: the store, its
+	# own export of run 2, and each night's export.
+	"$KQ" export --db "$ho_fx" --run 1 >"$ho/night1.json" 2>>"$ho/export.err"
+	timeout 60 "$KQ" matrix --db "$ho_fx" --in "$ho/run2.json" --in "$ho/night1.json" --out "$ho/mx-own" >"$ho/mx-own.out" 2>"$ho/mx-own.err"
+	rc=$?
+	[ $rc -eq 0 ] && [ "$("$JG" "$ho/mx-own/matrix.json" summary.rows)" = 1 ] && ! grep -q '"provenance"' "$ho/mx-own/matrix.json" &&
+		pass hostile/matrix-own-history-one-row ||
+		fail hostile/matrix-own-history-one-row "exit $rc: $(ho_err "$ho/mx-own.err") $(grep -o 'kept apart[^"]*' "$ho/mx-own/matrix.json" | head -2)"
+
 	# ---- 15: --templates: what an edited page and CSS may hold ----
 	# ho_tpl NAME FILE TEXT: the report with FILE of --templates set to TEXT
 	# (the others built in); $rc.
