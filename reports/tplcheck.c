@@ -169,11 +169,15 @@ static int attr_allowed(const char *tag, size_t tlen, const char *a, size_t alen
 
 int report_page_allowed(const char *page, struct kq_err *err)
 {
+	for (const char *p = page; *p;) {
+		size_t n = kq_utf8_len((const unsigned char *)p);
+		if (!n || ((unsigned char)*p < 0x20 && !strchr("\t\n\r\f", *p)) || *p == 0x7f)
+			return page_refuse(err, page, p, "a control character or a byte that is not UTF-8", 47);
+		p += n;
+	}
 	const char *p = page;
 	while (*p) {
 		size_t n = kq_utf8_len((const unsigned char *)p);
-		if (!n || ((unsigned char)*p < 0x20 && !strchr("\t\n\r\f", *p)))
-			return page_refuse(err, page, p, "a control character or a byte that is not UTF-8", 51);
 		if (*p != '<') {
 			p += n;
 			continue;
@@ -231,6 +235,8 @@ int report_page_allowed(const char *page, struct kq_err *err)
 				const char *ve = quote ? strchr(v, quote) : v + strcspn(v, " \t\r\n\f>");
 				if (!ve)
 					return page_refuse(err, page, a, "an unterminated attribute value", 31);
+				if (memchr(v, '<', (size_t)(ve - v)))
+					return page_refuse(err, page, a, "'<' in an attribute value", 25);
 				q = quote ? ve + 1 : ve;
 			}
 		}

@@ -37,7 +37,8 @@ static void write_all(const struct matrix *m)
 		}
 		if (i == 0) {
 			cJSON *doc = cJSON_Parse(buf);
-			if (!doc || strstr(buf, ": inf") || strstr(buf, ": nan") || strstr(buf, ": -inf"))
+			/* cJSON's parser takes no inf or nan: RFC 8259 numbers only. */
+			if (!doc)
 				__builtin_trap();
 			cJSON_Delete(doc);
 		}
