@@ -326,13 +326,15 @@ SCRIPT
 		"$KQ" guest --image "$image" --arch aarch64 --append kq.test="$tmp" -- sleep 60 >/dev/null 2>&1 &
 		kq_pid=$!
 		waited=0
-		until pgrep -f "kq.test=$tmp" >/dev/null || [ $waited -ge 30 ]; do sleep 0.2; waited=$((waited + 1)); done
-		sleep 2
+		until pgrep -f "kq.test=$tmp" >/dev/null || [ $waited -ge 150 ]; do sleep 0.2; waited=$((waited + 1)); done
 		kill -KILL "$kq_pid" 2>/dev/null
 		wait "$kq_pid" 2>/dev/null
-		sleep 1
-		if [ $waited -lt 30 ] && ! pgrep -f "kq.test=$tmp" >/dev/null; then pass guest/killed-runner-leaves-no-qemu; else
-			fail guest/killed-runner-leaves-no-qemu "QEMU $( [ $waited -ge 30 ] && echo 'never started' || echo 'outlived kvmqual')"
+		# QEMU dies of its parent's death; on a busy machine not at once:
+		# wait for it (bounded), never look just once.
+		gone=0
+		until ! pgrep -f "kq.test=$tmp" >/dev/null || [ $gone -ge 150 ]; do sleep 0.2; gone=$((gone + 1)); done
+		if [ $waited -lt 150 ] && ! pgrep -f "kq.test=$tmp" >/dev/null; then pass guest/killed-runner-leaves-no-qemu; else
+			fail guest/killed-runner-leaves-no-qemu "QEMU $( [ $waited -ge 150 ] && echo 'never started' || echo 'outlived kvmqual by 30 s')"
 			pkill -KILL -f "kq.test=$tmp"
 		fi
 
@@ -459,7 +461,10 @@ if want run; then
 		"$KQ" run --guest-arch aarch64 --accel tcg --workloads sysbench-cpu --db "$tmp/run/term.db" \
 			>"$tmp/term.out" 2>&1 &
 		tpid=$!
-		sleep 8
+		# Mid-run: once its guest's QEMU is up (bounded), not after a fixed
+		# sleep that a busy machine may not fill.
+		waited=0
+		until pgrep -P "$tpid" -f qemu-system-aarch64 >/dev/null || [ $waited -ge 600 ]; do sleep 0.2; waited=$((waited + 1)); done
 		kill -TERM $tpid
 		wait $tpid
 		trc=$?
@@ -476,10 +481,14 @@ if want run; then
 		"$KQ" run --guest-arch aarch64 --accel tcg --workloads sysbench-cpu --db "$tmp/run/kill.db" \
 			>"$tmp/kill.out" 2>&1 &
 		kpid=$!
-		sleep 8
+		waited=0
+		until qpid=$(pgrep -P "$kpid" -f qemu-system-aarch64) || [ $waited -ge 600 ]; do sleep 0.2; waited=$((waited + 1)); done
 		kill -KILL $kpid
 		wait $kpid 2>/dev/null
-		sleep 1
+		# Its QEMU dies of the parent's death: wait for that (bounded).
+		gone=0
+		until ! { [ -n "$qpid" ] && kill -0 "$qpid" 2>/dev/null; } && ! pgrep -f "$tmp/run/kvmqual-scratch" >/dev/null ||
+			[ $gone -ge 150 ]; do sleep 0.2; gone=$((gone + 1)); done
 		"$KQ" export --db "$tmp/run/kill.db" --format json >"$tmp/kill.json" 2>&1
 		if [ "$("$JG" "$tmp/kill.json" runs.0.status)" = interrupted ] && ! pgrep -f "$tmp/run/kvmqual-scratch" >/dev/null; then
 			pass run/sigkill-recovered-next-time

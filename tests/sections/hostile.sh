@@ -360,9 +360,10 @@ EOF_PAGE
 	if [ ! -x build/tests/http_hostile ] || [ ! -x build/tests/tcp_listen ]; then
 		fail hostile/servers "build/tests/http_hostile and tcp_listen are not built (make test builds them)"
 	else
-		# A server that sends 2 bytes a second: cut off by the minimum rate,
+		# A server that drips (200 bytes a second, headers done in half a second):
+		# cut off by the minimum rate,
 		# not kept waiting by a stall timer that every byte resets.
-		ho_server drip50 drip 50
+		ho_server drip200 drip 200
 		ho_secs timeout 60 "$KQ" publish --timeout 2 --retries 0 --to "http://127.0.0.1:$ho_port/dav/" "$ho/a.json" \
 			>"$ho/pub-drip.out" 2>"$ho/pub-drip.err"
 		[ $rc -eq 1 ] && [ $took -le 30 ] && grep -q 'too slow' "$ho/pub-drip.err" && pass hostile/publish-drip-cut-off ||

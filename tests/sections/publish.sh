@@ -28,6 +28,25 @@ pub_run() {
 
 pub_err() { head -c 400 "$pub_dir/$1.err" | tr '\n' ' '; }
 
+# nginx writes a request's access-log line just after it sent the answer,
+# so a client can be done before its line is there (a busy machine showed
+# it: publish/no-move-plain-put read an empty log).  pub_log_sync asks for
+# a marker of its own and waits (bounded) until the marker's line is in
+# the log: nginx's one worker logs each request before it takes the next,
+# so every earlier line is there too.  pub_log prints the log without the
+# markers.
+pub_sync_n=0
+pub_log_sync() {
+	pub_sync_n=$((pub_sync_n + 1))
+	curl -s -o /dev/null --max-time 20 "$base/dav/.log-sync-$pub_sync_n"
+	pub_i=0
+	while ! grep -q "^GET /dav/\.log-sync-$pub_sync_n " "$log" && [ $pub_i -lt 200 ]; do
+		sleep 0.1
+		pub_i=$((pub_i + 1))
+	done
+}
+pub_log() { grep -v '^GET /dav/\.log-sync-' "$log"; }
+
 # pub_same LOCALDIR URL : every file under LOCALDIR fetched back from URL
 # with curl is byte-identical; prints the first difference.
 pub_same() {
@@ -79,8 +98,9 @@ else
 		else
 			fail publish/userinfo-refused "exit $rc: $(pub_err userinfo)"
 		fi
-		[ "$(wc -l <"$log")" -eq 0 ] && pass publish/usage-errors-send-nothing ||
-			fail publish/usage-errors-send-nothing "$(head -3 "$log" | tr '\n' ' ')"
+		pub_log_sync
+		[ "$(pub_log | wc -l)" -eq 0 ] && pass publish/usage-errors-send-nothing ||
+			fail publish/usage-errors-send-nothing "$(pub_log | head -3 | tr '\n' ' ')"
 
 		# --- a tree: relative paths, odd names, byte-identical ---
 		mkdir -p "$pub_dir/tree/sub/deeper"
@@ -103,6 +123,7 @@ else
 		fi
 		# Readers never see half a file: each PUT goes to a temporary name in
 		# the same collection and a MOVE puts it in place.
+		pub_log_sync
 		if grep -q '^PUT /dav/runs/today/sub/\.big\.bin\.upload-[0-9]*-[0-9a-f]* 201$' "$log" &&
 			grep -q '^MOVE /dav/runs/today/sub/\.big\.bin\.upload-[0-9]*-[0-9a-f]* 20[14]$' "$log" &&
 			! grep -q '^PUT /dav/runs/today/sub/big\.bin ' "$log" &&
@@ -124,12 +145,14 @@ else
 			fail publish/same-name-twice-refused "exit $rc: $(pub_err clash)"
 
 		# --- --no-move: plain PUT to the final name ---
+		pub_log_sync
 		: >"$log"
 		pub_run nomove --no-move --to "$base/dav/plain/" "$pub_dir/tree/a.json"
-		if [ $rc -eq 0 ] && [ "$(cat "$log")" = "PUT /dav/plain/a.json 201" ]; then
+		pub_log_sync
+		if [ $rc -eq 0 ] && [ "$(pub_log)" = "PUT /dav/plain/a.json 201" ]; then
 			pass publish/no-move-plain-put
 		else
-			fail publish/no-move-plain-put "exit $rc: $(tr '\n' ' ' <"$log") $(pub_err nomove)"
+			fail publish/no-move-plain-put "exit $rc: $(pub_log | tr '\n' ' ') $(pub_err nomove)"
 		fi
 		pub_run presigned --to "$base/dav/plain/object.json?X-Amz-Signature=abc" "$pub_dir/tree/a.json"
 		[ $rc -eq 2 ] && pass publish/presigned-needs-no-move || fail publish/presigned-needs-no-move "exit $rc"
@@ -182,10 +205,12 @@ else
 		fi
 
 		# --- failures: retries with back-off, bounded time ---
+		pub_log_sync
 		: >"$log"
 		pub_t0=$(date +%s.%N)
 		pub_run fail503 --no-move --to "$base/fail/x/" "$pub_dir/tree/a.json"
 		pub_t=$(awk -v a="$pub_t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')
+		pub_log_sync
 		pub_tries=$(grep -c '^PUT /fail/x/a.json 503$' "$log")
 		if [ $rc -eq 1 ] && [ "$pub_tries" -eq 4 ] && grep -q "503" "$pub_dir/fail503.err" &&
 			grep -q "$base/fail/x/a.json" "$pub_dir/fail503.err" && grep -q 'after 4 attempts' "$pub_dir/fail503.err"; then
@@ -200,12 +225,14 @@ else
 		esac
 		: >"$log"
 		pub_run fail503-once --retries 0 --to "$base/fail/y/" "$pub_dir/tree/a.json"
+		pub_log_sync
 		[ $rc -eq 1 ] && [ "$(grep -c '503$' "$log")" -eq 1 ] && pass publish/retries-0 ||
-			fail publish/retries-0 "exit $rc: $(tr '\n' ' ' <"$log")"
+			fail publish/retries-0 "exit $rc: $(pub_log | tr '\n' ' ')"
 		: >"$log"
 		pub_run no-retry-on-404 --no-move --to "$base/nowhere/" "$pub_dir/tree/a.json"
-		[ "$(wc -l <"$log")" -eq 1 ] && [ $rc -eq 1 ] && grep -q '40[345]' "$pub_dir/no-retry-on-404.err" &&
-			pass publish/no-retry-on-4xx || fail publish/no-retry-on-4xx "exit $rc, $(wc -l <"$log") requests: $(pub_err no-retry-on-404)"
+		pub_log_sync
+		[ "$(pub_log | wc -l)" -eq 1 ] && [ $rc -eq 1 ] && grep -q '40[345]' "$pub_dir/no-retry-on-404.err" &&
+			pass publish/no-retry-on-4xx || fail publish/no-retry-on-4xx "exit $rc, $(pub_log | wc -l) requests: $(pub_err no-retry-on-404)"
 		pub_free=$(build/tests/tcp_listen free-port)
 		pub_t0=$(date +%s)
 		pub_run refused --to "http://127.0.0.1:$pub_free/dav/" "$pub_dir/tree/a.json"
@@ -224,6 +251,12 @@ else
 		pub_t0=$(date +%s)
 		pub_run stall --timeout 2 --retries 1 --to "http://127.0.0.1:$(cat "$pub_dir/stall.port")/dav/" "$pub_dir/tree/a.json"
 		pub_t=$(($(date +%s) - pub_t0))
+		# The listener logs a connection when it accepts it: wait for both.
+		pub_i=0
+		while [ "$(grep -c '^connection' "$pub_dir/stall.log")" -lt 2 ] && [ $pub_i -lt 100 ]; do
+			sleep 0.1
+			pub_i=$((pub_i + 1))
+		done
 		if [ $rc -eq 1 ] && [ $pub_t -le 15 ] && [ "$(grep -c '^connection' "$pub_dir/stall.log")" -eq 2 ] &&
 			grep -q 'stalled' "$pub_dir/stall.err"; then
 			pass publish/stalled-server-cut-off
@@ -284,9 +317,11 @@ else
 		pub_n=$(HOME=$pub_dir/home timeout 60 build/tests/http_fetch "$base/private/netrc/" "$pub_dir/priv" 2>"$pub_dir/fetch-netrc.err")
 		[ "$pub_n" = 1 ] && cmp -s "$pub_dir/priv/a.json" "$pub_dir/tree/a.json" && pass publish/fetch-netrc ||
 			fail publish/fetch-netrc "fetched '$pub_n': $(head -c 200 "$pub_dir/fetch-netrc.err")"
+		pub_log_sync
 		: >"$log"
 		timeout 60 build/tests/http_fetch "$base/fail/" "$pub_dir/f503" >/dev/null 2>"$pub_dir/fetch-503.err"
 		pub_frc=$?
+		pub_log_sync
 		[ $pub_frc -eq 1 ] && grep -q '503' "$pub_dir/fetch-503.err" && [ "$(grep -c '^PROPFIND /fail/ 503$' "$log")" -eq 4 ] &&
 			pass publish/fetch-retries-on-503 || fail publish/fetch-retries-on-503 "exit $pub_frc: $(head -c 200 "$pub_dir/fetch-503.err")"
 		# The same through kvmqual matrix --in URL: the same matrix as from the directory.

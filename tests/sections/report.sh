@@ -191,6 +191,9 @@ if want report; then
 		else
 			fail report/gnuplot-fails "exit $rrc after ${took}s: $(head -c 400 "$rep/badplot.err")"
 		fi
+		# Killed is not gone yet: give the kernel a bounded moment.
+		i=0
+		while pgrep -fx "sleep 59.7" >/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 		if pgrep -fx "sleep 59.7" >/dev/null; then
 			fail report/hanging-gnuplot-killed "the template's sleep 59.7 survived gnuplot's deadline"
 		else
