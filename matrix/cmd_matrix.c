@@ -180,7 +180,8 @@ static int read_input(struct matrix *m, const char *in, const struct http_opts *
 		return read_url(m, in, o, err);
 	struct stat sb;
 	if (stat(in, &sb) != 0)
-		return kq_error(err, "%s: %s", in, strerror(errno));
+		return kq_error(err, "--in %s: %s (give a directory of bundles, a bundle file from kvmqual export "
+				     "--format json, or an http(s) URL)", in, strerror(errno));
 	if (S_ISDIR(sb.st_mode)) {
 		int read = matrix_read_bundle_dir(m, in, NULL, err);
 		if (read == 0) {
