@@ -3,6 +3,7 @@
  * matrix read) or the samples as CSV. */
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -20,6 +21,8 @@ static void format_double(char buf[32], double v)
 	}
 }
 
+/* A JSON string; bytes that are not UTF-8 (RFC 8259 wants it) become
+ * U+FFFD, whatever the database held. */
 static void json_string(FILE *out, const char *str)
 {
 	if (!str) {
@@ -28,6 +31,15 @@ static void json_string(FILE *out, const char *str)
 	}
 	fputc('"', out);
 	for (const unsigned char *p = (const unsigned char *)str; *p; p++) {
+		size_t n = kq_utf8_len(p);
+		if (n != 1) {
+			if (n)
+				fwrite(p, 1, n, out);
+			else
+				fputs("\\ufffd", out);
+			p += n ? n - 1 : 0;
+			continue;
+		}
 		switch (*p) {
 		case '"': fputs("\\\"", out); break;
 		case '\\': fputs("\\\\", out); break;
@@ -66,6 +78,11 @@ static void json_flags(FILE *out, const char *flags)
 	fputc(']', out);
 }
 
+static int nonfinite(sqlite3_stmt *st, int col)
+{
+	return sqlite3_column_type(st, col) == SQLITE_FLOAT && !isfinite(sqlite3_column_double(st, col));
+}
+
 /* A numeric column as the shortest text that reads back the same; 0 when
  * the column holds no number (NULL or text), with nothing written. */
 static int number_column(FILE *out, sqlite3_stmt *st, int col)
@@ -76,6 +93,8 @@ static int number_column(FILE *out, sqlite3_stmt *st, int col)
 		fprintf(out, "%lld", (long long)sqlite3_column_int64(st, col));
 		return 1;
 	case SQLITE_FLOAT:
+		if (!isfinite(sqlite3_column_double(st, col)))
+			return 0; /* JSON has no such number: json_members writes null and a flag */
 		format_double(num, sqlite3_column_double(st, col));
 		fputs(num, out);
 		return 1;
@@ -94,13 +113,17 @@ static void json_value(FILE *out, sqlite3_stmt *st, int col)
 		json_flags(out, (const char *)sqlite3_column_text(st, col));
 		return;
 	}
-	if (sqlite3_column_type(st, col) == SQLITE_NULL)
+	if (sqlite3_column_type(st, col) == SQLITE_NULL || nonfinite(st, col))
 		fputs("null", out);
 	else if (number_column(out, st, col))
 		;
-	else if (!strcmp(name, "conditions") || !strcmp(name, "probe"))
-		fputs((const char *)sqlite3_column_text(st, col), out);
-	else
+	else if (!strcmp(name, "conditions") || !strcmp(name, "probe")) {
+		/* Valid JSON by the schema's CHECK and json(); its strings may
+		 * still hold bytes that are not UTF-8. */
+		char *clean = kq_utf8_dup((const char *)sqlite3_column_text(st, col));
+		fputs(clean, out);
+		free(clean);
+	} else
 		json_string(out, (const char *)sqlite3_column_text(st, col));
 }
 
@@ -112,6 +135,13 @@ static void json_members(FILE *out, sqlite3_stmt *st, int from, int to)
 		json_string(out, sqlite3_column_name(st, col));
 		fputc(':', out);
 		json_value(out, st, col);
+		/* An infinite value (a division by a zero median, a crafted
+		 * database) is null, flagged: "value":null,"value_nonfinite":"inf". */
+		if (nonfinite(st, col)) {
+			double v = sqlite3_column_double(st, col);
+			fprintf(out, ",\"%s_nonfinite\":\"%s\"", sqlite3_column_name(st, col),
+				isnan(v) ? "nan" : v > 0 ? "inf" : "-inf");
+		}
 	}
 }
 

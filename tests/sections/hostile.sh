@@ -219,6 +219,20 @@ system('touch $ho/pwned-nl')
 	[ $rc -eq 0 ] && [ -z "$ho_md" ] && grep -q 'evil' "$ho/m-crafted/matrix.md" && pass hostile/matrix-md-no-markup-from-sources ||
 		fail hostile/matrix-md-no-markup-from-sources "exit $rc: $ho_md"
 
+	# The same store through kvmqual export (the bundle a host sends): valid
+	# UTF-8, valid JSON, an infinite sample flagged.
+	cp "$ho/crafted.db" "$ho/crafted-export.db"
+	sqlite3 "$ho/crafted-export.db" "UPDATE samples SET value = 1e999 WHERE id = (SELECT min(id) FROM samples)" 2>>"$ho/crafted.err"
+	timeout 60 "$KQ" export --db "$ho/crafted-export.db" --format json >"$ho/export.json" 2>"$ho/export-crafted.err"
+	rc=$?
+	if [ $rc -eq 0 ] && iconv -f UTF-8 -t UTF-8 "$ho/export.json" >/dev/null 2>&1 &&
+		"$JG" "$ho/export.json" schema >/dev/null 2>&1 && ! grep -Eiq '(:|\[|,)[[:space:]]*-?(inf|nan)\b' "$ho/export.json" &&
+		grep -q '"value_nonfinite":"inf"' "$ho/export.json"; then
+		pass hostile/export-json-valid-utf8-nonfinite-flagged
+	else
+		fail hostile/export-json-valid-utf8-nonfinite-flagged "exit $rc: $(grep -o -m1 '"value":[^,]*' "$ho/export.json" | head -1) $(ho_err "$ho/export-crafted.err")"
+	fi
+
 	# ---- 13: a bundle that claims a real device's identity ----
 	# The device: the x86 PVM store (runs 1 and 2). Each spoof is run 2's
 	# export with a new id and start (so it collides with nothing) and
@@ -451,7 +465,7 @@ EOF_PAGE
 		KVMQUAL="$KQ" KVMQUAL_DB="$ho/nightly.db" KVMQUAL_NIGHTLY_DIR="$ho/nightly" KVMQUAL_ITERATIONS=1 \
 			KVMQUAL_RUN_ARGS="--accel tcg --guest-arch aarch64 --net user --workloads sysbench-cpu-1t" \
 			KVMQUAL_PUBLISH_URL="https://lab:$ho_secret@127.0.0.1:$ho_np/nightly" \
-			timeout 900 scripts/nightly.sh >"$ho/nightly.out" 2>"$ho/nightly.err"
+			timeout 900 compare/nightly.sh >"$ho/nightly.out" 2>"$ho/nightly.err"
 		rc=$?
 		[ $rc -eq 2 ] && [ -z "$(ho_leak "$ho"/nightly.out "$ho"/nightly.err)" ] && grep -q 'KVMQUAL_PUBLISH_URL' "$ho/nightly.err" &&
 			[ ! -e "$ho/nightly.db" ] && pass hostile/nightly-publish-url-credentials ||
