@@ -88,11 +88,12 @@ static int css_check(const char *css, size_t len, const char *name, const char *
 				}
 			if (!close)
 				CSS_REFUSE("%s", "an unterminated comment");
-			/* The comment's text is not CSS, but it is inlined too. */
+			/* The comment's text is not CSS, but it is inlined too; and
+			 * the rule stays simple: no '<' and no backslash anywhere. */
 			for (const char *q = p; q < close; q++)
-				if (*q == '<') {
+				if (*q == '<' || *q == '\\') {
 					p = q;
-					CSS_REFUSE("%s", "'<'");
+					CSS_REFUSE("%s", *q == '<' ? "'<'" : "a backslash (a CSS escape)");
 				}
 			p = close + 2;
 			continue;
