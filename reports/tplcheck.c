@@ -220,10 +220,10 @@ int report_page_allowed(const char *page, struct kq_err *err)
 			if (!*q)
 				return page_refuse(err, page, p, "an unterminated tag", 19);
 			const char *a = q;
-			while (*q && !strchr(" \t\r\n\f/>=\"'", *q))
+			while (isalnum((unsigned char)*q) || *q == '-' || *q == '_' || *q == ':')
 				q++;
 			size_t alen = (size_t)(q - a);
-			if (!alen || closing || !attr_allowed(tag, tlen, a, alen))
+			if (!alen || closing || !strchr(" \t\r\n\f/>=", *q) || !attr_allowed(tag, tlen, a, alen))
 				return page_refuse(err, page, a, alen ? a : q, alen ? alen : 1);
 			while (*q && strchr(" \t\r\n\f", *q))
 				q++;
