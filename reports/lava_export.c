@@ -1,0 +1,130 @@
+/* kvmqual export --format lava: the database and run are picked here, the
+ * run is loaded as the report loads it, and reports/lava.c writes it.
+ * Exit status 0 whenever results were written, whatever they say (a lab
+ * reads the verdicts from the cases, not from the exit code); 2 when the
+ * database is missing or unreadable, or an option is wrong. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../runners/store.h"
+#include "lava.h"
+
+/* A compare document is a few kB per metric; anything this big is not one. */
+#define COMPARE_MAX_BYTES (64u << 20)
+
+static int pick_run(struct store *s, const char *db, const char *run_arg, int64_t *run, struct kq_err *err)
+{
+	if (!run_arg || !strcmp(run_arg, "latest")) {
+		*run = store_latest_run(s, err);
+		return *run < 0 ? -1 : 0;
+	}
+	char *end;
+	errno = 0;
+	long long id = strtoll(run_arg, &end, 10);
+	if (errno || end == run_arg || *end || id <= 0)
+		return kq_error(err, "--run takes a run id or 'latest' with --format lava, not '%s'", run_arg);
+	struct store_run_identity ident;
+	int rc = store_run_identity(s, id, &ident, err);
+	if (rc < 0)
+		return -1;
+	if (rc == 0)
+		store_run_identity_free(&ident);
+	*run = rc == 0 ? id : 0;
+	if (rc)
+		kq_error(err, "%s holds no run %lld", db, id);
+	return 0;
+}
+
+int lava_export(const char *db, const char *run_arg, const char *compare_path, FILE *out)
+{
+	struct kq_err err;
+	struct lava_compare cmp;
+	int have_cmp = 0;
+	if (compare_path) {
+		char *text;
+		size_t len;
+		if (kq_read_file(compare_path, COMPARE_MAX_BYTES, &text, &len, &err)) {
+			fprintf(stderr, "kvmqual export: --compare: %s\n", err.msg);
+			return 2;
+		}
+		int rc = lava_compare_load(&cmp, text, len, compare_path, &err);
+		free(text);
+		if (rc) {
+			fprintf(stderr, "kvmqual export: --compare: %s\n", err.msg);
+			return 2;
+		}
+		have_cmp = 1;
+	}
+	/* Never create a database by exporting from it: a missing one is the
+	 * error this command exists to name. */
+	struct stat sb;
+	int ret = 2;
+	if (stat(db, &sb) != 0) {
+		fprintf(stderr, "kvmqual export: %s: %s\n", db, strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		fprintf(stderr, "kvmqual export: %s: not a regular file\n", db);
+		goto out;
+	}
+	if (access(db, R_OK) != 0) {
+		fprintf(stderr, "kvmqual export: %s: %s\n", db, strerror(errno));
+		goto out;
+	}
+	if (sb.st_size == 0) {
+		fprintf(stderr, "kvmqual export: %s: an empty file, not a kvmqual store\n", db);
+		goto out;
+	}
+	/* Opened as the runner opens it, so that a run cut off by SIGKILL is
+	 * marked interrupted before it is reported. */
+	struct store *s = store_open(db, NULL, &err);
+	if (!s) {
+		fprintf(stderr, "kvmqual export: %s\n", err.msg);
+		goto out;
+	}
+	int64_t run = 0;
+	err.msg[0] = 0;
+	if (pick_run(s, db, run_arg, &run, &err)) {
+		fprintf(stderr, "kvmqual export: %s\n", err.msg);
+		store_close(s);
+		goto out;
+	}
+	if (run == 0) {
+		/* No run at all, or not the one asked for: a result, not an error. */
+		char *why = err.msg[0] ? kq_xstrdup(err.msg) : kq_xasprintf("%s holds no finished run", db);
+		lava_write_no_run(out, why);
+		free(why);
+		store_close(s);
+		ret = 0;
+		goto out;
+	}
+	char *text = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&text, &len);
+	if (!mem)
+		abort();
+	int rc = store_export(s, run, STORE_FORMAT_JSON, mem, &err);
+	fclose(mem);
+	store_close(s);
+	struct report r;
+	if (rc || report_load(&r, text, len, &err)) {
+		fprintf(stderr, "kvmqual export: %s: run %lld: %s\n", db, (long long)run, err.msg);
+		free(text);
+		goto out;
+	}
+	lava_write_run(out, &r, have_cmp ? &cmp : NULL);
+	report_free(&r);
+	free(text);
+	ret = fflush(out) == 0 && !ferror(out) ? 0 : 2;
+	if (ret)
+		fprintf(stderr, "kvmqual export: writing the results: %s\n", strerror(errno));
+out:
+	if (have_cmp)
+		lava_compare_free(&cmp);
+	return ret;
+}
