@@ -182,6 +182,7 @@ $(TEST_OUT)/json_get: tests/tools/json_get.c build/deps/lib/libcjson.a
 
 test-deps:
 	$(Q)scripts/deps.sh test
+	$(Q)scripts/deps.sh lava
 
 # Loopback listeners for the publish and browser tests (never a fixed port).
 $(TEST_OUT)/tcp_listen: tests/tools/tcp_listen.c
@@ -218,7 +219,8 @@ test-unit: $(TEST_OUT)/unit
 # lab: the lab hosts' boot image and payload disk (the suite cross-built for
 # aarch64, the aarch64 guest image, Debian's arm64 QEMU and tools), in
 # build/lab.  test-lab: the probe in every lab host, then `kvmqual run
-# --accel kvm,tcg` end to end in each KVM-capable one (tens of minutes).
+# --accel kvm,tcg` end to end in each KVM-capable one, then two LAVA jobs
+# through lava-run on lab hosts (tests/sections/lava-lab.sh; tens of minutes).
 lab: test-deps
 	$(Q)$(MAKE) --no-print-directory ARCH=aarch64 probe stream kvmqual
 	$(Q)$(MAKE) --no-print-directory guest-image
@@ -227,7 +229,7 @@ lab: test-deps
 
 test-lab: lab
 	$(Q)$(MAKE) --no-print-directory ARCH=$(HOST_ARCH) $(TEST_OUT)/fixture_check $(TEST_OUT)/json_get
-	$(Q)TESTS="lab lab-nested" tests/run.sh
+	$(Q)TESTS="lab lab-nested lava-lab" tests/run.sh
 
 # ---- fuzzing, benchmarks ----
 
