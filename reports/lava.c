@@ -75,7 +75,9 @@ static void put_text(FILE *out, const char *text)
 
 static void note(FILE *out, const char *id, const char *what, const char *text)
 {
-	fprintf(out, "kvmqual: %s: %s: ", id, what);
+	fputs("kvmqual: ", out);
+	put_text(out, id);
+	fprintf(out, ": %s: ", what);
 	put_text(out, text);
 	fputc('\n', out);
 }
@@ -437,8 +439,12 @@ static void write_compare(struct writer *w, const struct report *r, const struct
 void lava_write_run(FILE *out, const struct report *r, const struct lava_compare *cmp)
 {
 	struct writer w = { .out = out };
-	fprintf(out, "kvmqual: LAVA results of run %lld (%s), %s\n", (long long)r->run_id,
-		r->run_status ? r->run_status : "unknown", report_status_title(r->status));
+	char *head = kq_xasprintf("run %lld (%s), %s", (long long)r->run_id, r->run_status ? r->run_status : "unknown",
+				  report_status_title(r->status));
+	fputs("kvmqual: LAVA results of ", out);
+	put_text(out, head);
+	fputc('\n', out);
+	free(head);
 	write_probe(&w, r);
 	write_run(&w, r);
 	write_boot(&w, r);

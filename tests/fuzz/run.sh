@@ -52,6 +52,13 @@ mkdir -p "$seeds/templates"
 { printf '\001'; cat reports/templates/page.html; } >"$seeds/templates/page.html"
 printf '\000body { background: url( http://x/a.png ); } @import "x"; a { b: u\\72l(x) }' >"$seeds/templates/bad.css"
 printf '\001<img\tsrc=x><meta http-equiv=refresh><style>@STYLE@ p{color:red}</style>' >"$seeds/templates/bad.html"
+# The LAVA writer: byte 0 then an export document, 1 then a compare document.
+mkdir -p "$seeds/lava"
+for f in tests/fixtures/report/*.json; do
+	{ printf '\000'; cat "$f"; } >"$seeds/lava/$(basename "$f")"
+done
+printf '\001{"schema":"kvmqual.compare","version":1,"candidate":2,"baseline":{"description":"run 1"},"metrics":[{"accel":"kvm","workload":"w","metric":"m","decision":"regression","change_pct":-20}],"error":null}' >"$seeds/lava/compare.json"
+printf '\002kvm.smoke %%/ x' >"$seeds/lava/name"
 # PROPFIND answers in the styles of several WebDAV servers.
 mkdir -p "$seeds/propfind"
 cp tests/fixtures/propfind/*.xml "$seeds/propfind/"
