@@ -360,8 +360,14 @@ static void write_ratios(struct writer *w, const struct report *r)
 				missing_case(w, r, name, ratios[k].needs, 0);
 			else if (!m->spread[REPORT_NATIVE].n && ratios[k].units[0] == '%')
 				missing_case(w, r, name, REPORT_NATIVE, 1);
-			else
-				missing_case(w, r, name, m->spread[REPORT_TCG].n ? ratios[k].needs : REPORT_TCG, 0);
+			else if (!m->spread[REPORT_TCG].n)
+				missing_case(w, r, name, REPORT_TCG, 0);
+			else {
+				/* Both sides measured, no ratio stored (a run cut off
+				 * before its speed-ups were written). */
+				note(w->out, name, "fail", "both sides were measured, but the run stored no ratio");
+				test_case(w, name, "fail", NAN, NULL);
+			}
 			free(name);
 		}
 	}
