@@ -1,7 +1,8 @@
 /* kvmqual: the front end, above the stages.  Each sub-command is one
  * stage's: run, guest and image (runners/), export (store/), compare
  * (compare/), report (reports/), matrix and publish (matrix/).  The stages
- * declare their commands in their own headers; nothing here but the table. */
+ * declare their commands in their own headers; nothing here but the table
+ * (and which stage's export a format is). */
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include "../compare/compare.h"
 #include "../matrix/http.h"
 #include "../matrix/matrix.h"
+#include "../reports/lava.h"
 #include "../reports/report.h"
 #include "../runners/runners.h"
 #include "../store/store.h"
@@ -21,9 +23,16 @@ struct subcommand {
 	const char *summary;
 };
 
+/* kvmqual export is the store's, but for --format lava, the LAVA writer's
+ * (reports/lava.c): the store comes before the reports and cannot call it. */
+static int cmd_export_any(int argc, char **argv)
+{
+	return lava_export_wanted(argc, argv) ? cmd_export_lava(argc, argv) : cmd_export(argc, argv);
+}
+
 static const struct subcommand subcommands[] = {
 	{ "run", cmd_run, "probe, then benchmark the guest under KVM and TCG against native" },
-	{ "export", cmd_export, "write stored runs out as JSON or CSV" },
+	{ "export", cmd_export_any, "write stored runs out as JSON or CSV, or one as LAVA test results" },
 	{ "compare", cmd_compare, "compare a run with its baseline: regressions, JUnit XML for CI" },
 	{ "report", cmd_report, "one run as a self-contained HTML page, Markdown and gnuplot plots" },
 	{ "matrix", cmd_matrix, "the compatibility matrix of many hosts' stores and bundles" },

@@ -64,4 +64,11 @@ void lava_write_no_run(FILE *out, const char *why);
  * unreadable database, a bad --run or --compare (message on stderr). */
 int lava_export(const char *db, const char *run_arg, const char *compare_path, FILE *out);
 
+/* Whether the arguments of `kvmqual export` ask for --format lava: the
+ * front end then calls cmd_export_lava instead of the store's cmd_export
+ * (store/ comes before reports/ and cannot call it). */
+int lava_export_wanted(int argc, char **argv);
+/* kvmqual export --format lava [--db FILE] [--run ID|latest] [--compare FILE]. */
+int cmd_export_lava(int argc, char **argv);
+
 #endif

@@ -5,13 +5,16 @@
  * database is missing or unreadable, or an option is wrong. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../runners/store.h"
+#include "../store/read_compare.h"
+#include "../store/read_report.h"
+#include "../store/store.h"
 #include "lava.h"
 
 /* A compare document is a few kB per metric; anything this big is not one. */
@@ -127,4 +130,56 @@ out:
 	if (have_cmp)
 		lava_compare_free(&cmp);
 	return ret;
+}
+
+int lava_export_wanted(int argc, char **argv)
+{
+	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++) {
+		if (!strcmp(argv[i], "--format=lava"))
+			return 1;
+		if (!strcmp(argv[i], "--format") && i + 1 < argc && !strcmp(argv[i + 1], "lava"))
+			return 1;
+	}
+	return 0;
+}
+
+int cmd_export_lava(int argc, char **argv)
+{
+	const char *db = STORE_DEFAULT_PATH, *run = NULL, *compare = NULL, *format = "lava";
+	static const struct option opts[] = {
+		{ "db", required_argument, NULL, 'd' },     { "format", required_argument, NULL, 'f' },
+		{ "run", required_argument, NULL, 'r' },    { "compare", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },         { NULL, 0, NULL, 0 },
+	};
+	int ch;
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'd': db = optarg; break;
+		case 'f': format = optarg; break;
+		case 'r': run = optarg; break;
+		case 'c': compare = optarg; break;
+		case 'h':
+		default:
+			fprintf(ch == 'h' ? stdout : stderr,
+				"usage: kvmqual export --format lava [--db FILE] [--run ID|latest] [--compare FILE]\n"
+				"Prints one run of the database (default %s; the latest finished run unless\n"
+				"--run says otherwise) as LAVA test sets and test cases with measurements, the\n"
+				"lines lava-test-case prints.  --compare FILE adds the decisions of a\n"
+				"'kvmqual compare --json' document about that run (a regression is a failed\n"
+				"case).  Exit: 0 when the results were written, whatever they say; 2 when the\n"
+				"database is missing or unreadable, or an option is wrong.  docs/lava.md.\n",
+				STORE_DEFAULT_PATH);
+			return ch == 'h' ? 0 : 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "kvmqual export: unexpected argument '%s'\n", argv[optind]);
+		return 2;
+	}
+	if (strcmp(format, "lava")) {
+		fprintf(stderr, "kvmqual export: --format given twice ('lava' and '%s')\n", format);
+		return 2;
+	}
+	return lava_export(db, run, compare, stdout);
 }

@@ -26,7 +26,8 @@ int cmd_export(int argc, char **argv)
 		default:
 			fprintf(ch == 'h' ? stdout : stderr,
 				"usage: kvmqual export [--db FILE] [--run ID|all] [--format json|csv]\n"
-				"Writes the runs in the database (default %s) to standard output.\n",
+				"Writes the runs in the database (default %s) to standard output.\n"
+				"--format lava writes one run as LAVA test results: kvmqual export --format lava --help.\n",
 				STORE_DEFAULT_PATH);
 			return ch == 'h' ? 0 : 2;
 		}
@@ -37,7 +38,7 @@ int cmd_export(int argc, char **argv)
 	else if (!strcmp(format, "csv"))
 		f = STORE_FORMAT_CSV;
 	else {
-		fprintf(stderr, "kvmqual export: --format takes json or csv, not '%s'\n", format);
+		fprintf(stderr, "kvmqual export: --format takes json, csv or lava, not '%s'\n", format);
 		return 2;
 	}
 	long long id = 0;

@@ -106,32 +106,40 @@ else
 	fi
 
 	# An interrupted run and a run without samples, in a store made here.
-	cp "$fx/lab-el2-nvhe-gicv2.db" "$ldir/cut.db"
-	sqlite3 "$ldir/cut.db" "UPDATE runs SET status = 'interrupted', reason = 'interrupted by SIGTERM';
+	cp "$fx/lab-el2-nvhe-gicv2.db" "$ldir/cut-src.db"
+	sqlite3 "$ldir/cut-src.db" "UPDATE runs SET status = 'interrupted', reason = 'interrupted by SIGTERM';
 		DELETE FROM samples WHERE accel = 'kvm'; DELETE FROM boot_samples WHERE accel = 'kvm';
 		UPDATE speedups SET kvm_over_tcg = NULL, kvm_pct_of_native = NULL;"
-	if lava_export cut "$ldir/cut.db"; then
+	if lava_export cut "$ldir/cut-src.db"; then
 		has_case cut run-fails '^case run run\.status fail$'
 		has_case cut kvm-boot-fails '^case boot boot\.kvm fail$'
 		has_case cut tcg-kept '^case tcg tcg\.sysbench-cpu\.events_per_second pass'
 	fi
-	cp "$fx/lab-el2-nvhe-gicv2.db" "$ldir/empty.db"
-	sqlite3 "$ldir/empty.db" "UPDATE runs SET status = 'failed', reason = 'tcg: no QEMU';
+	cp "$fx/lab-el2-nvhe-gicv2.db" "$ldir/empty-src.db"
+	sqlite3 "$ldir/empty-src.db" "UPDATE runs SET status = 'failed', reason = 'tcg: no QEMU';
 		DELETE FROM samples; DELETE FROM boot_samples; DELETE FROM speedups; DELETE FROM verdicts;"
-	if lava_export empty "$ldir/empty.db"; then
+	if lava_export empty "$ldir/empty-src.db"; then
 		has_case empty no-samples '^case run run\.samples fail 0.0 samples$'
 		has_case empty boot-fails '^case boot boot\.tcg fail$'
 	fi
 
-	# compare: a regression is a failed case.
-	cp "$fx/x86-pvm-host.db" "$ldir/cmp.db"
-	"$KQ" compare --db "$ldir/cmp.db" --baseline 1 --candidate 2 --threshold 0 --allow-different --json \
+	# compare: a regression is a failed case.  The PVM host's two runs,
+	# with six TCG sysbench samples each, the second night 30 % slower
+	# (enough samples for the test to reach significance).
+	cp "$fx/x86-pvm-host.db" "$ldir/cmp-src.db"
+	sqlite3 "$ldir/cmp-src.db" "DELETE FROM samples WHERE accel = 'tcg' AND workload = 'sysbench-cpu';
+		WITH RECURSIVE i(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM i WHERE n < 6)
+		INSERT INTO samples (run_id, accel, workload, metric, unit, value, iteration, higher_is_better)
+		SELECT r.id, 'tcg', 'sysbench-cpu', 'events_per_second', 'events/s',
+			(CASE r.id WHEN 1 THEN 1000 ELSE 700 END) * (1 + n / 1000.0), n, 1
+		FROM runs r, i;"
+	"$KQ" compare --db "$ldir/cmp-src.db" --baseline 1 --candidate 2 --threshold 0 --allow-different --json \
 		>"$ldir/cmp.json" 2>/dev/null
-	if [ -s "$ldir/cmp.json" ] && lava_export cmp "$ldir/cmp.db" --run 2 --compare "$ldir/cmp.json"; then
+	if [ -s "$ldir/cmp.json" ] && lava_export cmp "$ldir/cmp-src.db" --run 2 --compare "$ldir/cmp.json"; then
 		has_case cmp compare-set '^case compare compare\.tcg\.'
-		regressions=$(grep -c '"decision": "regression"' "$ldir/cmp.json")
-		failed=$(grep -c '^case compare .* fail ' "$ldir/cmp.cases")
-		if [ "$regressions" = "$failed" ]; then pass lava/cmp/regression-is-fail; else fail lava/cmp/regression-is-fail "$regressions regressions, $failed failed compare cases"; fi
+		regressions=$(grep -Ec '"decision":[[:space:]]*"regression"' "$ldir/cmp.json")
+		cmp_failed=$(grep -c '^case compare .* fail ' "$ldir/cmp.cases")
+		if [ "$regressions" -ge 1 ] && [ "$regressions" = "$cmp_failed" ]; then pass lava/cmp/regression-is-fail; else fail lava/cmp/regression-is-fail "$regressions regressions, $cmp_failed failed compare cases"; fi
 	else
 		fail lava/cmp/compare "no compare document or no export"
 	fi
@@ -215,7 +223,8 @@ validate(yaml.safe_load(open(sys.argv[1])), strict=True)' lava/jobs/rpi5-kvmqual
 				lava/jobs/rpi5-kvmqual.yaml >"$ldir/rpi5-job.yaml"
 			lava-run --validate --device "$ldir/rpi5.yaml" --job-id $$ --output-dir "$ldir/rpi5-out" \
 				"$ldir/rpi5-job.yaml" >"$ldir/rpi5-validate.log" 2>&1
-			if $LR results "$ldir/rpi5-validate.log" | grep -q '^result lava - validate pass$'; then
+			$LR results "$ldir/rpi5-validate.log" >"$ldir/rpi5-results.txt" 2>&1
+			if grep -q '^result lava - validate pass$' "$ldir/rpi5-results.txt"; then
 				pass lava/example-job-validates
 			else
 				fail lava/example-job-validates "$(grep -o '"error_msg": "[^"]*"' "$ldir/rpi5-validate.log" | head -2)"

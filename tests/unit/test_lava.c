@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "../../reports/lava.h"
-#include "../../runners/store.h"
+#include "../../store/store.h"
 #include "test.h"
 
 TEST(lava_id_mapping)
