@@ -1,10 +1,11 @@
 #!/bin/sh
 # The steps of the kvmqual LAVA test definition (lava/kvmqual.yaml), in
-# POSIX sh with busybox or toybox utilities: run kvmqual, print the results as LAVA test cases (kvmqual
+# POSIX sh with busybox or toybox utilities: get kvmqual (the field kit,
+# make kit, or the one installed on the DUT), run it, print the results as LAVA test cases (kvmqual
 # export --format lava), compare with earlier runs and publish the bundle.
 # Also usable outside LAVA: the signals are then plain lines.
 #
-#   kvmqual-lava.sh [--dir DIR] [--profile P]
+#   kvmqual-lava.sh [--kit PATH|file://PATH|URL] [--dir DIR] [--profile P]
 #                   [--accel LIST] [--workloads LIST] [--compare BASELINE]
 #                   [--publish URL] [--run-args "ARGS"]
 #
@@ -13,10 +14,11 @@
 # kvmqual.setup case says why).
 set -u
 
-dir=/tmp/kvmqual-lava profile=quick accel='' workloads='' compare='' publish='' run_args=''
+kit='' dir=/tmp/kvmqual-lava profile=quick accel='' workloads='' compare='' publish='' run_args=''
 while [ $# -gt 0 ]; do
 	[ $# -ge 2 ] || { echo "kvmqual-lava.sh: $1 needs a value" >&2; exit 2; }
 	case $1 in
+	--kit) kit=$2 ;;
 	--dir) dir=$2 ;;
 	--profile) profile=$2 ;;
 	--accel) accel=$2 ;;
@@ -48,21 +50,56 @@ setup_failed() {
 mkdir -p "$dir" || setup_failed "cannot create the state directory $dir"
 db=$dir/kvmqual.db
 
-# ---- kvmqual ----
-# The field kit (issue 14) is not on main yet: until it is, the DUT must
-# have kvmqual installed (make install, or the lab's payload disk).
-command -v kvmqual >/dev/null 2>&1 || setup_failed "no kvmqual on PATH ($PATH)"
-kq() { kvmqual "$@"; }
-run_kq() { kvmqual run "$@"; }
+# ---- kvmqual: the field kit, or the one installed ----
+if [ -n "$kit" ]; then
+	archive=$dir/kvmqual-kit.tar.gz
+	case $kit in
+	http://* | https://*)
+		echo "kvmqual: fetching the kit from $kit"
+		if command -v curl >/dev/null 2>&1; then
+			curl -fsSL --retry 3 -o "$archive.part" "$kit" || setup_failed "curl could not fetch $kit"
+		elif command -v wget >/dev/null 2>&1; then
+			wget -q -O "$archive.part" "$kit" || setup_failed "wget could not fetch $kit"
+		else
+			setup_failed "neither curl nor wget is on this DUT to fetch $kit"
+		fi
+		mv -f "$archive.part" "$archive" || setup_failed "cannot write $archive" ;;
+	*)
+		src=${kit#file://}
+		[ -f "$src" ] || setup_failed "the kit $src is not a file on this DUT"
+		if [ "$src" != "$archive" ]; then
+			{ cp "$src" "$archive.part" && mv -f "$archive.part" "$archive"; } ||
+				setup_failed "cannot copy the kit $src to $archive"
+		fi ;;
+	esac
+	# Unpacked once per kit: a state directory kept between jobs keeps it.
+	sum=$(sha256sum "$archive" | cut -d' ' -f1)
+	if [ ! -f "$dir/kvmqual-kit/run" ] || [ "$(cat "$dir/kvmqual-kit.sha256" 2>/dev/null)" != "$sum" ]; then
+		rm -rf "$dir/kvmqual-kit" "$dir/kvmqual-kit.sha256"
+		tar -xzf "$archive" -C "$dir" || setup_failed "cannot unpack the kit $archive into $dir"
+		[ -f "$dir/kvmqual-kit/run" ] || setup_failed "$kit holds no kvmqual-kit/run: not a kvmqual kit"
+		echo "$sum" >"$dir/kvmqual-kit.sha256"
+	fi
+	kitdir=$dir/kvmqual-kit
+	echo "kvmqual: kit $(sed -n 's/^version //p' "$kitdir/MANIFEST" 2>/dev/null | head -n 1), hash $(sed -n 's/^kit-hash //p' "$kitdir/MANIFEST" 2>/dev/null | head -n 1), in $kitdir"
+	mkdir -p "$dir/tmp"
+	# The kit's own programs, started as its run script starts them.
+	kq() { TMPDIR=$dir/tmp PATH=$kitdir/bin:$PATH "$kitdir/bin/kvmqual" "$@"; }
+	run_kq() { sh "$kitdir/run" qualify --dir "$dir" --out "$dir/qualify" "$@"; }
+else
+	command -v kvmqual >/dev/null 2>&1 || setup_failed "no KIT given and no kvmqual on PATH ($PATH)"
+	kq() { kvmqual "$@"; }
+	run_kq() { kvmqual run --db "$db" "$@"; }
+fi
 case_result kvmqual.setup pass
 
 # ---- the run: its progress as plain lines, its exit status kept ----
-set -- --profile "$profile" --db "$db"
+set -- --profile "$profile"
 [ -n "$accel" ] && set -- "$@" --accel "$accel"
 [ -n "$workloads" ] && set -- "$@" --workloads "$workloads"
 # shellcheck disable=SC2086 # extra arguments, split on purpose
 [ -n "$run_args" ] && set -- "$@" $run_args
-echo "kvmqual: kvmqual run $*"
+echo "kvmqual: kvmqual run $* (state in $dir)"
 (cd "$dir" && { run_kq "$@"; echo $? >"$dir/run-rc"; } 2>&1 | cat)
 echo "kvmqual: kvmqual run exited $(cat "$dir/run-rc" 2>/dev/null || echo '?')"
 

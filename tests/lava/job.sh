@@ -10,10 +10,15 @@
 #                          as it is on disk, cloned by LAVA over file://
 # KEY=VALUE are parameters of lava/kvmqual.yaml (PROFILE, WORKLOADS, ...).
 #
+# With LAVA_KIT=FILE (a field kit, make kit ARCH=aarch64) the DUT gets the
+# kit and nothing else of the suite: LAVA copies it into the ramdisk next
+# to its overlay (/kvmqual-kit.tar.gz, the definition's KIT), and no
+# payload disk is attached.  Without it, the lab's payload disk (kvmqual
+# installed, on PATH) stands in for the kit.
+#
 # CONFIG is a lab host of tests/lab/README.md; the QEMU machine and CPU go
 # into the device dictionary, since only a server would apply a job's
-# context.  The kernel and ramdisk come from build/lab (make lab), the
-# suite from its payload disk, mounted at /lab with kvmqual on PATH.
+# context.  The kernel and ramdisk come from build/lab (make lab).
 # Environment: LAVA_JOB_TIMEOUT (minutes, default 90).
 set -eu
 [ $# -ge 2 ] || { echo "usage: job.sh CONFIG OUTDIR [KEY=VALUE...]" >&2; exit 2; }
@@ -29,9 +34,16 @@ el2-vhe-gicv3) machine=virt,virtualization=on,gic-version=3 cpu=max,pauth=off ;;
 el2-vhe-gicv3-smmuv3) machine=virt,virtualization=on,gic-version=3,iommu=smmuv3 cpu=max,pauth=off ;;
 *) echo "job.sh: unknown lab host '$config' (el1, el2-nvhe-gicv2, el2-vhe-gicv3, el2-vhe-gicv3-smmuv3)" >&2; exit 2 ;;
 esac
-for f in vmlinuz initramfs.cpio.gz payload.img; do
+kit=${LAVA_KIT:-}
+need="vmlinuz initramfs.cpio.gz"
+[ -n "$kit" ] || need="$need payload.img"
+for f in $need; do
 	[ -f "$lab/$f" ] || { echo "job.sh: no $lab/$f (make lab)" >&2; exit 1; }
 done
+if [ -n "$kit" ]; then
+	[ -f "$kit" ] || { echo "job.sh: LAVA_KIT: no kit $kit (make kit ARCH=aarch64)" >&2; exit 1; }
+	kit=$(cd "$(dirname "$kit")" && pwd)/$(basename "$kit")
+fi
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 
@@ -64,6 +76,22 @@ for kv in "$@"; do
 	esac
 done
 timeout=${LAVA_JOB_TIMEOUT:-90}
+if [ -n "$kit" ]; then
+	kit_overlay="
+          kit:
+            url: file://$kit
+            format: file
+            path: /kvmqual-kit.tar.gz"
+	suite_disk=
+	params="
+          KIT: /kvmqual-kit.tar.gz$params"
+else
+	kit_overlay=
+	suite_disk="
+      payload:
+        url: file://$lab/payload.img
+        image_arg: -drive file={payload},if=none,format=raw,id=labpayload,readonly=on -device virtio-blk-device,drive=labpayload,serial=labpayload"
+fi
 
 cat >"$out/job.yaml" <<YAML
 # kvmqual on the emulated ARM64 lab host $config (tests/lava/job.sh)
@@ -91,12 +119,9 @@ actions:
         image_arg: -initrd {ramdisk}
         compression: gz
         format: cpio.newc
-        # LAVA puts its test overlay into the ramdisk itself.
+        # LAVA puts its test overlay (and the kit) into the ramdisk itself.
         overlays:
-          lava: true
-      payload:
-        url: file://$lab/payload.img
-        image_arg: -drive file={payload},if=none,format=raw,id=labpayload,readonly=on -device virtio-blk-device,drive=labpayload,serial=labpayload
+          lava: true$kit_overlay$suite_disk
       work:
         url: file://$out/work.img
         image_arg: -drive file={work},if=none,format=raw,id=labwork,cache=unsafe -device virtio-blk-device,drive=labwork,serial=labwork

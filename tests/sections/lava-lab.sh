@@ -1,11 +1,13 @@
 # lava-lab (make test-lab): two real LAVA jobs, run by LAVA's own
 # dispatcher (lava-run, no server) on emulated ARM64 lab hosts booted by
-# LAVA under TCG: deploy to tmpfs (the lab's kernel, its initramfs with a
-# shell on the console and LAVA's overlay put in by LAVA itself, the
-# payload disk with kvmqual, an empty work disk), boot with QEMU, and the
+# LAVA under TCG: deploy to tmpfs (the lab's kernel; its initramfs with a
+# shell on the console, into which LAVA itself puts its overlay and, when
+# one is built (make kit ARCH=aarch64), the field kit; else the lab's
+# payload disk with kvmqual; an empty work disk), boot with QEMU, and the
 # test definition lava/kvmqual.yaml cloned over file:// from a snapshot of
 # this checkout (tests/lava/job.sh).  The definition runs kvmqual's quick
-# profile with sysbench only, one boot sample, user networking.  Checked on LAVA's own results (the results
+# profile with sysbench only, one boot sample, user networking.  Checked
+# on LAVA's own results (the results
 # lines of its log, and OUT/result.yaml), not on kvmqual's output:
 #   el2-vhe-gicv3: the probe set is there, kvm.smoke pass, boot and sysbench
 #   measurements with units under kvm and tcg, the job passes;
@@ -17,17 +19,21 @@
 
 if ! /usr/bin/python3 -c 'import lava_dispatcher' 2>/dev/null || ! command -v lava-run >/dev/null 2>&1; then
 	skip lava-lab "needs LAVA's dispatcher (scripts/deps.sh lava)"
-elif [ ! -f build/lab/payload.img ]; then
+elif [ ! -f build/lab/vmlinuz ]; then
 	skip lava-lab "needs the lab (make lab)"
 else
 	LR="/usr/bin/python3 tests/tools/lava_results.py"
+	# The DUT runs the field kit when one is built (make kit ARCH=aarch64),
+	# else the lab's payload disk stands in for it.
+	lava_kit=$(ls build/kit/kvmqual-kit-aarch64-*.tar.gz 2>/dev/null | tail -n 1)
+	echo "lava-lab: kvmqual on the DUT from ${lava_kit:-the payload disk (no kit built)}"
 	n=0
 	for c in el2-vhe-gicv3 el1; do
 		n=$((n + 1))
 		d="$tmp/lava-lab-$c"
 		# One boot sample and user networking only: nested TCG boots take
 		# minutes on a busy 2-core machine.
-		if ! tests/lava/job.sh "$c" "$d" PROFILE=quick WORKLOADS=sysbench-cpu COMPARE= \
+		if ! LAVA_KIT=$lava_kit tests/lava/job.sh "$c" "$d" PROFILE=quick WORKLOADS=sysbench-cpu COMPARE= \
 			RUN_ARGS='--iterations 1 --net user' >"$d.setup" 2>&1; then
 			fail "lava-lab/$c/job" "$(tail -3 "$d.setup" | tr '\n' ' ')"
 			continue
@@ -50,6 +56,13 @@ else
 		r job-result '^result lava - job pass$'
 		r definition-ran '^result lava - 0_kvmqual pass$'
 		r setup '^result 0_kvmqual - kvmqual.setup pass$'
+		if [ -n "$lava_kit" ]; then
+			if grep -q '"msg": "kvmqual: kit [^"]*, hash [0-9a-f]\{64\}, in /work/kvmqual/kvmqual-kit"' "$d/lava.log"; then
+				pass "lava-lab/$c/ran-the-kit"
+			else
+				fail "lava-lab/$c/ran-the-kit" "no 'kvmqual: kit ... hash' line in $d/lava.log"
+			fi
+		fi
 		r probe-set '^result 0_kvmqual probe cpu\.boot_el (pass|skip)$'
 		r boot-tcg '^result 0_kvmqual boot boot\.tcg pass [0-9.]+ ms$'
 		r sysbench-tcg '^result 0_kvmqual tcg tcg\.sysbench-cpu\.events_per_second pass [0-9.]+ events/s$'
