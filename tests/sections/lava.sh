@@ -185,7 +185,7 @@ else
 import sys, yaml
 d = yaml.safe_load(open(sys.argv[1]))
 assert d["metadata"]["format"] == "Lava-Test Test Definition 1.0", d["metadata"]
-for p in ("PROFILE", "ACCEL", "PUBLISH_URL", "DIR", "WORKLOADS", "COMPARE"):
+for p in ("KIT", "PROFILE", "ACCEL", "PUBLISH_URL", "DIR", "WORKLOADS", "COMPARE", "RUN_ARGS"):
     assert p in d["params"], p
     assert "$" + p in " ".join(d["run"]["steps"]), p
 PY
