@@ -396,6 +396,7 @@ int cmd_run(int argc, char **argv)
 	char *probe_text = cJSON_PrintUnformatted(probe_doc);
 	if (want_kvm < 0)
 		want_kvm = pr.verdict != VERDICT_TCG_ONLY && !strcmp(guest_arch, u.machine);
+	c.host_emulated = pr.host.emulated;
 	/* big.LITTLE: pin to the cluster the probe recommends (the most compute
 	 * in total), and give the guest no more vCPUs than it has. */
 	if (pr.host.cluster_count > 1) {

@@ -62,6 +62,7 @@ struct run_ctx {
 	const char *only;           /* --workloads: comma-separated labels */
 	const char *pin_cpus;       /* big.LITTLE: the cluster QEMU is pinned to */
 	const char *gic;            /* arm64 under KVM: the host's GIC version */
+	int host_emulated;          /* the probe says QEMU emulates this host */
 	int use_tap, vhost;         /* tap networking in a namespace, with vhost-net */
 	const char *netns;          /* while a tap guest runs */
 	uint64_t start_ns;
