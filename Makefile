@@ -59,7 +59,7 @@ PROBE_LIB_SRCS := probe/probe.c probe/check.c probe/common.c probe/host.c probe/
 PROBE_SRCS := $(LIB_SRCS) $(PROBE_LIB_SRCS) probe/main.c
 PROBE_OBJS := $(PROBE_SRCS:%.c=$(OUT)/obj/%.o)
 
-.PHONY: all probe agent stream kvmqual deps test test-unit test-lab lab fuzz bench qualify nightly install clean cross guest-image
+.PHONY: all probe agent stream fio kit kvmqual deps test test-unit test-lab lab fuzz bench qualify nightly install clean cross guest-image
 
 all: probe agent stream $(if $(CROSS),,kvmqual)
 
@@ -137,6 +137,15 @@ $(CJSON_LIB): scripts/debian-src.sh | $(OUT)/.deps-ok
 cross:
 	$(Q)$(MAKE) --no-print-directory ARCH=aarch64 probe
 
+# fio rebuilt from Debian's source package with only the engines the
+# workloads use (scripts/build-fio.sh): the guest image's and the kit's fio,
+# without the 85 MB of ceph, glusterfs and RDMA libraries Debian's links.
+fio: $(OUT)/fio
+
+$(OUT)/fio: scripts/build-fio.sh scripts/debian-src.sh kit/pins/sources.lock $(SYSROOT_STAMP) | $(OUT)/.deps-ok
+	@echo "  FIO     $@"
+	$(Q)scripts/build-fio.sh $(ARCH) $@
+
 # ---- the benchmark guest image, for both guest architectures ----
 # Each image holds the agent and STREAM built for its architecture.
 GUEST_ARCHES := aarch64 x86_64
@@ -144,10 +153,10 @@ GUEST_ARCHES := aarch64 x86_64
 guest-image:
 	$(Q)scripts/deps.sh guest
 	$(Q)for a in $(GUEST_ARCHES); do \
-		$(MAKE) --no-print-directory ARCH=$$a agent stream || exit 1; \
+		$(MAKE) --no-print-directory ARCH=$$a agent stream fio || exit 1; \
 		dir=$$( [ $$a = $(HOST_ARCH) ] && echo build || echo build/$$a ); \
 		guest-image/build.sh --arch $$a --out build/guest/$$a \
-			--agent $$dir/kvmqual-agent --extra $$dir/stream || exit 1; \
+			--agent $$dir/kvmqual-agent --extra $$dir/stream --tool fio=$$dir/fio || exit 1; \
 	done
 
 # ---- tests ----

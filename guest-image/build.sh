@@ -5,7 +5,7 @@
 #
 #   build.sh --arch aarch64|x86_64 --out DIR [--agent PATH] [--extra PATH...]
 #            [--floor] [--compress gzip|lz4|zstd|xz|none] [--update-pins]
-#            [--cache DIR]
+#            [--cache DIR] [--tool NAME=PATH]
 #   build.sh --arch aarch64|x86_64 --update-pins      (only rewrite the lock)
 #
 # Writes DIR/vmlinuz, DIR/initramfs.cpio.<ext>, DIR/manifest.json and
@@ -39,6 +39,10 @@ options:
   --update-pins      resolve apt's current candidates and rewrite
                      guest-image/pins/ARCH.lock, then build if --out is given
   --cache DIR        .deb cache (default: <repo>/.cache/guest-image/ARCH)
+  --tool NAME=PATH   the tool NAME (sysbench, fio, iperf3) is PATH, a binary
+                     built for the guest (make builds fio this way: see
+                     scripts/build-fio.sh), instead of its Debian package's;
+                     its libraries still come from the pinned packages
 environment: SOURCE_DATE_EPOCH (mtime of every file in the initramfs, default 0)
 EOF
 	exit 2
@@ -48,6 +52,7 @@ EOF
 
 arch='' out='' agent='' floor=0 update_pins=0 compress=lz4 cache=''
 extras=()
+declare -A built_tool=()
 while [ $# -gt 0 ]; do
 	case $1 in
 	--arch) [ $# -ge 2 ] || usage; arch_vars "$2"; shift 2 ;;
@@ -65,6 +70,13 @@ while [ $# -gt 0 ]; do
 	--compress) [ $# -ge 2 ] || usage; compress=$2; shift 2 ;;
 	--update-pins) update_pins=1; shift ;;
 	--cache) [ $# -ge 2 ] || usage; cache=$2; shift 2 ;;
+	--tool)
+		[ $# -ge 2 ] || usage
+		case $2 in sysbench=?* | fio=?* | iperf3=?*) ;; *) die "--tool takes sysbench=PATH, fio=PATH or iperf3=PATH, not '$2'" ;; esac
+		[ -f "${2#*=}" ] || die "--tool: '${2#*=}' is not a file"
+		built_tool[${2%%=*}]=${2#*=}
+		shift 2
+		;;
 	-h | --help) usage ;;
 	*) printf '%s: unknown argument "%s"\n' "$prog" "$1" >&2; usage ;;
 	esac
@@ -212,6 +224,11 @@ stage_inputs() {
 	for f in ${extras[@]+"${extras[@]}"}; do
 		cp "$f" "$stage/_input/usr/bin/${f##*/}"
 		chmod 755 "$stage/_input/usr/bin/${f##*/}"
+	done
+	# Built tools shadow their packages' binaries: _input is searched first.
+	for t in "${!built_tool[@]}"; do
+		cp "${built_tool[$t]}" "$stage/_input/$(tool_path "$t")"
+		chmod 755 "$stage/_input/$(tool_path "$t")"
 	done
 	staged=(_input ${staged[@]+"${staged[@]}"})
 }
@@ -404,11 +421,13 @@ update_pins() {
 				stage_pkg "$n" "${resolved[$n]}" "$deb"
 			done
 		fi
+		[ -n "${is_staged[_input]:-}" ] || { stage_inputs; is_staged[_input]=1; }
 		roots=()
 		for t in "${tools[@]}"; do roots+=("$(tool_path "$t")"); done
 		elf_closure "${roots[@]}"
 		todo=()
 		for p in "${file_pkg[@]}"; do
+			[ "$p" != _input ] || continue
 			if [ -z "${used[$p]:-}" ]; then used[$p]=1; todo+=("$p"); fi
 		done
 		if [ ${#unresolved[@]} -eq 0 ]; then break; fi
@@ -470,7 +489,7 @@ if [ "$floor" = 1 ]; then
 	image_pkgs="$kpkg busybox-static"
 else
 	for t in "${tools[@]}"; do
-		[ -n "${lock_version[$t]:-}" ] || die "${lock#"$repo"/} pins no $t: run --update-pins"
+		[ -n "${built_tool[$t]:-}" ] || [ -n "${lock_version[$t]:-}" ] || die "${lock#"$repo"/} pins no $t: run --update-pins"
 	done
 	image_pkgs=$(printf '%s\n' "${!lock_version[@]}" | sort | tr '\n' ' ')
 fi
@@ -489,6 +508,9 @@ stamp=$(
 		[ -z "$agent" ] || printf 'agent %s\n' "$(sha_of "$agent")"
 		for f in ${extras[@]+"${extras[@]}"}; do
 			printf 'extra %s %s\n' "${f##*/}" "$(sha_of "$f")"
+		done
+		for t in $(printf '%s\n' "${!built_tool[@]}" | sort); do
+			printf 'tool %s %s\n' "$t" "$(sha_of "${built_tool[$t]}")"
 		done
 	} | sha256sum | cut -d' ' -f1
 )
@@ -640,6 +662,7 @@ check_machine() { # FILE WHAT
 check_machine "$bb" busybox
 [ -z "$agent" ] || check_machine "$agent" --agent
 for f in ${extras[@]+"${extras[@]}"}; do check_machine "$f" --extra; done
+for t in "${!built_tool[@]}"; do check_machine "${built_tool[$t]}" --tool; done
 
 declare -A file_pkg=() needs=()
 used_pkgs="$kpkg busybox-static"
@@ -797,7 +820,15 @@ fi
 			"$(js "${lock_version[$n]}")" "$(js "$(dpkg-deb -f "$d" Architecture)")" "$(js "$(sha_of "$d")")"
 		sep=,
 	done
-	printf '\n  ],\n  "modules": ['
+	printf '\n  ],\n'
+	# Tools built by the suite (--tool), not taken from a package.
+	printf '  "built_tools": ['
+	sep=''
+	for t in $(printf '%s\n' "${!built_tool[@]}" | sort); do
+		printf '%s{"name": %s, "sha256": %s}' "$sep" "$(js "$t")" "$(js "$(sha_of "${built_tool[$t]}")")"
+		sep=', '
+	done
+	printf '],\n  "modules": ['
 	sep=''
 	for m in ${mod_order[@]+"${mod_order[@]}"}; do printf '%s%s' "$sep" "$(js "$(modname "$m")")"; sep=', '; done
 	printf '],\n  "modules_builtin": ['

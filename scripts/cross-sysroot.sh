@@ -3,7 +3,8 @@
 # without multiarch installs (libfdt-dev cannot be installed for two
 # architectures at once).  Usage: scripts/cross-sysroot.sh DIR
 #
-# libfdt and zlib are what the static probe links; sqlite3 and libcurl are
+# libfdt and zlib are what the static probe links; libaio and zlib what the
+# rebuilt fio links (scripts/build-fio.sh); sqlite3 and libcurl are
 # for build/aarch64/kvmqual, which links them dynamically (the emulated
 # ARM64 lab carries their run-time libraries, see tests/lab/README.md).
 # Only the packages named here are unpacked: the linker is told to leave the
@@ -12,7 +13,7 @@
 # DIR/.complete holds the package list; a sysroot made from another list is
 # completed with the missing packages.
 set -eu
-pkgs="libfdt-dev libfdt1 zlib1g-dev zlib1g libsqlite3-dev libsqlite3-0 libcurl4-openssl-dev libcurl4"
+pkgs="libfdt-dev libfdt1 zlib1g-dev zlib1g libsqlite3-dev libsqlite3-0 libcurl4-openssl-dev libcurl4 libaio-dev libaio1"
 dir=$(mkdir -p "$1" && cd "$1" && pwd)
 if [ -f "$dir/.complete" ] && [ "$(cat "$dir/.complete")" = "$pkgs" ]; then
 	exit 0

@@ -2,14 +2,21 @@
 # Fetches a Debian source package (with Debian's patches applied) into a
 # cache that works offline once filled.  Uses a private apt state so the
 # system's sources.list is never touched.
-# Usage: scripts/debian-src.sh PACKAGE CACHE_DIR  -> prints the source tree path
+# Usage: scripts/debian-src.sh PACKAGE[=VERSION] CACHE_DIR  -> prints the source tree path
+# With =VERSION that version is fetched (and a cached tree of another version
+# is replaced); without it, whatever version is cached, else the newest.
 set -eu
-pkg=$1
+pkg=${1%%=*}
+version=
+case $1 in *=*) version=${1#*=} ;; esac
 cache=$(mkdir -p "$2" && cd "$2" && pwd)
 tree=$(find "$cache" -maxdepth 1 -type d -name "$pkg-[0-9]*" 2>/dev/null | sort | tail -n1)
 if [ -n "$tree" ] && [ -f "$tree/.kvmqual-complete" ]; then
-	echo "$tree"
-	exit 0
+	# The .dsc's name carries the version without its epoch.
+	if [ -z "$version" ] || [ "$(cat "$tree/.kvmqual-complete")" = "${pkg}_${version#*:}.dsc" ]; then
+		echo "$tree"
+		exit 0
+	fi
 fi
 . /etc/os-release
 suite=${VERSION_CODENAME:-bookworm}
@@ -28,11 +35,16 @@ apt-get -q $aptopts update >"$state/update.log" 2>&1 || {
 }
 cd "$cache"
 # shellcheck disable=SC2086
-apt-get -q $aptopts source --download-only "$pkg" >"$state/source.log" 2>&1 || {
-	echo "debian-src: cannot download the source package $pkg (see $state/source.log)" >&2
+apt-get -q $aptopts source --download-only "$pkg${version:+=$version}" >"$state/source.log" 2>&1 || {
+	echo "debian-src: cannot download the source package $pkg${version:+ $version} (see $state/source.log)" >&2
 	exit 1
 }
-dsc=$(ls -t "$cache"/"$pkg"_*.dsc | head -n1)
+if [ -n "$version" ]; then
+	dsc=$cache/${pkg}_${version#*:}.dsc
+	[ -f "$dsc" ] || { echo "debian-src: apt-get source left no $dsc" >&2; exit 1; }
+else
+	dsc=$(ls -t "$cache"/"$pkg"_*.dsc | head -n1)
+fi
 rm -rf "$cache/$pkg-"[0-9]*
 dpkg-source --no-check -x "$dsc" >/dev/null 2>&1 || dpkg-source -x "$dsc" >/dev/null
 tree=$(find "$cache" -maxdepth 1 -type d -name "$pkg-[0-9]*" | sort | tail -n1)

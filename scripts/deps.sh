@@ -3,7 +3,8 @@
 # the exact command.  Usage: scripts/deps.sh build|cross|guest|test|fuzz|bench|qualify
 set -eu
 
-build_pkgs="gcc make libc6-dev libfdt-dev zlib1g-dev libcjson-dev libsqlite3-dev libcurl4-openssl-dev dpkg-dev pkg-config"
+# libaio-dev: the rebuilt fio (scripts/build-fio.sh) of the guest and the kit.
+build_pkgs="gcc make libc6-dev libfdt-dev zlib1g-dev libcjson-dev libsqlite3-dev libcurl4-openssl-dev dpkg-dev pkg-config libaio-dev"
 cross_pkgs="gcc-aarch64-linux-gnu libc6-dev-arm64-cross"
 # nginx with WebDAV serves the publish tests; chromium opens the HTML pages.
 test_pkgs="device-tree-compiler cpio binutils procps iperf3 qemu-system-arm qemu-efi-aarch64 gnuplot-nox nginx libnginx-mod-http-dav-ext chromium chromium-driver curl libxml2-utils openssl"
