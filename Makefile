@@ -59,7 +59,7 @@ PROBE_LIB_SRCS := probe/probe.c probe/check.c probe/common.c probe/host.c probe/
 PROBE_SRCS := $(LIB_SRCS) $(PROBE_LIB_SRCS) probe/main.c
 PROBE_OBJS := $(PROBE_SRCS:%.c=$(OUT)/obj/%.o)
 
-.PHONY: all probe agent stream fio kit kvmqual deps test test-unit test-lab lab fuzz bench qualify nightly install clean cross guest-image
+.PHONY: all probe agent stream fio kit launch kvmqual deps test test-unit test-lab lab fuzz bench qualify nightly install clean cross guest-image
 
 all: probe agent stream $(if $(CROSS),,kvmqual)
 
@@ -146,6 +146,25 @@ $(OUT)/fio: scripts/build-fio.sh scripts/debian-src.sh kit/pins/sources.lock $(S
 	@echo "  FIO     $@"
 	$(Q)scripts/build-fio.sh $(ARCH) $@
 
+# ---- the field kit (kit/README.md) ----
+# kit/launch.c: how the kit's dynamic programs start, through the kit's own
+# loader; static, one per architecture.
+KIT_LOADER_aarch64 := ld-linux-aarch64.so.1
+KIT_LOADER_x86_64 := ld-linux-x86-64.so.2
+
+launch: $(OUT)/kvmqual-launch
+
+$(OUT)/kvmqual-launch: kit/launch.c | $(OUT)/.deps-ok
+	@echo "  LD      $@"
+	$(Q)$(CC) -O2 -s -std=gnu11 $(WARN) -static -DKIT_LOADER='"$(KIT_LOADER_$(ARCH))"' -o $@ kit/launch.c
+
+# make kit ARCH=aarch64|x86_64: build/kit/kvmqual-kit-ARCH-VERSION.tar.gz
+kit:
+	$(Q)scripts/deps.sh guest
+	$(Q)$(MAKE) --no-print-directory ARCH=$(ARCH) probe stream fio kvmqual launch
+	$(Q)$(MAKE) --no-print-directory guest-image GUEST_ARCHES=$(ARCH)
+	$(Q)kit/build.sh --arch $(ARCH) --build $(OUT) --out build/kit --version $(VERSION)
+
 # ---- the benchmark guest image, for both guest architectures ----
 # Each image holds the agent and STREAM built for its architecture.
 GUEST_ARCHES := aarch64 x86_64
@@ -225,14 +244,13 @@ test-unit: $(TEST_OUT)/unit
 	$(Q)$(TEST_OUT)/unit
 
 # ---- the emulated ARM64 lab (tests/lab/README.md, docs/lab.md) ----
-# lab: the lab hosts' boot image and payload disk (the suite cross-built for
-# aarch64, the aarch64 guest image, Debian's arm64 QEMU and tools), in
-# build/lab.  test-lab: the probe in every lab host, then `kvmqual run
+# lab: the lab hosts' boot image and payload disk (the aarch64 field kit:
+# the suite cross-built, the aarch64 guest image, Debian's arm64 QEMU and
+# tools), in build/lab.  test-lab: the probe in every lab host, then `kvmqual run
 # --accel kvm,tcg` end to end in each KVM-capable one, then two LAVA jobs
 # through lava-run on lab hosts (tests/sections/lava-lab.sh; tens of minutes).
 lab: test-deps
-	$(Q)$(MAKE) --no-print-directory ARCH=aarch64 probe stream kvmqual
-	$(Q)$(MAKE) --no-print-directory guest-image
+	$(Q)$(MAKE) --no-print-directory kit ARCH=aarch64
 	$(Q)tests/lab/build-image.sh build/lab
 	$(Q)tests/lab/build-payload.sh build/lab
 

@@ -306,12 +306,21 @@ int guest_boot(const struct guest_config *cfg, struct guest *g, int boot_timeout
 	g->listen_fd = -1;
 	g->agent.fd = -1;
 	/* Work directories of runs that were killed outright are removed by
-	 * the next one; the pid in the name says whose each is. */
-	stale_cleanup("/tmp", "kvmqual-guest");
-	snprintf(g->workdir, sizeof(g->workdir), "/tmp/kvmqual-guest.%ld.XXXXXX", (long)getpid());
+	 * the next one; the pid in the name says whose each is. In $TMPDIR:
+	 * a phone has no /tmp, and the field kit keeps everything in its
+	 * state directory (kit/run sets TMPDIR there). */
+	const char *tmp = getenv("TMPDIR");
+	if (!tmp || !*tmp)
+		tmp = "/tmp";
+	/* The agent's socket path must fit a sockaddr_un (108 bytes). */
+	if (strlen(tmp) + sizeof("/kvmqual-guest.4294967295.XXXXXX/agent.sock") > 108)
+		return kq_error(err, "TMPDIR %s is too long for the agent's socket path (at most %zu characters)", tmp,
+				108 - sizeof("/kvmqual-guest.4294967295.XXXXXX/agent.sock"));
+	stale_cleanup(tmp, "kvmqual-guest");
+	snprintf(g->workdir, sizeof(g->workdir), "%s/kvmqual-guest.%ld.XXXXXX", tmp, (long)getpid());
 	if (!mkdtemp(g->workdir)) {
 		g->workdir[0] = '\0';
-		return kq_error(err, "cannot create a work directory in /tmp: %s", strerror(errno));
+		return kq_error(err, "cannot create a work directory in %s: %s", tmp, strerror(errno));
 	}
 	snprintf(g->socket_path, sizeof(g->socket_path), "%s/agent.sock", g->workdir);
 	if (cfg->console_log)

@@ -31,7 +31,7 @@ struct guest_config {
 struct guest {
 	pid_t pid;
 	int listen_fd;
-	char workdir[64];
+	char workdir[96]; /* $TMPDIR (at most 64 characters)/kvmqual-guest.PID.XXXXXX */
 	char socket_path[128];
 	char console_path[256];
 	uint64_t exec_ns;        /* when QEMU was started */
