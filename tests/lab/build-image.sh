@@ -7,6 +7,12 @@
 #                             LAB_EXTRA_FILES in /bin
 #   OUTDIR/kernel-version     "<package> <version>" of the kernel used
 #
+# and, for the field kit's lab hosts (docs/lab.md): dropbear under
+# /opt/lab-sshd (its own libraries there, none in the standard library
+# paths: a kit must not lean on them), and /android, the root of the
+# Android-like host (a static musl mksh as /system/bin/sh, a static toybox,
+# /data/local/tmp; no /tmp, no glibc).
+#
 # The kernel and busybox are the ones pinned for the arm64 benchmark guest
 # (guest-image/pins/aarch64.lock), taken from the guest image's .deb cache
 # (.cache/guest-image/aarch64/debs) or downloaded into the lab's
@@ -17,6 +23,9 @@
 # Environment:
 #   LAB_EXTRA_FILES  space-separated host paths copied to /bin/ in the
 #                    initramfs (e.g. build/aarch64/probe)
+#   LAB_KERNEL       "16k": the 16K-page kernel pinned in
+#                    tests/lab/pins/aarch64.lock (the Pi 5-like host) instead
+#                    of the benchmark guest's
 set -eu
 
 prog=build-image.sh
@@ -27,13 +36,14 @@ info() { printf '%s: %s\n' "$prog" "$*" >&2; }
 [ $# -eq 1 ] || { echo "usage: $prog OUTDIR" >&2; exit 2; }
 outdir=$1
 
-for tool in dpkg-deb cpio gzip tar sha256sum flock readelf; do
+for tool in dpkg-deb cpio gzip tar sha256sum flock readelf patchelf; do
 	command -v "$tool" >/dev/null 2>&1 || die "required tool '$tool' not found"
 done
 
 mkdir -p "$outdir" || die "cannot create $outdir"
 outdir=$(cd "$outdir" && pwd)
-self=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
+self_dir=$(cd "$(dirname "$0")" && pwd)
+self=$self_dir/$(basename "$0")
 
 # Serialise concurrent builds of the same OUTDIR (run.sh calls us).
 exec 9>"$outdir/.lock"
@@ -46,10 +56,19 @@ lock=$repo/guest-image/pins/aarch64.lock
 guest_debs=$repo/.cache/guest-image/aarch64/debs
 lab_debs=${LAB_DEB_CACHE:-$repo/.cache/lab/debs}
 [ -f "$lock" ] || die "no $lock"
-kpkg=$(awk '$1 ~ /^linux-image-/ { print $1 }' "$lock")
-kver=$(awk '$1 ~ /^linux-image-/ { print $2 }' "$lock")
+lab_lock=$repo/tests/lab/pins/aarch64.lock
+[ -f "$lab_lock" ] || die "no $lab_lock"
+case ${LAB_KERNEL:-} in
+'') klock=$lock kpat='^linux-image-' ;;
+16k) klock=$lab_lock kpat='^linux-image-.*-16k-' ;;
+*) die "LAB_KERNEL must be empty or 16k, not '${LAB_KERNEL}'" ;;
+esac
+kpkg=$(awk -v p="$kpat" '$1 ~ p { print $1 }' "$klock")
+kver=$(awk -v p="$kpat" '$1 ~ p { print $2 }' "$klock")
 bver=$(awk '$1 == "busybox-static" { print $2 }' "$lock")
-[ -n "$kpkg" ] && [ -n "$kver" ] && [ -n "$bver" ] || die "$lock pins no linux-image-* or busybox-static"
+[ -n "$kpkg" ] && [ -n "$kver" ] && [ -n "$bver" ] || die "$klock pins no kernel or $lock no busybox-static"
+# pinned NAME: the version in either lock.
+pinned() { awk -v n="$1" '$1 == n { print $2 }' "$lock" "$lab_lock" | head -n 1; }
 
 # fetch PKG VERSION: print the path of the cached .deb, downloading it into
 # the lab's cache when neither cache has it.
@@ -70,6 +89,16 @@ fetch() {
 }
 kdeb=$(fetch "$kpkg" "$kver")
 bdeb=$(fetch busybox-static "$bver")
+# The ssh server of the field-kit hosts and the Android-like host's shell.
+sshd_pkgs="dropbear-bin libc6 libcrypt1 libtomcrypt1 libtommath1 zlib1g"
+sshd_debs=
+for p in $sshd_pkgs mksh; do
+	v=$(pinned "$p")
+	[ -n "$v" ] || die "$p is pinned in neither $lock nor $lab_lock"
+	sshd_debs="$sshd_debs $(fetch "$p" "$v")"
+done
+toybox=$repo/build/lab/toybox
+"$self_dir/build-toybox.sh" "$toybox" || die "cannot build the static toybox"
 
 # ---------------------------------------------------------------- stamp
 
@@ -80,6 +109,8 @@ done
 stamp=$(
 	{
 		printf 'kernel %s\nbusybox %s\n' "$(basename "$kdeb")" "$(basename "$bdeb")"
+		for d in $sshd_debs; do basename "$d"; done
+		sha256sum <"$toybox"
 		sha256sum <"$self"
 		for f in $extra; do
 			printf 'extra %s %s\n' "$(basename "$f")" "$(sha256sum <"$f")"
@@ -101,7 +132,9 @@ trap 'rm -rf "$work"' EXIT INT TERM
 
 info "extracting kernel from $(basename "$kdeb")"
 mkdir "$work/k"
-dpkg-deb --fsys-tarfile "$kdeb" | tar -xf - -C "$work/k" --wildcards './boot/vmlinuz-*' './boot/config-*' './lib/modules/*' ||
+dpkg-deb --fsys-tarfile "$kdeb" | tar -xf - -C "$work/k" --wildcards './boot/vmlinuz-*' './boot/config-*' './lib/modules/*' './usr/lib/modules/*' 2>/dev/null || true
+[ -d "$work/k/lib/modules" ] || [ ! -d "$work/k/usr/lib/modules" ] || { mkdir -p "$work/k/lib" && mv "$work/k/usr/lib/modules" "$work/k/lib/modules"; }
+[ -d "$work/k/lib/modules" ] && ls "$work"/k/boot/vmlinuz-* >/dev/null 2>&1 ||
 	die "no /boot/vmlinuz-*, /boot/config-* or /lib/modules in $kdeb"
 set -- "$work"/k/boot/vmlinuz-*
 if [ $# -ne 1 ] || [ ! -f "$1" ]; then
@@ -118,14 +151,20 @@ kmods=$work/k/lib/modules/$krel
 # disks, see run.sh). Each comes after the modules it depends on (the
 # depends= of its .modinfo, what depmod would write into modules.dep);
 # crc32c_generic is ext4's and jbd2's soft dependency (crypto-crc32c).
-lab_modules="tun vhost_net vhost_vsock vfio vfio_iommu_type1 virtio_mmio virtio_blk crc32c_generic ext4"
+# virtio_net: the field-kit hosts are reached over ssh on QEMU's user network.
+lab_modules="tun vhost_net vhost_vsock vfio vfio_iommu_type1 virtio_mmio virtio_blk crc32c_generic ext4 virtio_net"
 mod_order=
 add_module() {
 	case " $mod_order " in *" $1 "*) return 0 ;; esac
 	# No "local" in POSIX sh: rel is used before the recursion, and the
 	# loop's word list is expanded before it, so recursion cannot clobber them.
 	rel=$(awk -v m="$1" '{ n = $0; sub(/.*\//, "", n); sub(/\.ko.*/, "", n); gsub(/-/, "_", n) } n == m { print; exit }' "$kmods/modules.order")
-	[ -n "$rel" ] || die "module $1 is not a module of kernel $krel (built in?)"
+	if [ -z "$rel" ]; then
+		# Built into this kernel (the 16K one builds more in): nothing to load.
+		awk -v m="$1" '{ n = $0; sub(/.*\//, "", n); sub(/\.ko.*/, "", n); gsub(/-/, "_", n) } n == m { f = 1 } END { exit !f }' \
+			"$kmods/modules.builtin" 2>/dev/null && return 0
+		die "module $1 is neither a module of kernel $krel nor built in"
+	fi
 	case $rel in
 	*.ko) cp "$kmods/$rel" "$work/mods/$1.ko" ;;
 	*.ko.xz) xz -dc <"$kmods/$rel" >"$work/mods/$1.ko" ;;
@@ -162,11 +201,39 @@ mkdir -p "$root/lib/modules"
 for m in $mod_order; do cp "$work/mods/$m.ko" "$root/lib/modules/"; done
 # shellcheck disable=SC2086 # a list of module names
 printf '%s\n' $mod_order >"$root/lib/modules/order"
-# The payload disk's libraries (build-payload.sh) where the loader looks.
-mkdir -p "$root/lab" "$root/work" "$root/usr/lib"
-ln -s /lab/lib "$root/lib/aarch64-linux-gnu"
-ln -s /lab/lib "$root/usr/lib/aarch64-linux-gnu"
-ln -s /lab/lib/ld-linux-aarch64.so.1 "$root/lib/ld-linux-aarch64.so.1"
+# The payload disk (the field kit, build-payload.sh) and the work disk. No
+# library in /lib or /usr/lib: the kit starts its programs through its own
+# loader, and a lab host must not make up for a kit that does not.
+mkdir -p "$root/lab" "$root/work"
+
+# dropbear for the field-kit hosts, with its libraries in /opt/lab-sshd/lib,
+# its loader path and library path set there with patchelf (a board's ssh
+# server has its own libc; the kit's must not find it in standard paths).
+sshd=$root/opt/lab-sshd
+mkdir -p "$work/sshd" "$sshd/bin" "$sshd/lib" "$root/etc/dropbear"
+for d in $sshd_debs; do
+	case ${d##*/} in mksh_*) continue ;; esac
+	dpkg-deb -x "$d" "$work/sshd" || die "cannot unpack $d"
+done
+cp "$work/sshd/usr/sbin/dropbear" "$sshd/bin/dropbear"
+for so in ld-linux-aarch64.so.1 libc.so.6 libcrypt.so.1 libtomcrypt.so.1 libtommath.so.1 libz.so.1; do
+	f=$(find "$work/sshd" -name "$so" | head -n 1)
+	[ -n "$f" ] || die "$so is in none of $sshd_pkgs"
+	cp -L "$f" "$sshd/lib/$so"
+done
+patchelf --set-interpreter /opt/lab-sshd/lib/ld-linux-aarch64.so.1 --set-rpath /opt/lab-sshd/lib "$sshd/bin/dropbear" ||
+	die "patchelf failed on dropbear"
+
+# /android: the Android-like host's root (the kit's lab test chroots into it
+# and makes toybox's applet links at boot, where the aarch64 toybox runs).
+a=$root/android
+mkdir -p "$a/system/bin" "$a/data/local/tmp" "$a/dev" "$a/proc" "$a/sys"
+mkdir -p "$work/mksh"
+dpkg-deb -x "$(printf '%s\n' $sshd_debs | grep '/mksh_')" "$work/mksh" || die "cannot unpack mksh"
+cp "$work/mksh/usr/lib/aarch64-linux-musl/bin/mksh" "$a/system/bin/sh"
+readelf -l "$a/system/bin/sh" | grep -q 'Requesting program interpreter' && die "mksh's musl build is not static"
+cp "$toybox" "$a/system/bin/toybox"
+chmod 755 "$a/system/bin/sh" "$a/system/bin/toybox"
 
 cat >"$root/init" <<'EOF'
 #!/bin/sh
@@ -194,8 +261,9 @@ for b in /sys/block/vd*; do
 	labwork) mount -t ext4 "/dev/${b##*/}" /work || echo "lab-init: cannot mount the work disk /dev/${b##*/}" ;;
 	esac
 done
-if [ -d /lab/bin ]; then
-	PATH=/lab/bin:/lab/kq/build:$PATH
+# The payload disk is the field kit, unpacked (build-payload.sh).
+if [ -d /lab/kvmqual-kit/bin ]; then
+	PATH=/lab/kvmqual-kit/bin:$PATH
 	export PATH
 fi
 

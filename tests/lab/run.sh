@@ -12,6 +12,8 @@
 # usage errors.
 #
 # CONFIG is one of: el1 el2-nvhe-gicv2 el2-vhe-gicv3-smmuv3 el2-vhe-gicv3-acpi
+# pi5-16k (a Raspberry Pi 5-like host: Cortex-A76, GICv2, EL2, Debian's
+# 16K-page kernel; its image is LAB_IMAGE_DIR, default <repo>/build/lab-16k)
 #
 # Environment:
 #   LAB_TIMEOUT      wall-clock limit for the whole boot in seconds (120)
@@ -28,6 +30,9 @@
 #                    in PATH)
 #   LAB_WORK_MB      size of an empty ext4 disk made for this run, mounted
 #                    at /work in the guest (none when unset or 0)
+#   LAB_SSH_PORT     a network card on QEMU's user network, with the host's
+#                    127.0.0.1:LAB_SSH_PORT forwarded to the guest's port 22
+#                    (the guest is 10.0.2.15/24; the command brings it up)
 set -eu
 
 prog=run.sh
@@ -36,10 +41,10 @@ LAB_FAIL=125
 usage() {
 	cat >&2 <<'EOF'
 usage: run.sh CONFIG OUTDIR [command...]
-  CONFIG: el1 | el2-nvhe-gicv2 | el2-vhe-gicv3-smmuv3 | el2-vhe-gicv3-acpi
+  CONFIG: el1 | el2-nvhe-gicv2 | el2-vhe-gicv3-smmuv3 | el2-vhe-gicv3-acpi | pi5-16k
   command runs in the guest (files it writes to /out/ come back to OUTDIR/)
   env: LAB_TIMEOUT LAB_IMAGE_DIR LAB_EXTRA_FILES LAB_MEM LAB_SMP LAB_APPEND
-       LAB_QEMU LAB_EFI LAB_PAYLOAD LAB_WORK_MB
+       LAB_QEMU LAB_EFI LAB_PAYLOAD LAB_WORK_MB LAB_SSH_PORT
 EOF
 	exit 2
 }
@@ -53,7 +58,9 @@ shift 2
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 timeout_s=${LAB_TIMEOUT:-120}
-imgdir=${LAB_IMAGE_DIR:-$repo/build/lab}
+imgdir=${LAB_IMAGE_DIR:-}
+ssh_port=${LAB_SSH_PORT:-}
+case $ssh_port in '' | [1-9] | [1-9][0-9] | [1-9][0-9][0-9] | [1-9][0-9][0-9][0-9] | [1-9][0-9][0-9][0-9][0-9]) ;; *) die "LAB_SSH_PORT must be a port number" ;; esac
 mem=${LAB_MEM:-1024}
 smp=${LAB_SMP:-2}
 qemu=${LAB_QEMU:-qemu-system-aarch64}
@@ -84,6 +91,15 @@ el2-vhe-gicv3-smmuv3)
 	machine=virt,virtualization=on,gic-version=3,iommu=smmuv3
 	cpu=max,pauth=off
 	;;
+pi5-16k)
+	# The Pi 5's BCM2712: Cortex-A76 cores, a GIC-400 (GICv2), Linux at
+	# EL2 with VHE, a 16K-page kernel.
+	machine=virt,virtualization=on,gic-version=2
+	cpu=cortex-a76
+	LAB_KERNEL=16k
+	export LAB_KERNEL
+	imgdir=${imgdir:-$repo/build/lab-16k}
+	;;
 el2-vhe-gicv3-acpi)
 	machine=virt,virtualization=on,gic-version=3,iommu=smmuv3
 	cpu=max,pauth=off
@@ -97,6 +113,7 @@ el2-vhe-gicv3-acpi)
 	;;
 esac
 [ -n "${LAB_APPEND:-}" ] && append="$append $LAB_APPEND"
+imgdir=${imgdir:-$repo/build/lab}
 
 for tool in "$qemu" timeout cpio gzip base64 awk; do
 	command -v "$tool" >/dev/null 2>&1 || die "required tool '$tool' not found"
@@ -164,9 +181,14 @@ show_failure() {
 }
 
 set -- -M "$machine" -cpu "$cpu" -accel tcg -m "$mem" -smp "$smp" \
-	-display none -monitor none -serial stdio -nic none -no-reboot \
+	-display none -monitor none -serial stdio -no-reboot \
 	-kernel "$imgdir/vmlinuz" -initrd "$work/initrd" -append "$append"
 [ -n "$bios" ] && set -- "$@" -bios "$bios"
+if [ -n "$ssh_port" ]; then
+	set -- "$@" -netdev "user,id=lan,hostfwd=tcp:127.0.0.1:$ssh_port-:22" -device virtio-net-device,netdev=lan
+else
+	set -- "$@" -nic none
+fi
 # The disks, virtio-mmio like everything on the virt board; /init tells them
 # apart by serial.
 if [ -n "$payload" ]; then
