@@ -95,7 +95,7 @@ while read -r kind name arches pkg path extra; do
 		if [ "$pkg" = @build ]; then seed_pkgs="$seed_pkgs ${extra:-}"; else seed_pkgs="$seed_pkgs $pkg"; fi
 		;;
 	data)
-		case $name in share/qemu/*) ;; *) die "kit/tools.list: data goes under share/qemu/, not '$name'" ;; esac
+		case $name in share/qemu/* | lib/*-linux-gnu/qemu/*) ;; *) die "kit/tools.list: data goes under share/qemu/ or lib/TRIPLET/qemu/, not '$name'" ;; esac
 		case $name in *..*) die "kit/tools.list: '$name' has '..'" ;; esac
 		data_dests+=("$name") data_pkgs+=("$pkg") data_paths+=("$path")
 		seed_pkgs="$seed_pkgs $pkg"
@@ -358,7 +358,7 @@ if [ "$update_pins" = 1 ]; then
 			croots+=("$r")
 		done
 		[ -f "$build/kvmqual" ] && croots+=("$build/kvmqual")
-		closure "${croots[@]}"
+		closure "${croots[@]}" ${data_roots[@]+"${data_roots[@]}"}
 		[ ${#unresolved[@]} -eq 0 ] && break
 		more= grow=()
 		for n in "${!used_pkg[@]}"; do
@@ -451,7 +451,8 @@ for n in $(lock_names "$guest_lock") $(lock_names "$kit_lock"); do
 	[ -n "${version_of[$n]:-}" ] && stage_pkg "$n"
 done
 root_objects
-closure "${roots[@]}" "$build/kvmqual"
+# QEMU's modules (data that is ELF) load libraries too.
+closure "${roots[@]}" ${data_roots[@]+"${data_roots[@]}"} "$build/kvmqual"
 if [ ${#unresolved[@]} -gt 0 ]; then
 	printf '  %s\n' "${unresolved[@]}" >&2
 	die "libraries in none of the pinned packages: run $prog --arch $arch --update-pins"
