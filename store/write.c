@@ -48,7 +48,7 @@ static int step_done(struct store *s, sqlite3_stmt *st, const char *what, struct
 
 /* ---- hosts and runs ---- */
 
-static int64_t host_id(struct store *s, const struct store_host *host, struct kq_err *err)
+int64_t store_host_id(struct store *s, const struct store_host *host, struct kq_err *err)
 {
 	char key[17];
 	store_host_key(host, key);
@@ -91,7 +91,7 @@ int64_t store_begin_run(struct store *s, const struct store_host *host, const st
 		return kq_error(err, "%s: a run needs the host's architecture", s->path);
 	if (store_batch_begin(s, err))
 		return -1;
-	int64_t hid = host_id(s, host, err);
+	int64_t hid = store_host_id(s, host, err);
 	if (hid < 0)
 		goto fail;
 	sqlite3_stmt *st;
