@@ -1,5 +1,6 @@
 /* kvmqual: the front end, above the stages.  Each sub-command is one
- * stage's: run, guest and image (runners/), export (store/), compare
+ * stage's: run, guest and image (runners/), export and import (store/),
+ * remote (remote/), compare
  * (compare/), report (reports/), matrix and publish (matrix/).  The stages
  * declare their commands in their own headers; nothing here but the table
  * (and which stage's export a format is). */
@@ -10,9 +11,11 @@
 #include "../compare/compare.h"
 #include "../matrix/http.h"
 #include "../matrix/matrix.h"
+#include "../remote/remote.h"
 #include "../reports/lava.h"
 #include "../reports/report.h"
 #include "../runners/runners.h"
+#include "../store/import.h"
 #include "../store/store.h"
 
 #define KVMQUAL_VERSION "0.1.0"
@@ -33,6 +36,8 @@ static int cmd_export_any(int argc, char **argv)
 static const struct subcommand subcommands[] = {
 	{ "run", cmd_run, "probe, then benchmark the guest under KVM and TCG against native" },
 	{ "export", cmd_export_any, "write stored runs out as JSON or CSV, or one as LAVA test results" },
+	{ "import", cmd_import, "add the runs of bundles (kvmqual export's JSON) to the store" },
+	{ "remote", cmd_remote, "qualify a device over ssh or adb with the field kit, into the store" },
 	{ "compare", cmd_compare, "compare a run with its baseline: regressions, JUnit XML for CI" },
 	{ "report", cmd_report, "one run as a self-contained HTML page, Markdown and gnuplot plots" },
 	{ "matrix", cmd_matrix, "the compatibility matrix of many hosts' stores and bundles" },
