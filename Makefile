@@ -284,6 +284,7 @@ bench:
 	$(Q)bench/probe.sh
 	$(Q)bench/boot.sh
 	$(Q)bench/store.sh
+	$(Q)bench/import.sh
 	$(Q)bench/matrix.sh
 	$(Q)bench/harness.sh
 	$(Q)bench/nightly-sim.sh simulate

@@ -1,4 +1,5 @@
-/* kvmqual import (import.h): bundles into the store.  A bundle comes from
+/* kvmqual import (import.h): bundles into the store (in a cmd_ file, like
+ * cmd_export.c, so that the write side builds without cJSON).  A bundle comes from
  * another machine (a phone, a board, over a link that may have been cut):
  * every member is checked, with the file named in the message, before the
  * first row is written, and all runs go in one transaction. */

@@ -90,7 +90,7 @@ fetch() {
 kdeb=$(fetch "$kpkg" "$kver")
 bdeb=$(fetch busybox-static "$bver")
 # The ssh server of the field-kit hosts and the Android-like host's shell.
-sshd_pkgs="dropbear-bin libc6 libcrypt1 libtomcrypt1 libtommath1 zlib1g"
+sshd_pkgs="dropbear-bin libc6 libcrypt1 libtomcrypt1 libtommath1 libgmp10 zlib1g"
 sshd_debs=
 for p in $sshd_pkgs mksh; do
 	v=$(pinned "$p")
@@ -209,6 +209,8 @@ mkdir -p "$root/lab" "$root/work"
 # dropbear for the field-kit hosts, with its libraries in /opt/lab-sshd/lib,
 # its loader path and library path set there with patchelf (a board's ssh
 # server has its own libc; the kit's must not find it in standard paths).
+# DT_RPATH (--force-rpath), not RUNPATH: it applies to the libraries'
+# own dependencies too (libtomcrypt's libgmp).
 sshd=$root/opt/lab-sshd
 mkdir -p "$work/sshd" "$sshd/bin" "$sshd/lib" "$root/etc/dropbear"
 for d in $sshd_debs; do
@@ -216,12 +218,22 @@ for d in $sshd_debs; do
 	dpkg-deb -x "$d" "$work/sshd" || die "cannot unpack $d"
 done
 cp "$work/sshd/usr/sbin/dropbear" "$sshd/bin/dropbear"
-for so in ld-linux-aarch64.so.1 libc.so.6 libcrypt.so.1 libtomcrypt.so.1 libtommath.so.1 libz.so.1; do
-	f=$(find "$work/sshd" -name "$so" | head -n 1)
-	[ -n "$f" ] || die "$so is in none of $sshd_pkgs"
-	cp -L "$f" "$sshd/lib/$so"
+# Its libraries, following DT_NEEDED until nothing new comes up.
+cp -L "$(find "$work/sshd" -name ld-linux-aarch64.so.1 | head -n 1)" "$sshd/lib/" || die "no loader in $sshd_pkgs"
+while :; do
+	new=0
+	for o in "$sshd/bin/dropbear" "$sshd"/lib/*; do
+		for so in $(readelf -d "$o" 2>/dev/null | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
+			[ -f "$sshd/lib/$so" ] && continue
+			f=$(find "$work/sshd" -name "$so" | head -n 1)
+			[ -n "$f" ] || die "dropbear needs $so, which none of $sshd_pkgs has"
+			cp -L "$f" "$sshd/lib/$so"
+			new=1
+		done
+	done
+	[ "$new" = 1 ] || break
 done
-patchelf --set-interpreter /opt/lab-sshd/lib/ld-linux-aarch64.so.1 --set-rpath /opt/lab-sshd/lib "$sshd/bin/dropbear" ||
+patchelf --set-interpreter /opt/lab-sshd/lib/ld-linux-aarch64.so.1 --force-rpath --set-rpath /opt/lab-sshd/lib "$sshd/bin/dropbear" ||
 	die "patchelf failed on dropbear"
 
 # /android: the Android-like host's root (the kit's lab test chroots into it

@@ -1,0 +1,153 @@
+/* kvmqual remote's transports (remote/transport.c): the argv each builds,
+ * for ssh (OpenSSH and dbclient) and adb, with --root, ports and serials;
+ * what --via refuses; the shell quoting every device command goes through;
+ * and lib/sha256.c against FIPS 180-4's examples. */
+#include <stdlib.h>
+
+#include "../../lib/sha256.h"
+#include "../../remote/transport.h"
+#include "test.h"
+
+/* The argv joined with '|' for one comparison. */
+static char *joined(char **argv)
+{
+	struct kq_buf b;
+	kq_buf_init(&b);
+	for (size_t i = 0; argv[i]; i++)
+		kq_buf_printf(&b, "%s%s", i ? "|" : "", argv[i]);
+	transport_free_argv(argv);
+	return kq_buf_steal(&b);
+}
+
+#define CHECK_ARGV(expr, want)          \
+	do {                            \
+		char *j_ = joined(expr); \
+		CHECK_STR(j_, want);     \
+		free(j_);               \
+	} while (0)
+
+TEST(remote_adb_argv)
+{
+	struct transport t;
+	struct kq_err err;
+	unsetenv("KVMQUAL_ADB");
+	CHECK_INT(transport_parse("adb:R58M123ABC", 0, &t, &err), 0);
+	CHECK_STR(t.name, "adb:R58M123ABC");
+	CHECK_ARGV(transport_shell_argv(&t, "uname -m"), "adb|-s|R58M123ABC|shell|uname -m");
+	const char *in = "x";
+	CHECK_ARGV(transport_push_argv(&t, "build/kit/k.tar.gz", "/data/local/tmp/kvmqual/.kit-upload.tar.gz", &in),
+		   "adb|-s|R58M123ABC|push|build/kit/k.tar.gz|/data/local/tmp/kvmqual/.kit-upload.tar.gz");
+	CHECK(in == NULL);
+	CHECK_ARGV(transport_fetch_argv(&t, "/data/local/tmp/kvmqual/job/bundle.json"),
+		   "adb|-s|R58M123ABC|exec-out|cat '/data/local/tmp/kvmqual/job/bundle.json'");
+	transport_free(&t);
+
+	/* --root: every device command through su -c, quoted once more. */
+	CHECK_INT(transport_parse("adb", 1, &t, &err), 0);
+	CHECK_STR(t.name, "adb");
+	CHECK_ARGV(transport_shell_argv(&t, "cd '/data/local/tmp/kvmqual' && id -u"),
+		   "adb|shell|su -c 'cd '\\''/data/local/tmp/kvmqual'\\'' && id -u'");
+	CHECK_ARGV(transport_fetch_argv(&t, "/d/b.json"), "adb|exec-out|su -c 'cat '\\''/d/b.json'\\'''");
+	transport_free(&t);
+
+	setenv("KVMQUAL_ADB", "/opt/platform-tools/adb -H 127.0.0.1", 1);
+	CHECK_INT(transport_parse("adb:emulator-5554", 0, &t, &err), 0);
+	CHECK_ARGV(transport_shell_argv(&t, "true"), "/opt/platform-tools/adb|-H|127.0.0.1|-s|emulator-5554|shell|true");
+	transport_free(&t);
+	unsetenv("KVMQUAL_ADB");
+}
+
+TEST(remote_ssh_argv)
+{
+	struct transport t;
+	struct kq_err err;
+	unsetenv("KVMQUAL_SSH");
+	CHECK_INT(transport_parse("ssh://root@127.0.0.1:2222", 0, &t, &err), 0);
+	CHECK_STR(t.name, "ssh://root@127.0.0.1:2222");
+	CHECK_ARGV(transport_shell_argv(&t, "uname -m"),
+		   "ssh|-T|-o|BatchMode=yes|-o|ConnectTimeout=30|-o|ServerAliveInterval=15|-o|ServerAliveCountMax=4"
+		   "|-p|2222|-l|root|--|127.0.0.1|uname -m");
+	const char *in = NULL;
+	CHECK_ARGV(transport_push_argv(&t, "k.tar.gz", "/work/kq/.kit-upload.tar.gz", &in),
+		   "ssh|-T|-o|BatchMode=yes|-o|ConnectTimeout=30|-o|ServerAliveInterval=15|-o|ServerAliveCountMax=4"
+		   "|-p|2222|-l|root|--|127.0.0.1|cat > '/work/kq/.kit-upload.tar.gz'");
+	CHECK_STR(in, "k.tar.gz");
+	transport_free(&t);
+
+	setenv("KVMQUAL_SSH", "dbclient -i /k", 1);
+	CHECK_INT(transport_parse("ssh://pi5.lab", 1, &t, &err), 0);
+	CHECK(t.dbclient);
+	CHECK_ARGV(transport_shell_argv(&t, "id -u"), "dbclient|-i|/k|pi5.lab|su -c 'id -u'");
+	transport_free(&t);
+	unsetenv("KVMQUAL_SSH");
+
+	CHECK_INT(transport_parse("ssh://[fe80::1]:22", 0, &t, &err), 0);
+	CHECK_STR(t.host, "fe80::1");
+	CHECK_INT(t.port, 22);
+	transport_free(&t);
+}
+
+TEST(remote_via_refused)
+{
+	static const char *const bad[] = {
+		"ssh://",		 "ssh://-oProxyCommand=x",	"ssh://user:pw@host",	 "ssh://host:0",
+		"ssh://host:99999",	 "ssh://host:22x",		"ssh://host;reboot",	 "ssh://a b",
+		"adb:-s",		 "adb:x;y",			"adb:",		 "telnet://host",
+		"ssh://host/path",	 "ssh://$(id)@host",		NULL,
+	};
+	for (size_t i = 0; bad[i]; i++) {
+		struct transport t;
+		struct kq_err err;
+		err.msg[0] = '\0';
+		int rc = transport_parse(bad[i], 0, &t, &err);
+		if (rc != -1)
+			test_fail(__FILE__, __LINE__, "--via %s was accepted", bad[i]);
+		else if (!strstr(err.msg, bad[i]))
+			test_fail(__FILE__, __LINE__, "the error for %s does not name it: %s", bad[i], err.msg);
+		if (rc == 0)
+			transport_free(&t);
+	}
+}
+
+TEST(remote_sh_quote)
+{
+	char *q = sh_quote("it's $HOME `x` \"y\"");
+	CHECK_STR(q, "'it'\\''s $HOME `x` \"y\"'");
+	free(q);
+	q = sh_quote("");
+	CHECK_STR(q, "''");
+	free(q);
+}
+
+TEST(sha256_known_answers)
+{
+	static const struct {
+		const char *in;
+		const char *hex;
+	} cases[] = {
+		{ "", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855" },
+		{ "abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad" },
+		{ "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+		  "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct kq_sha256 s;
+		char hex[65];
+		kq_sha256_init(&s);
+		kq_sha256_add(&s, cases[i].in, strlen(cases[i].in));
+		kq_sha256_hex(&s, hex);
+		CHECK_STR(hex, cases[i].hex);
+	}
+	/* A million 'a', in uneven pieces across block boundaries. */
+	struct kq_sha256 s;
+	char hex[65], chunk[1000];
+	memset(chunk, 'a', sizeof(chunk));
+	kq_sha256_init(&s);
+	for (size_t done = 0, n = 1; done < 1000000; done += n, n = n % 997 + 1) {
+		if (done + n > 1000000)
+			n = 1000000 - done;
+		kq_sha256_add(&s, chunk, n);
+	}
+	kq_sha256_hex(&s, hex);
+	CHECK_STR(hex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+}
