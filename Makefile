@@ -239,6 +239,7 @@ test: test-deps
 	$(Q)$(MAKE) --no-print-directory ARCH=$(HOST_ARCH) probe kvmqual $(TEST_OUT)/unit $(TEST_OUT)/fixture_check $(TEST_OUT)/json_get $(TEST_OUT)/test_stream $(TEST_OUT)/tcp_listen $(TEST_OUT)/http_fetch $(TEST_OUT)/http_hostile $(TEST_OUT)/host_key
 	$(Q)$(MAKE) --no-print-directory ARCH=aarch64 probe
 	$(Q)$(MAKE) --no-print-directory guest-image
+	$(Q)$(MAKE) --no-print-directory kit ARCH=aarch64
 	$(Q)tests/run.sh
 
 test-unit: $(TEST_OUT)/unit
@@ -256,8 +257,9 @@ lab: test-deps
 	$(Q)tests/lab/build-payload.sh build/lab
 
 test-lab: lab
-	$(Q)$(MAKE) --no-print-directory ARCH=$(HOST_ARCH) $(TEST_OUT)/fixture_check $(TEST_OUT)/json_get
-	$(Q)TESTS="lab lab-nested lava-lab" tests/run.sh
+	$(Q)$(MAKE) --no-print-directory ARCH=$(HOST_ARCH) kvmqual $(TEST_OUT)/fixture_check $(TEST_OUT)/json_get $(TEST_OUT)/tcp_listen
+	$(Q)$(MAKE) --no-print-directory kit ARCH=$(HOST_ARCH)
+	$(Q)TESTS="lab lab-nested kit kit-lab lava-lab" tests/run.sh
 
 # ---- fuzzing, benchmarks ----
 

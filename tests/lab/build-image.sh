@@ -165,8 +165,13 @@ add_module() {
 			"$kmods/modules.builtin" 2>/dev/null && return 0
 		die "module $1 is neither a module of kernel $krel nor built in"
 	fi
+	# modules.order names the .ko; 6.12's package ships it compressed.
+	for z in .xz .zst; do
+		[ -f "$kmods/$rel" ] || [ ! -f "$kmods/$rel$z" ] || rel=$rel$z
+	done
 	case $rel in
 	*.ko) cp "$kmods/$rel" "$work/mods/$1.ko" ;;
+	*.ko.zst) zstd -qdc <"$kmods/$rel" >"$work/mods/$1.ko" ;;
 	*.ko.xz) xz -dc <"$kmods/$rel" >"$work/mods/$1.ko" ;;
 	*) die "module $rel: unknown compression" ;;
 	esac || die "cannot copy module $rel"

@@ -8,7 +8,8 @@
 #       android  root's shell chroots into /android (static mksh as
 #                /system/bin/sh, static toybox, no /tmp, no glibc, PATH
 #                /system/bin, the work disk at /data/local/tmp)
-#     sets kit_port, kit_ssh (the ssh command for KVMQUAL_SSH), kit_dir_NAME
+#     both have the work disk at /work and a 48 MiB tmpfs at /small (too
+#     small for a kit); sets kit_port and kit_ssh (for KVMQUAL_SSH)
 #     returns non-zero when ssh did not answer in time (kit_why says why)
 #   kit_host_stop NAME                 powers it off, waits for run.sh
 #
@@ -40,7 +41,8 @@ kit_host_cmd() { # KIND
 		'ip addr add 10.0.2.15/24 dev eth0 && ip link set eth0 up && ip route add default via 10.0.2.2 || exit 91' \
 		"mkdir -p /root/.ssh && echo '$pub' > /root/.ssh/authorized_keys && chmod 700 /root /root/.ssh && chmod 600 /root/.ssh/authorized_keys || exit 92" \
 		"echo 'root:x:0:0:root:/root:$shell' > /etc/passwd; echo '$shell' > /etc/shells" \
-		"grep -q ' /work ' /proc/mounts || exit 96"
+		"grep -q ' /work ' /proc/mounts || exit 96" \
+		'mkdir -p /small && mount -t tmpfs -o size=48m tmpfs /small || exit 97'
 	if [ "$1" = android ]; then
 		printf '%s\n' \
 			'a=/android' \

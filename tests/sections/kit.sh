@@ -5,8 +5,10 @@
 #   kvmqual remote --via ssh://root@127.0.0.1:PORT --dir /work/kq -- --workloads sysbench-cpu --accel kvm
 # from this machine: the kit is copied, the run goes through the kit's own
 # loader and the lab host's KVM (nested), the bundle comes back and is
-# imported into a store here, the report is written; a second call finds
-# the same kit there and does not copy it. A few minutes.
+# imported into a store here, the report is written. Also the
+# refusals before copying (another architecture, too little space), and
+# kvmqual import's refusals of bad bundles. A few minutes (test-lab has the
+# second call that does not copy, the Android-like and Pi 5-like hosts).
 # Sourced by tests/run.sh (pass, fail, skip, $tmp).
 
 . tests/lab/kit-host.sh
@@ -21,11 +23,37 @@ else
 	export KVMQUAL_SSH="$kit_ssh"
 	via="ssh://root@127.0.0.1:$kit_port"
 	db="$tmp/kit-board.db"
+	# Refused before anything is copied: a kit of another architecture
+	# (when make kit ARCH=x86_64 has built one), too little space.
+	x86kit=build/kit/kvmqual-kit-x86_64-0.1.0.tar.gz
+	if [ -f "$x86kit" ]; then
+		out=$(build/kvmqual remote --via "$via" --dir /work/kq --db "$db" --kit "$x86kit" 2>&1)
+		rc=$?
+		case $rc:$out in
+		2:*"is a kit for x86_64, but"*"is aarch64: nothing copied"*) pass kit/wrong-arch-refused ;;
+		*) fail kit/wrong-arch-refused "exit $rc: $out" ;;
+		esac
+	else
+		skip kit/wrong-arch-refused "no $x86kit (make kit ARCH=x86_64; make test-lab builds it)"
+	fi
+	out=$(build/kvmqual remote --via "$via" --dir /small/kq --db "$db" 2>&1)
+	rc=$?
+	case $rc:$out in
+	2:*"not enough space in /small/kq"*"MiB needed"*"MiB free"*) pass kit/too-little-space-refused ;;
+	*) fail kit/too-little-space-refused "exit $rc: $out" ;;
+	esac
+	left=$($kit_ssh -p "$kit_port" root@127.0.0.1 'ls -A /small/kq' 2>&1)
+	if [ -z "$left" ] && [ ! -e "$db" ]; then
+		pass kit/refusals-leave-nothing
+	else
+		fail kit/refusals-leave-nothing "on the board: '$left'; local store exists: $([ -e "$db" ] && echo yes || echo no)"
+	fi
+
 	start=$(date +%s)
 	build/kvmqual remote --via "$via" --dir /work/kq --db "$db" --out "$tmp/kit-board-out" \
-		-- --workloads sysbench-cpu --accel kvm >"$tmp/kit-board-remote.log" 2>&1
+		-- --workloads sysbench-cpu --accel kvm --net user >"$tmp/kit-board-remote.log" 2>&1
 	rc=$?
-	echo "kit: the first kvmqual remote took $(($(date +%s) - start)) s (exit $rc)"
+	echo "kit: kvmqual remote took $(($(date +%s) - start)) s (exit $rc)"
 	log=$(tail -n 25 "$tmp/kit-board-remote.log" | tr '\n' ' ' | tail -c 1800)
 	if [ $rc -le 1 ] && grep -q 'copying .*kvmqual-kit-aarch64' "$tmp/kit-board-remote.log"; then
 		pass kit/remote-copies-and-runs
@@ -52,23 +80,36 @@ else
 	else
 		fail kit/report-bundle-snapshot-here "$(ls -la "$tmp/kit-board-out" 2>&1 | tr '\n' ' ')"
 	fi
-	# The same kit again: not copied, and the new run joins the store.
-	build/kvmqual remote --via "$via" --dir /work/kq --db "$db" --out "$tmp/kit-board-out2" \
-		-- --workloads sysbench-cpu --accel kvm >"$tmp/kit-board-remote2.log" 2>&1
-	rc=$?
-	runs=$(sqlite3 "$db" "SELECT count(*) FROM runs" 2>&1)
-	if [ $rc -le 1 ] && grep -q 'already has this kit' "$tmp/kit-board-remote2.log" &&
-		! grep -q 'copying' "$tmp/kit-board-remote2.log" && [ "$runs" = 2 ]; then
-		pass kit/second-call-does-not-copy
+	# The job directory on the board goes once the run is imported here.
+	if [ -z "$($kit_ssh -p "$kit_port" root@127.0.0.1 'ls -d /work/kq/job 2>/dev/null')" ]; then
+		pass kit/job-released
 	else
-		fail kit/second-call-does-not-copy "exit $rc, $runs runs: $(tail -n 15 "$tmp/kit-board-remote2.log" | tr '\n' ' ')"
+		fail kit/job-released "/work/kq/job is still on the board"
 	fi
-	# Importing the bundle again keeps one copy.
-	build/kvmqual import --db "$db" "$tmp/kit-board-out/bundle.json" >/dev/null 2>&1
-	if [ "$(sqlite3 "$db" "SELECT count(*) FROM runs")" = 2 ]; then
+	kit_host_stop board
+
+	# Bundles: importing again keeps one copy; a bundle cut short, or of an
+	# unknown version, is refused naming the file, the store unchanged.
+	b="$tmp/kit-board-out/bundle.json"
+	build/kvmqual import --db "$db" "$b" >/dev/null 2>&1
+	if [ "$(sqlite3 "$db" "SELECT count(*) FROM runs")" = 1 ]; then
 		pass kit/import-twice-one-copy
 	else
 		fail kit/import-twice-one-copy "$(sqlite3 "$db" "SELECT count(*) FROM runs") runs after importing again"
 	fi
-	kit_host_stop board
+	before=$(sqlite3 "$db" "SELECT count(*) FROM runs; SELECT count(*) FROM samples; SELECT count(*) FROM checks" | tr '\n' ' ')
+	head -c $(($(wc -c <"$b") * 2 / 3)) "$b" >"$tmp/kit-cut.json"
+	sed 's/"version":1,/"version":99,/' "$b" >"$tmp/kit-v99.json"
+	# A new run (another start time) that goes bad halfway: nothing of it.
+	sed 's/"started_at":"/"started_at":"1/; s/"accel":"kvm","workload"/"accel":"warp","workload"/' "$b" >"$tmp/kit-bad-sample.json"
+	for f in kit-cut kit-v99 kit-bad-sample; do
+		out=$(build/kvmqual import --db "$db" "$tmp/$f.json" 2>&1)
+		rc=$?
+		after=$(sqlite3 "$db" "SELECT count(*) FROM runs; SELECT count(*) FROM samples; SELECT count(*) FROM checks" | tr '\n' ' ')
+		case $rc:$out in
+		2:*"$tmp/$f.json"*) [ "$after" = "$before" ] && pass "kit/import-refuses-$f" ||
+			fail "kit/import-refuses-$f" "the store changed: $before -> $after" ;;
+		*) fail "kit/import-refuses-$f" "exit $rc: $out" ;;
+		esac
+	done
 fi
