@@ -287,6 +287,8 @@ bench:
 	$(Q)bench/boot.sh
 	$(Q)bench/store.sh
 	$(Q)bench/import.sh
+	$(Q)$(MAKE) --no-print-directory kit ARCH=aarch64 $(TEST_OUT)/tcp_listen
+	$(Q)bench/kit.sh
 	$(Q)bench/matrix.sh
 	$(Q)bench/harness.sh
 	$(Q)bench/nightly-sim.sh simulate
