@@ -269,7 +269,7 @@ static int copy_kit(const struct transport *t, const struct device *d, const str
 	free(upload);
 	char *qdir = sh_quote(d->dir);
 	char *script = kq_xasprintf(
-		"cd %s || exit 20; n=$(wc -c < .kit-upload.tar.gz); [ \"$n\" -eq %llu ] || "
+		"cd %s || exit 20; n=$(($(wc -c < .kit-upload.tar.gz))); [ \"$n\" -eq %llu ] || "
 		"{ echo \"the copy is $n bytes, not %llu\"; exit 21; }; "
 		"s=$(sha256sum .kit-upload.tar.gz | sed 's/ .*//'); [ \"$s\" = %s ] || "
 		"{ echo \"the copy's sha256 is $s\"; exit 21; }; "
