@@ -345,15 +345,17 @@ int cmd_run(int argc, char **argv)
 	*strrchr(stream_path, '/') = '\0';
 	c.bin_dir = stream_path;
 	c.only = only;
-	/* Tap networking needs root and /dev/net/tun; by default it is used
-	 * where vhost-net is there too (what the network target is about). */
-	int can_tap = geteuid() == 0 && access("/dev/net/tun", R_OK | W_OK) == 0;
+	/* Tap networking needs root, /dev/net/tun and a writable /run (ip
+	 * netns keeps its namespaces in /run/netns: Android has no /run); by
+	 * default it is used where vhost-net is there too (what the network
+	 * target is about). */
+	int can_tap = geteuid() == 0 && access("/dev/net/tun", R_OK | W_OK) == 0 && access("/run", W_OK) == 0;
 	c.vhost = access("/dev/vhost-net", R_OK | W_OK) == 0;
 	if (!strcmp(net, "user")) {
 		c.use_tap = 0;
 	} else if (!strcmp(net, "tap")) {
 		if (!can_tap) {
-			fprintf(stderr, "kvmqual run: --net tap needs root and /dev/net/tun\n");
+			fprintf(stderr, "kvmqual run: --net tap needs root, /dev/net/tun and a writable /run (for ip netns)\n");
 			return 2;
 		}
 		c.use_tap = 1;
