@@ -32,7 +32,8 @@ kit_host_keys() {
 }
 
 # The command the lab host runs: network, key, shell, dropbear, then wait
-# for /run/kit-stop (bounded by LAB_TIMEOUT).
+# for /work/.kit-stop (bounded by LAB_TIMEOUT; the Android-like host's
+# shell sees it as /data/local/tmp/.kit-stop).
 kit_host_cmd() { # KIND
 	pub=$(cat "$tmp/kit-key.pub")
 	shell=/bin/sh
@@ -56,8 +57,8 @@ kit_host_cmd() { # KIND
 	printf '%s\n' \
 		'mkdir -p /etc/dropbear && /opt/lab-sshd/bin/dropbear -R -s -p 22 -P /run/dropbear.pid || exit 95' \
 		'echo KIT-HOST-UP' \
-		'while [ ! -e /run/kit-stop ]; do sleep 1; done' \
-		'cat /run/kit-stop > /out/stopped.txt'
+		'while [ ! -e /work/.kit-stop ]; do sleep 1; done' \
+		'cat /work/.kit-stop > /out/stopped.txt'
 }
 
 kit_host_start() { # NAME CONFIG KIND
@@ -90,6 +91,7 @@ kit_host_start() { # NAME CONFIG KIND
 			[ "$tries" -lt 5 ]; then
 			continue # the port was taken in between
 		fi
+		pkill -TERM -P "$p" 2>/dev/null
 		kill -TERM -- "-$p" 2>/dev/null
 		wait "$p" 2>/dev/null
 		kit_why="ssh to the $config lab host on port $kit_port did not answer: $(tail -n 30 "$tmp/kit-$name.log" "$tmp/kit-$name/console.log" 2>/dev/null | tr '\n' ' ' | tail -c 1500)"
@@ -100,10 +102,14 @@ kit_host_start() { # NAME CONFIG KIND
 kit_host_stop() { # NAME
 	eval "p=\$kit_pid_$1"
 	[ -n "$p" ] || return 0
-	$kit_ssh -o ConnectTimeout=10 -p "$kit_port" root@127.0.0.1 'echo stop > /run/kit-stop' 2>/dev/null
+	$kit_ssh -o ConnectTimeout=10 -p "$kit_port" root@127.0.0.1 \
+		'if [ -d /data/local/tmp ]; then echo stop > /data/local/tmp/.kit-stop; else echo stop > /work/.kit-stop; fi' 2>/dev/null
 	# run.sh ends once the host powered off (its own LAB_TIMEOUT bounds it).
 	deadline=$(($(date +%s) + 120))
 	while kill -0 "$p" 2>/dev/null && [ "$(date +%s)" -lt "$deadline" ]; do sleep 1; done
+	# timeout(1) under run.sh has a process group of its own: TERM it by
+	# its parent's pid, and it takes QEMU along.
+	pkill -TERM -P "$p" 2>/dev/null
 	kill -TERM -- "-$p" 2>/dev/null
 	wait "$p" 2>/dev/null
 	eval "kit_pid_$1="
