@@ -170,3 +170,36 @@ int wl_metric(const struct metric_desc *desc, double value, double max, struct m
 	*m = (struct metric_value){ desc->metric, desc->unit, value };
 	return 0;
 }
+
+int wl_number_after(const char *out, size_t len, const char *key, double *v)
+{
+	const char *at = kq_memstr(out, len, key);
+	if (!at)
+		return -1;
+	size_t i = (size_t)(at - out) + strlen(key);
+	while (i < len && (out[i] == ' ' || out[i] == '\t'))
+		i++;
+	char num[40];
+	size_t n = 0;
+	int dots = 0;
+	while (i < len && n + 1 < sizeof(num) && (isdigit((unsigned char)out[i]) || out[i] == '.')) {
+		dots += out[i] == '.';
+		num[n++] = out[i++];
+	}
+	num[n] = '\0';
+	if (n && i == len)
+		return -2;
+	if (!n || dots > 1 || !isdigit((unsigned char)num[0]) || (i < len && !isspace((unsigned char)out[i])))
+		return -1;
+	*v = strtod(num, NULL);
+	return 0;
+}
+
+int wl_work(const char *workload, const char *what, double value, double max, double *units, char *err,
+	    size_t err_size)
+{
+	if (!isfinite(value) || value <= 0 || value > max)
+		return wl_error(err, err_size, "%s: no work counted (%s is %g)", workload, what, value);
+	*units = value;
+	return 0;
+}

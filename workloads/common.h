@@ -17,6 +17,8 @@ extern const struct workload workload_fio_seqwrite;
 extern const struct workload workload_fio_randread;
 extern const struct workload workload_iperf3_h2g;
 extern const struct workload workload_iperf3_g2h;
+extern const struct workload workload_sockperf_rr;
+extern const struct workload workload_stress_ng_cpu;
 
 /* Formats into err (if any) and returns -1. */
 int wl_error(char *err, size_t err_size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -50,6 +52,17 @@ const cJSON *wl_json_path(const cJSON *root, const char *path);
 /* The number at path; -1 with "TOOL JSON has no number at PATH" otherwise. */
 int wl_json_number(const char *tool, const cJSON *root, const char *path, double *out, char *err,
 		   size_t err_size);
+
+/* The number after the first occurrence of key in out (blanks skipped):
+ * 0 with *v; -1 when key is absent or not followed by a number (digits,
+ * '.', at most one; a sign is not a number here); -2 when the number runs
+ * to the end of out (it may have been cut: 5124.16 read as 512). */
+int wl_number_after(const char *out, size_t len, const char *key, double *v);
+
+/* A work count (wl_number_after's result, or a JSON number) checked like a
+ * metric: finite, > 0, at most max; -1 with "WORKLOAD: no work counted ..." */
+int wl_work(const char *workload, const char *what, double value, double max, double *units, char *err,
+	    size_t err_size);
 
 /* Stores a metric after checking it is finite, greater than 0 (no
  * benchmark here measures a true zero: it means nothing ran) and at most

@@ -76,6 +76,32 @@ out:
 	return rc;
 }
 
+/* The bytes the job moved (jobs[0].DIR.io_bytes), in GB (10^9). */
+static int fio_work(const char *dir, const char *out, size_t len, double *units, char *err, size_t err_size)
+{
+	cJSON *root = wl_json_parse("fio", out, len, err, err_size);
+	if (!root)
+		return -1;
+	char path[64];
+	snprintf(path, sizeof(path), "jobs.0.%s.io_bytes", dir);
+	double bytes = 0;
+	int rc = wl_json_number("fio", root, path, &bytes, err, err_size);
+	cJSON_Delete(root);
+	if (rc)
+		return -1;
+	return wl_work("fio", path, bytes / 1e9, 1e9, units, err, err_size);
+}
+
+static int fio_read_work(const char *out, size_t len, double *units, char *err, size_t err_size)
+{
+	return fio_work("read", out, len, units, err, err_size);
+}
+
+static int fio_write_work(const char *out, size_t len, double *units, char *err, size_t err_size)
+{
+	return fio_work("write", out, len, units, err, err_size);
+}
+
 static char **fio_seqread_argv(const struct workload_params *p, char *err, size_t err_size)
 {
 	return fio_argv("fio-seqread", "read", "1M", p, err, err_size);
@@ -119,6 +145,8 @@ const struct workload workload_fio_seqread = {
 	.parse = fio_seqread_parse,
 	.metrics = fio_seqread_metrics,
 	.metric_count = KQ_ARRAY_SIZE(fio_seqread_metrics),
+	.work_unit = "GB",
+	.work = fio_read_work,
 };
 
 const struct workload workload_fio_seqwrite = {
@@ -129,6 +157,8 @@ const struct workload workload_fio_seqwrite = {
 	.parse = fio_seqwrite_parse,
 	.metrics = fio_seqwrite_metrics,
 	.metric_count = KQ_ARRAY_SIZE(fio_seqwrite_metrics),
+	.work_unit = "GB",
+	.work = fio_write_work,
 };
 
 const struct workload workload_fio_randread = {
@@ -139,4 +169,6 @@ const struct workload workload_fio_randread = {
 	.parse = fio_randread_parse,
 	.metrics = fio_randread_metrics,
 	.metric_count = KQ_ARRAY_SIZE(fio_randread_metrics),
+	.work_unit = "GB",
+	.work = fio_read_work,
 };

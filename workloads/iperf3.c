@@ -68,6 +68,39 @@ out:
 	return rc;
 }
 
+/* What arrived (end.sum_received.bytes), in GB (10^9). */
+static int iperf3_work(const char *out, size_t len, double *units, char *err, size_t err_size)
+{
+	cJSON *root = wl_json_parse("iperf3", out, len, err, err_size);
+	if (!root)
+		return -1;
+	double bytes = 0;
+	int rc = wl_json_number("iperf3", root, "end.sum_received.bytes", &bytes, err, err_size);
+	cJSON_Delete(root);
+	if (rc)
+		return -1;
+	return wl_work("iperf3", "end.sum_received.bytes", bytes / 1e9, 1e9, units, err, err_size);
+}
+
+/* One test, then it exits (-1), so that a stale server never answers the
+ * next run. */
+static char **iperf3_server_argv(const struct workload_params *p, char *err, size_t err_size)
+{
+	const char *bind = p->server_bind ? p->server_bind : p->server;
+	if (wl_check_string("iperf3 server", "server_bind", bind, NULL, err, err_size) ||
+	    wl_check_range("iperf3 server", "port", p->port, 1, 65535, err, err_size))
+		return NULL;
+	struct wl_argv a = { 0 };
+	wl_arg(&a, "iperf3");
+	wl_arg(&a, "-s");
+	wl_arg(&a, "-1");
+	wl_arg(&a, "-B");
+	wl_arg(&a, "%s", bind);
+	wl_arg(&a, "-p");
+	wl_arg(&a, "%d", p->port);
+	return wl_argv_done(&a);
+}
+
 const struct workload workload_iperf3_h2g = {
 	.name = "iperf3-h2g",
 	.tool = "iperf3",
@@ -76,6 +109,9 @@ const struct workload workload_iperf3_h2g = {
 	.parse = iperf3_parse,
 	.metrics = iperf3_metrics,
 	.metric_count = KQ_ARRAY_SIZE(iperf3_metrics),
+	.work_unit = "GB",
+	.work = iperf3_work,
+	.server_argv = iperf3_server_argv,
 };
 
 const struct workload workload_iperf3_g2h = {
@@ -86,4 +122,7 @@ const struct workload workload_iperf3_g2h = {
 	.parse = iperf3_parse,
 	.metrics = iperf3_metrics,
 	.metric_count = KQ_ARRAY_SIZE(iperf3_metrics),
+	.work_unit = "GB",
+	.work = iperf3_work,
+	.server_argv = iperf3_server_argv,
 };

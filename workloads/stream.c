@@ -94,6 +94,23 @@ out:
 	return rc;
 }
 
+/* The bytes the kernels moved in GB (10^9): per pass, Copy and Scale move
+ * two arrays, Add and Triad three, as STREAM counts; every pass, the
+ * warm-up included, ran. */
+static int stream_work(const char *out, size_t len, double *units, char *err, size_t err_size)
+{
+	cJSON *root = wl_json_parse("stream", out, len, err, err_size);
+	if (!root)
+		return -1;
+	double array_bytes = 0, passes = 0;
+	int rc = wl_json_number("stream", root, "array_bytes", &array_bytes, err, err_size) ||
+		 wl_json_number("stream", root, "passes", &passes, err, err_size);
+	cJSON_Delete(root);
+	if (rc)
+		return -1;
+	return wl_work("stream", "array_bytes x passes", 10 * array_bytes * passes / 1e9, 1e9, units, err, err_size);
+}
+
 const struct workload workload_stream = {
 	.name = "stream",
 	.tool = "stream",
@@ -103,4 +120,6 @@ const struct workload workload_stream = {
 	.parse = stream_parse,
 	.metrics = stream_metrics,
 	.metric_count = KQ_ARRAY_SIZE(stream_metrics),
+	.work_unit = "GB",
+	.work = stream_work,
 };

@@ -62,6 +62,17 @@ static int sysbench_cpu_parse(const char *out, size_t len, struct metric_value *
 	return 1;
 }
 
+/* sysbench's "total number of events:", in thousands. */
+static int sysbench_cpu_work(const char *out, size_t len, double *units, char *err, size_t err_size)
+{
+	double events;
+	int rc = wl_number_after(out, len, "total number of events:", &events);
+	if (rc)
+		return wl_error(err, err_size, "sysbench output has no %s 'total number of events:'",
+				rc == -2 ? "complete" : "number after");
+	return wl_work("sysbench-cpu", "total number of events", events / 1e3, 1e12, units, err, err_size);
+}
+
 const struct workload workload_sysbench_cpu = {
 	.name = "sysbench-cpu",
 	.tool = "sysbench",
@@ -70,4 +81,6 @@ const struct workload workload_sysbench_cpu = {
 	.parse = sysbench_cpu_parse,
 	.metrics = sysbench_cpu_metrics,
 	.metric_count = KQ_ARRAY_SIZE(sysbench_cpu_metrics),
+	.work_unit = "kevent",
+	.work = sysbench_cpu_work,
 };

@@ -12,6 +12,8 @@ const struct workload *const workloads[] = {
 	&workload_fio_randread,
 	&workload_iperf3_h2g,
 	&workload_iperf3_g2h,
+	&workload_sockperf_rr,
+	&workload_stress_ng_cpu,
 };
 const size_t workload_count = sizeof(workloads) / sizeof(workloads[0]);
 

@@ -18,8 +18,11 @@ struct workload_params {
 	const char *target;    /* fio: block device or file, e.g. /dev/kqscratch */
 	const char *ioengine;  /* fio: libaio, io_uring or psync */
 	int iodepth;           /* fio: requests in flight, >= 1 (capped at 1 by psync) */
-	const char *server;    /* iperf3: address of the server, e.g. 10.0.2.2 in the guest */
-	int port;              /* iperf3: 1-65535 */
+	const char *server;    /* iperf3, sockperf: address of the server, e.g. 10.0.2.2 in the guest */
+	const char *server_bind; /* the address the host's server listens on: 127.0.0.1 behind
+				  * QEMU's user network (10.0.2.2 is the host's loopback), the
+				  * namespace's address over tap; NULL = server */
+	int port;              /* iperf3, sockperf: 1-65535 */
 	long long elements;    /* stream: doubles per array; the same for guest and native */
 	int passes;            /* stream: 2-200 */
 };
@@ -58,6 +61,19 @@ struct workload {
 		     char *err, size_t err_size);
 	const struct metric_desc *metrics;
 	size_t metric_count;
+	/* The tool writes its report on stderr, not stdout (stress-ng 0.15 has
+	 * no option to change that): parse and work read that stream. */
+	int report_on_stderr;
+	/* The work one run did, in work_unit ("kevent": 1000 events, "GB",
+	 * "krtt": 1000 round trips, "kbogo": 1000 bogo ops), from the same
+	 * output as parse, so that host CPU time and energy become a cost per
+	 * unit of work.  0 with *units > 0, or -1 with the reason. */
+	const char *work_unit;
+	int (*work)(const char *out, size_t len, double *units, char *err, size_t err_size);
+	/* The server the client needs on the host (iperf3 -s, sockperf
+	 * server), listening on server_bind (or server) and port; NULL when
+	 * the workload needs none. */
+	char **(*server_argv)(const struct workload_params *p, char *err, size_t err_size);
 };
 
 extern const struct workload *const workloads[];

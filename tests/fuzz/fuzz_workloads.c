@@ -1,5 +1,6 @@
 /* The workload parsers on tool output (workloads/): the first byte picks the
- * workload, the rest is its stdout, not NUL-terminated. */
+ * workload, the rest is its report (stdout, or stderr for stress-ng), not
+ * NUL-terminated; both the metrics and the work count are parsed. */
 #include <stddef.h>
 #include <stdint.h>
 
@@ -22,5 +23,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!(m[i].value > 0) || m[i].metric != w->metrics[i].metric)
 			__builtin_trap();
 	}
+	double units = -1;
+	if (w->work((const char *)data + 1, size - 1, &units, err, sizeof(err)) == 0 && !(units > 0))
+		__builtin_trap();
 	return 0;
 }

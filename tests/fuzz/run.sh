@@ -13,7 +13,7 @@ printf '\000noise KQF1' >"$seeds/frame/noise"
 # Workload outputs: the first byte picks the parser, in workloads[] order.
 mkdir -p "$seeds/workloads"
 i=0
-for w in sysbench-cpu stream fio-seqread fio-seqwrite fio-randread iperf3-h2g iperf3-g2h; do
+for w in sysbench-cpu stream fio-seqread fio-seqwrite fio-randread iperf3-h2g iperf3-g2h sockperf-rr stress-ng-cpu; do
 	for f in tests/fixtures/workloads/*-"$w".*; do
 		[ -f "$f" ] || continue
 		{ printf "\\$(printf '%03o' $i)"; cat "$f"; } >"$seeds/workloads/$(basename "$f")"

@@ -68,6 +68,8 @@ static const struct fixture_case fixture_cases[] = {
 	{ "iperf3-h2g", "guest-aarch64-iperf3-h2g.json", { 0.9584676624375644 } },
 	{ "iperf3-g2h", "native-iperf3-g2h.json", { 28.527288439359243 } },
 	{ "iperf3-g2h", "guest-aarch64-iperf3-g2h.json", { 0.4373955608583371 } },
+	{ "sockperf-rr", "native-sockperf-rr.txt", { 6.495, 13.821 } },
+	{ "stress-ng-cpu", "native-stress-ng-cpu.txt", { 756.08 } },
 };
 
 TEST(workloads_fixtures)
@@ -164,6 +166,33 @@ static const struct broken_case broken_cases[] = {
 	{ "iperf3-g2h", "{\"start\":{},\"intervals\":[],\"end\":{}}", "no number at end.sum_received.bits_per_second" },
 	{ "iperf3-g2h", "{\"end\":{\"sum_received\":{\"bits_per_second\":0}}}", "gbps is 0 Gbit/s" },
 	{ "iperf3-g2h", "{\"end\":{\"sum_received\":{\"bits_per_second\":1e20}}}", "not a real measurement" },
+	{ "sockperf-rr", "", "not sockperf output" },
+	{ "sockperf-rr", "sockperf: == version #3.7 ==\nsockperf: Starting test...\n", "no 'Summary: Round trip is' line" },
+	{ "sockperf-rr", "sockperf: ERROR: Can`t connect socket (errno=111 Connection refused)\n",
+	  "sockperf: Can`t connect socket (errno=111 Connection refused)" },
+	{ "sockperf-rr", "sockperf: Summary: Latency is 4.9 usec\nsockperf: ---> percentile 50.000 =    4.1\n", "no --full-rtt" },
+	{ "sockperf-rr", "sockperf: Summary: Round trip is 9.8 usec\nsockperf: ---> percentile 99.000 =   26.4\n",
+	  "no number after 'percentile 50.000 ='" },
+	{ "sockperf-rr", "sockperf: Summary: Round trip is 9.8 usec\nsockperf: ---> percentile 99.000 =   26.4\n"
+			 "sockperf: ---> percentile 50.000 =    6.4", "truncated after 'percentile 50.000 ='" },
+	{ "sockperf-rr", "sockperf: Summary: Round trip is 9.8 usec\nsockperf: ---> percentile 99.000 =   -26.4\n"
+			 "sockperf: ---> percentile 50.000 =    6.4\n", "no number after 'percentile 99.000 ='" },
+	{ "sockperf-rr", "sockperf: Summary: Round trip is 9.8 usec\nsockperf: ---> percentile 99.000 =   0.000\n"
+			 "sockperf: ---> percentile 50.000 =    0.000\n", "rtt_p50_us is 0 us: nothing was measured" },
+	{ "sockperf-rr", "sockperf: Summary: Round trip is 9.8 usec\nsockperf: ---> percentile 99.000 =   2.0\n"
+			 "sockperf: ---> percentile 50.000 =    6.4\n", "p50 6.4 us is above its p99 2 us" },
+	{ "sockperf-rr", "sockperf: Summary: Round trip is 9.8 usec\nsockperf: ---> percentile 99.000 =   26.4\n"
+			 "sockperf: ---> percentile 50.000 =    6.4\n", NULL },
+	{ "stress-ng-cpu", "", "not stress-ng output" },
+	{ "stress-ng-cpu", "stress-ng: info:  [1] dispatching hogs: 2 cpu\n", "no metrics row for the cpu stressor" },
+	{ "stress-ng-cpu", "stress-ng: metrc: [1] cpu                1515      2.00      0.90      0.00       756.08        1676.18",
+	  "no metrics row" }, /* cut inside the row: no line end */
+	{ "stress-ng-cpu", "stress-ng: metrc: [1] cpu                1515      2.00      0.90\n", "has 3 numbers, expected 6" },
+	{ "stress-ng-cpu", "stress-ng: metrc: [1] cpu  1515 2.00 0.90 0.00 7x6.08 1676.18\n", "has '7x6.08' where a number" },
+	{ "stress-ng-cpu", "stress-ng: metrc: [1] cpu  0 2.00 0.00 0.00 0.00 0.00\n", "bogo_ops_per_s is 0" },
+	{ "stress-ng-cpu", "stress-ng: metrc: [1] cpu  5 2.00 1 1 10 5\nstress-ng: info:  [1] unsuccessful run completed in 2.00s\n",
+	  "unsuccessful run" },
+	{ "stress-ng-cpu", "stress-ng: info:  [1] cpu                1515      2.00      0.90      0.00       756.08        1676.18\n", NULL },
 };
 
 TEST(workloads_broken_output)
@@ -223,6 +252,21 @@ TEST(workloads_iperf3_error)
 	}
 }
 
+/* sockperf exits 0 when it cannot connect: the captured refusal. */
+TEST(workloads_sockperf_refused)
+{
+	size_t len;
+	char *out = read_fixture("native-sockperf-rr-refused.txt", &len);
+	CHECK(out != NULL);
+	if (!out)
+		return;
+	struct metric_value m[2];
+	char err[256] = "";
+	CHECK_INT(workload_find("sockperf-rr")->parse(out, len, m, 2, err, sizeof(err)), -1);
+	CHECK_STR(err, "sockperf: Can`t connect socket (errno=111 Connection refused)");
+	free(out);
+}
+
 /* Every prefix of every JSON fixture is an error, never a crash; cut inside
  * the object, it says "truncated". */
 TEST(workloads_truncated)
@@ -235,8 +279,14 @@ TEST(workloads_truncated)
 		if (!w || !full)
 			continue;
 		const char *brace = memchr(full, '{', len);
-		/* sysbench's output is complete once the number's line ends. */
+		/* A text report is complete once the line of its last number
+		 * needed ends (sysbench's rate, sockperf's p50 after its p99,
+		 * stress-ng's cpu row). */
 		const char *number = kq_memstr(full, len, "events per second:");
+		if (!number)
+			number = kq_memstr(full, len, "percentile 50.000 =");
+		if (!number)
+			number = kq_memstr(full, len, "] cpu ");
 		const char *number_end = number ? memchr(number, '\n', len - (size_t)(number - full)) : NULL;
 		size_t last_brace = len;
 		while (last_brace > 0 && full[last_brace - 1] != '}')
@@ -334,6 +384,11 @@ static const struct argv_case argv_cases[] = {
 	{ "iperf3-g2h", GUEST, "iperf3 -c 10.0.2.2 -p 5299 -t 30 -J" },
 	{ "iperf3-g2h", NO_SERVER, "ERROR: iperf3-g2h needs a server" },
 	{ "iperf3-g2h", PORT_0, "ERROR: iperf3-g2h: port 0 is out of range (1 to 65535)" },
+	{ "sockperf-rr", GUEST, "sockperf ping-pong -i 10.0.2.2 -p 5299 --tcp -m 64 -t 30 --full-rtt" },
+	{ "sockperf-rr", NATIVE, "sockperf ping-pong -i 127.0.0.1 -p 5299 --tcp -m 64 -t 30 --full-rtt" },
+	{ "sockperf-rr", NO_SERVER, "ERROR: sockperf-rr needs a server" },
+	{ "stress-ng-cpu", GUEST, "stress-ng --cpu 2 --cpu-method all --timeout 30 --metrics-brief --no-rand-seed" },
+	{ "stress-ng-cpu", THREADS_0, "ERROR: stress-ng-cpu: threads 0 is out of range (1 to 4096)" },
 };
 
 TEST(workloads_argv)
@@ -355,7 +410,7 @@ TEST(workloads_argv)
  * parser that refuses a too-small metric array. */
 TEST(workloads_table)
 {
-	CHECK_INT(workload_count, 7);
+	CHECK_INT(workload_count, 9);
 	CHECK(workload_find("nope") == NULL);
 	CHECK(workload_find(NULL) == NULL);
 	for (size_t i = 0; i < workload_count; i++) {
@@ -363,12 +418,89 @@ TEST(workloads_table)
 		CHECK(w->name && w->tool && w->measures && w->argv && w->parse && w->metrics);
 		CHECK(w->metric_count >= 1 && w->metric_count <= 4);
 		CHECK(workload_find(w->name) == w);
+		/* Latency is the one thing measured where lower is better. */
 		for (size_t k = 0; k < w->metric_count; k++)
-			CHECK(w->metrics[k].metric && w->metrics[k].unit && w->metrics[k].higher_is_better == 1);
+			CHECK(w->metrics[k].metric && w->metrics[k].unit &&
+			      w->metrics[k].higher_is_better == !!strcmp(w->name, "sockperf-rr"));
+		/* Every workload counts its work, so that its cost per unit can be given. */
+		CHECK(w->work && w->work_unit && *w->work_unit);
 		struct metric_value m[1];
 		char err[128] = "";
 		CHECK_INT(w->parse("x", 1, m, 0, err, sizeof(err)), -1);
 		CHECK(strstr(err, "no room") != NULL);
 		CHECK_INT(w->parse("x", 1, m, 0, NULL, 0), -1);
 	}
+}
+
+/* The work each run did, from the same captured outputs, as counted by
+ * hand from the files: sysbench's "total number of events", STREAM's
+ * 10 x array_bytes x passes, fio's and iperf3's bytes, sockperf's round
+ * trips, stress-ng's bogo ops. */
+struct work_case {
+	const char *workload, *file;
+	double units;
+};
+
+static const struct work_case work_cases[] = {
+	{ "sysbench-cpu", "guest-aarch64-sysbench-cpu.txt", 2.824 },
+	{ "stream", "native-stream.json", 10 * 16000000.0 * 3 / 1e9 },
+	{ "fio-seqread", "native-fio-seqread.json", 2408579072 / 1e9 },
+	{ "iperf3-g2h", "native-iperf3-g2h.json", -1 }, /* filled from the file below */
+	{ "sockperf-rr", "native-sockperf-rr.txt", 135.653 },
+	{ "stress-ng-cpu", "native-stress-ng-cpu.txt", 1.515 },
+};
+
+TEST(workloads_work)
+{
+	for (size_t i = 0; i < sizeof(work_cases) / sizeof(work_cases[0]); i++) {
+		const struct work_case *c = &work_cases[i];
+		const struct workload *w = workload_find(c->workload);
+		size_t len;
+		char *out = read_fixture(c->file, &len);
+		CHECK(w && out);
+		if (!w || !out) {
+			free(out);
+			continue;
+		}
+		double units = 0, want = c->units;
+		char err[256] = "";
+		if (want < 0) {
+			/* iperf3: the last "bytes" of the file is end.sum_received's. */
+			const char *at = NULL;
+			for (const char *p = out; (p = kq_memstr(p, len - (size_t)(p - out), "\"bytes\":")); p++)
+				at = p;
+			want = at ? strtod(at + 8, NULL) / 1e9 : 0;
+		}
+		if (w->work(out, len, &units, err, sizeof(err)) || !close_enough(units, want))
+			test_fail(__FILE__, __LINE__, "%s: work %.9g %s (%s), expected %.9g", c->file, units, w->work_unit,
+				  err, want);
+		free(out);
+	}
+	double units;
+	char err[256] = "";
+	CHECK_INT(workload_find("sockperf-rr")->work("sockperf: ERROR: x\n", 18, &units, err, sizeof(err)), -1);
+	CHECK(strstr(err, "ReceivedMessages") != NULL);
+	CHECK_INT(workload_find("sysbench-cpu")->work("total number of events: 0\n", 26, &units, err, sizeof(err)), -1);
+	CHECK(strstr(err, "no work counted") != NULL);
+}
+
+/* The servers the network workloads need on the host. */
+TEST(workloads_server_argv)
+{
+	struct workload_params p;
+	make_params(GUEST, &p);
+	p.server_bind = "127.0.0.1";
+	char err[256] = "";
+	char **argv = workload_find("sockperf-rr")->server_argv(&p, err, sizeof(err));
+	CHECK(argv && !strcmp(argv[0], "sockperf") && !strcmp(argv[1], "server") && !strcmp(argv[3], "127.0.0.1") &&
+	      !strcmp(argv[5], "5299") && !strcmp(argv[6], "--tcp") && !argv[7]);
+	workload_argv_free(argv);
+	p.server_bind = NULL;
+	argv = workload_find("iperf3-g2h")->server_argv(&p, err, sizeof(err));
+	CHECK(argv && !strcmp(argv[4], "10.0.2.2"));
+	workload_argv_free(argv);
+	p.port = 0;
+	CHECK(workload_find("iperf3-h2g")->server_argv(&p, err, sizeof(err)) == NULL);
+	CHECK(strstr(err, "port 0") != NULL);
+	CHECK(workload_find("stream")->server_argv == NULL);
 }
