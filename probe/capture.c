@@ -55,6 +55,20 @@ static void add_dir_files(struct tar_writer *w, const struct hostfs *fs, const c
 	closedir(d);
 }
 
+/* The regular files of every entry of a sysfs class (the entries are links
+ * to device directories: stored as directories). */
+static void add_class_files(struct tar_writer *w, const struct hostfs *fs, const char *rel)
+{
+	char **names;
+	size_t n = hostfs_list(fs, rel, &names);
+	for (size_t i = 0; i < n; i++) {
+		char *child = kq_xasprintf("%s/%s", rel, names[i]);
+		add_dir_files(w, fs, child);
+		free(child);
+	}
+	hostfs_free_list(names);
+}
+
 /* Stores each entry of a directory as an empty directory: only the names
  * matter (IOMMUs, IOMMU groups, loaded modules). */
 static void add_dir_names(struct tar_writer *w, const char *rel)
@@ -168,6 +182,14 @@ int probe_capture(const char *path, const char *live_json, struct kq_err *err)
 	add_dir_names(w, "sys/class/iommu");
 	add_dir_names(w, "sys/kernel/iommu_groups");
 	add_dir_names(w, "sys/kernel/mm/hugepages");
+	/* The energy sensors (lib/energy.h): each entry's files, and whether
+	 * the Pi's vcgencmd exists (an empty file, like the device nodes). */
+	add_class_files(w, fs, "sys/class/powercap");
+	add_class_files(w, fs, "sys/class/hwmon");
+	add_class_files(w, fs, "sys/class/power_supply");
+	add_file(w, fs, "sys/firmware/devicetree/base/model");
+	if (hostfs_exists(fs, "usr/bin/vcgencmd"))
+		tar_writer_add_file(w, "usr/bin/vcgencmd", "", 0);
 	add_cpus(w, fs);
 	add_module_params(w, fs);
 	static const char *const devs[] = { "dev/kvm", "dev/vhost-net", "dev/vhost-vsock",

@@ -1,6 +1,6 @@
 /* The checks that are the same on every architecture and read only files:
  * the architecture itself, the kernel configuration, the device nodes KVM
- * guests use, and memory (page size, huge pages). */
+ * guests use, memory (page size, huge pages), and the energy sensor. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../lib/energy.h"
 #include "probe.h"
 
 void probe_check_arch(struct probe *p, const char *machine)
@@ -172,4 +173,22 @@ void probe_check_memory(struct probe *p)
 	check_set_detail(c, "transparent huge pages: %s; hugetlbfs page sizes: %s", thp_mode,
 			 sizes.len ? sizes.data : "none");
 	kq_buf_free(&sizes);
+}
+
+/* The energy sensor kvmqual run would measure with (lib/energy.h): named
+ * here so that a person sees before a run whether energy per unit of work
+ * can be had on this host, and why not. */
+void probe_check_energy(struct probe *p)
+{
+	struct energy_sensor s;
+	if (energy_discover(p->fs, &s)) {
+		struct check *c = probe_addf(p, "host.energy", CHECK_PASS, NULL, "%s", s.source);
+		check_set_detail(c, "%s", s.description);
+		return;
+	}
+	struct check *c = probe_addf(p, "host.energy", CHECK_WARN,
+				     "energy per unit of work cannot be measured here (CPU time is, always): run as root "
+				     "where RAPL exists, on battery on a phone or laptop, or on a Pi 5 with vcgencmd",
+				     "unavailable");
+	check_set_detail(c, "%s", s.unavailable);
 }

@@ -277,6 +277,7 @@ int probe_run(struct probe *p, struct hostfs *fs, const struct probe_options *op
 	probe_check_kconfig(p);
 	probe_check_devices(p);
 	probe_check_memory(p);
+	probe_check_energy(p);
 	if (p->arch)
 		p->arch->topology(p);
 	else

@@ -164,6 +164,7 @@ void probe_check_arch(struct probe *p, const char *machine);
 void probe_check_kconfig(struct probe *p);
 void probe_check_devices(struct probe *p);
 void probe_check_memory(struct probe *p);
+void probe_check_energy(struct probe *p);
 
 /* Helpers for the per-arch code (topology.c). */
 void probe_topology_from_midr(struct probe *p);
