@@ -104,7 +104,7 @@ fi
 for f in ${extras[@]+"${extras[@]}"}; do
 	[ -f "$f" ] || die "--extra: '$f' is not a file"
 	case ${f##*/} in
-	sysbench | fio | iperf3 | busybox) die "--extra: '$f' would replace the image's own /usr/bin/${f##*/}" ;;
+	sysbench | fio | iperf3 | sockperf | stress-ng | busybox) die "--extra: '$f' would replace the image's own /usr/bin/${f##*/}" ;;
 	esac
 done
 
@@ -120,14 +120,17 @@ exec 8>"$cache/.lock"
 flock -w 1800 8 || die "another build has held $cache/.lock for 30 minutes: giving up"
 
 # The tools of the benchmark image, and where their binaries are.
-tools=(sysbench fio iperf3)
+# sockperf (request/response latency) and stress-ng (CPU stressors) are the
+# measurements of issue 17; the field kit carries whatever is pinned here.
+tools=(sysbench fio iperf3 sockperf stress-ng)
 tool_path() { printf 'usr/bin/%s' "$1"; }
 
 # Kernel modules the guest needs, each with its modules.dep dependencies;
 # the ones built into the kernel are left out.
 want_modules="virtio_pci virtio_pci_modern_dev virtio_pci_legacy_dev virtio_mmio
 	virtio_blk failover net_failover virtio_net virtio_console virtio_rng
-	vsock vmw_vsock_virtio_transport_common vmw_vsock_virtio_transport squashfs"
+	vsock vmw_vsock_virtio_transport_common vmw_vsock_virtio_transport squashfs
+	virtio_balloon"
 
 # ---------------------------------------------------------------- packages
 
