@@ -45,7 +45,7 @@ static double bare_boot(const struct guest_config *cfg)
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
 	if (bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) || listen(lfd, 1))
 		return -1;
-	char **argv = guest_qemu_argv(cfg, sock, console);
+	char **argv = guest_qemu_argv(cfg, sock, console, NULL);
 	uint64_t t0 = kq_now_ns();
 	pid_t pid = fork();
 	if (pid == 0) {

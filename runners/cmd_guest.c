@@ -13,13 +13,14 @@
 
 #include "runners.h"
 #include "guest.h"
+#include "memory.h"
 
 static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: kvmqual guest --image DIR [--arch ARCH] [--accel tcg|kvm] [--cpus N] [--mem MB]\n"
 		"                     [--disk-mb N] [--net] [--timeout S] [--boot-timeout S] [--json]\n"
-		"                     [--append KERNEL-ARGS]\n"
+		"                     [--append KERNEL-ARGS] [--hugepages SIZE] [--balloon MB]\n"
 		"                     [--script FILE | -- COMMAND [ARG...]]\n"
 		"\n"
 		"Boots the guest image under QEMU, waits for its agent, runs each command\n"
@@ -27,6 +28,12 @@ static void usage(FILE *out)
 		"prints its output and exit status, and powers the guest off.\n"
 		"  --disk-mb N   attach a raw scratch disk of N MiB as /dev/vda\n"
 		"  --net         user-mode network: the guest is 10.0.2.15, the host 10.0.2.2\n"
+		"  --hugepages SIZE  guest memory on huge pages of SIZE (2M, 64K, 32M, 1G; reserved\n"
+		"                beforehand), verified in QEMU's smaps\n"
+		"  --balloon MB  after the commands, inflate a virtio-balloon until the guest has MB,\n"
+		"                timed, with QEMU's RSS before and after; then deflate it\n"
+		"QEMU's memory after boot (RSS, the guest's part, the VMM's overhead, the page\n"
+		"size backing guest RAM) is printed, and in --json under \"memory\".\n"
 		"Exit status: 0 when every command exited 0, 1 when one did not, 2 on errors.\n");
 }
 
@@ -56,6 +63,7 @@ int cmd_guest(int argc, char **argv)
 	struct guest_config cfg = { .arch = NULL, .accel = "tcg", .mem_mb = 512, .cpus = 2 };
 	const char *script = NULL;
 	int json = 0, timeout_s = 600, boot_timeout_s = 120, disk_mb = 0;
+	long balloon_mb = 0;
 	static const struct option opts[] = {
 		{ "image", required_argument, NULL, 'i' }, { "arch", required_argument, NULL, 'a' },
 		{ "accel", required_argument, NULL, 'A' }, { "cpus", required_argument, NULL, 'c' },
@@ -63,7 +71,8 @@ int cmd_guest(int argc, char **argv)
 		{ "net", no_argument, NULL, 'n' },         { "timeout", required_argument, NULL, 't' },
 		{ "boot-timeout", required_argument, NULL, 'b' }, { "json", no_argument, NULL, 'j' },
 		{ "script", required_argument, NULL, 's' }, { "help", no_argument, NULL, 'h' },
-		{ "append", required_argument, NULL, 'p' },
+		{ "append", required_argument, NULL, 'p' }, { "hugepages", required_argument, NULL, 'H' },
+		{ "balloon", required_argument, NULL, 'B' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
@@ -82,6 +91,25 @@ int cmd_guest(int argc, char **argv)
 		case 'j': json = 1; break;
 		case 's': script = optarg; break;
 		case 'p': cfg.append = optarg; break;
+		case 'H':
+			cfg.hugepage_kb = memory_parse_size_kb(optarg);
+			if (cfg.hugepage_kb <= 0) {
+				fprintf(stderr, "kvmqual guest: --hugepages takes a page size such as 2M, 64K or 1G, not '%s'\n",
+					optarg);
+				return 2;
+			}
+			break;
+		case 'B': {
+			char *end;
+			balloon_mb = strtol(optarg, &end, 10);
+			if (end == optarg || *end || balloon_mb < 16) {
+				fprintf(stderr, "kvmqual guest: --balloon takes the guest's memory in MiB with the balloon "
+						"inflated (at least 16), not '%s'\n", optarg);
+				return 2;
+			}
+			cfg.balloon = cfg.qmp = 1;
+			break;
+		}
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -92,6 +120,24 @@ int cmd_guest(int argc, char **argv)
 				"--cpus >= 1, --mem >= 64, timeouts >= 1\n");
 		usage(stderr);
 		return 2;
+	}
+	if (balloon_mb && balloon_mb >= cfg.mem_mb) {
+		fprintf(stderr, "kvmqual guest: --balloon %ld must be below --mem %d\n", balloon_mb, cfg.mem_mb);
+		return 2;
+	}
+	if (cfg.hugepage_kb > 0) {
+		/* Without reserved pages QEMU could only fail: say how to reserve them. */
+		char why[400];
+		long need = ((long)cfg.mem_mb * 1024 + cfg.hugepage_kb - 1) / cfg.hugepage_kb;
+		if ((long)cfg.mem_mb * 1024 % cfg.hugepage_kb) {
+			fprintf(stderr, "kvmqual guest: --mem %d MiB is not a multiple of the %ld KiB huge page\n",
+				cfg.mem_mb, cfg.hugepage_kb);
+			return 2;
+		}
+		if (!memory_hugepages_free("/", cfg.hugepage_kb, need, why, sizeof(why))) {
+			fprintf(stderr, "kvmqual guest: --hugepages: %s\n", why);
+			return 2;
+		}
 	}
 	if (strcmp(cfg.accel, "tcg") && strcmp(cfg.accel, "kvm")) {
 		fprintf(stderr, "kvmqual guest: --accel takes tcg or kvm, not '%s'\n", cfg.accel);
@@ -174,6 +220,28 @@ int cmd_guest(int argc, char **argv)
 	if (!json)
 		printf("guest ready in %.0f ms (kernel %s, %u CPUs, %s; userspace started at %.3f s guest time)\n",
 		       boot_ms, g.ready.kernel, g.ready.cpus, g.ready.channel, g.ready.agent_start_s);
+	struct vmm_memory vm;
+	if (vmm_memory_read(g.pid, g.mem_mb, &vm, &err) == 0) {
+		cJSON *mo = cJSON_AddObjectToObject(doc, "memory");
+		cJSON_AddNumberToObject(mo, "qemu_rss_mib", vm.rss_mib);
+		cJSON_AddNumberToObject(mo, "guest_resident_mib", vm.guest_mib);
+		cJSON_AddNumberToObject(mo, "vmm_overhead_mib", vm.overhead_mib);
+		cJSON_AddNumberToObject(mo, "guest_page_kb", (double)vm.guest_page_kb);
+		cJSON_AddNumberToObject(mo, "guest_thp_mib", vm.guest_thp_mib);
+		if (!json)
+			printf("QEMU after boot: RSS %.1f MiB, of which guest RAM %.1f MiB (pages of %ld KiB, %.0f MiB "
+			       "transparent huge pages) and the VMM's own %.1f MiB\n",
+			       vm.rss_mib, vm.guest_mib, vm.guest_page_kb, vm.guest_thp_mib, vm.overhead_mib);
+		if (cfg.hugepage_kb > 0 && vm.guest_page_kb != cfg.hugepage_kb) {
+			fprintf(stderr, "kvmqual guest: guest RAM is on %ld KiB pages, not the %ld KiB huge pages asked for\n",
+				vm.guest_page_kb, cfg.hugepage_kb);
+			rc = 2;
+		}
+	} else {
+		fprintf(stderr, "kvmqual guest: %s\n", err.msg);
+		if (cfg.hugepage_kb > 0)
+			rc = 2;
+	}
 	for (size_t i = 0; i < ncmd && !interrupted; i++) {
 		struct agent_result r;
 		cJSON *o = cJSON_CreateObject();
@@ -205,6 +273,26 @@ int cmd_guest(int argc, char **argv)
 			agent_result_free(&r);
 		}
 		cJSON_AddItemToArray(results, o);
+	}
+	if (balloon_mb && !interrupted) {
+		struct balloon_result br;
+		if (balloon_measure(&g, balloon_mb, 60000, &br, &err)) {
+			fprintf(stderr, "kvmqual guest: balloon: %s\n", err.msg);
+			rc = 2;
+		} else {
+			cJSON *bo = cJSON_AddObjectToObject(doc, "balloon");
+			cJSON_AddNumberToObject(bo, "target_mib", br.target_mib);
+			cJSON_AddNumberToObject(bo, "inflate_ms", br.inflate_ms);
+			cJSON_AddNumberToObject(bo, "deflate_ms", br.deflate_ms);
+			cJSON_AddNumberToObject(bo, "rss_before_mib", br.rss_before_mib);
+			cJSON_AddNumberToObject(bo, "rss_after_mib", br.rss_after_mib);
+			cJSON_AddNumberToObject(bo, "freed_mib", br.freed_mib);
+			cJSON_AddBoolToObject(bo, "rss_fell", br.rss_fell);
+			if (!json)
+				printf("balloon to %.0f MiB: inflated in %.0f ms, QEMU's RSS %.1f -> %.1f MiB (%s); deflated in "
+				       "%.0f ms\n", br.target_mib, br.inflate_ms, br.rss_before_mib, br.rss_after_mib,
+				       br.rss_fell ? "fell" : "did not fall", br.deflate_ms);
+		}
 	}
 	if (interrupted) {
 		fprintf(stderr, "kvmqual guest: interrupted; stopping the guest\n");

@@ -182,5 +182,6 @@ void energy_meter_stop(struct energy_meter *m, struct energy_sample *out)
 	take_reading(m);
 	out->seconds = (double)(kq_now_ns() - m->start_ns) / 1e9;
 	energy_flags_text(m->acc.flags, out->flags, sizeof(out->flags));
+	out->max_gap_s = m->acc.max_gap_s;
 	out->valid = energy_acc_result(&m->acc, &out->joules, out->why, sizeof(out->why)) == 0;
 }

@@ -48,6 +48,7 @@ struct energy_sample {
 	int valid;                /* joules is a measurement */
 	double joules, seconds;
 	char flags[96];           /* energy-wrapped,... ("" when none) */
+	double max_gap_s;         /* the longest time between two readings */
 	char why[384];            /* when not valid: the sensor's absence, or what went wrong */
 };
 

@@ -63,7 +63,8 @@ static char *find_initramfs(const char *image_dir)
 	return NULL;
 }
 
-char **guest_qemu_argv(const struct guest_config *cfg, const char *socket_path, const char *console_path)
+char **guest_qemu_argv(const struct guest_config *cfg, const char *socket_path, const char *console_path,
+		       const char *qmp_path)
 {
 	struct argv_builder b = { 0 };
 	int arm = !strcmp(cfg->arch, "aarch64");
@@ -75,23 +76,32 @@ char **guest_qemu_argv(const struct guest_config *cfg, const char *socket_path, 
 	/* The transport: virtio-mmio on Arm's virt board (no PCI enumeration
 	 * to wait for), PCI on x86. */
 	const char *bus = arm ? "device" : "pci";
+	int mem_mb = cfg->mem_mb > 0 ? cfg->mem_mb : 512;
+	/* Huge pages: guest RAM from a hugetlb memfd, named as the machine's
+	 * memory backend (QEMU's smaps then show its KernelPageSize). */
+	char backend[32] = "";
+	if (cfg->hugepage_kb > 0) {
+		add(&b, "-object");
+		addf(&b, "memory-backend-memfd,id=kqmem,size=%dM,hugetlb=on,hugetlbsize=%ldK", mem_mb, cfg->hugepage_kb);
+		snprintf(backend, sizeof(backend), ",memory-backend=kqmem");
+	}
 	if (arm) {
 		add(&b, "-M");
 		if (cfg->gic)
-			addf(&b, "virt,gic-version=%s", cfg->gic);
+			addf(&b, "virt,gic-version=%s%s", cfg->gic, backend);
 		else
-			add(&b, "virt");
+			addf(&b, "virt%s", backend);
 	} else {
 		/* No HPET to calibrate against under TCG: measurably faster. */
 		add(&b, "-M");
-		add(&b, "pc,hpet=off");
+		addf(&b, "pc,hpet=off%s", backend);
 	}
 	add(&b, "-accel");
 	add(&b, cfg->accel);
 	add(&b, "-cpu");
 	add(&b, cfg->cpu ? cfg->cpu : kvm ? "host" : arm ? "cortex-a72" : "max");
 	add(&b, "-m");
-	addf(&b, "%d", cfg->mem_mb > 0 ? cfg->mem_mb : 512);
+	addf(&b, "%d", mem_mb);
 	add(&b, "-smp");
 	addf(&b, "%d", cfg->cpus > 0 ? cfg->cpus : 1);
 	add(&b, "-nodefaults");
@@ -127,6 +137,16 @@ char **guest_qemu_argv(const struct guest_config *cfg, const char *socket_path, 
 	addf(&b, "socket,id=kqagent,path=%s", socket_path);
 	add(&b, "-device");
 	add(&b, "virtserialport,chardev=kqagent,name=org.kvmqual.agent");
+	if (qmp_path) {
+		add(&b, "-chardev");
+		addf(&b, "socket,id=kqqmp,path=%s", qmp_path);
+		add(&b, "-mon");
+		add(&b, "chardev=kqqmp,mode=control");
+	}
+	if (cfg->balloon) {
+		add(&b, "-device");
+		addf(&b, "virtio-balloon-%s,id=kqballoon", bus);
+	}
 	if (cfg->tap_netns) {
 		add(&b, "-netdev");
 		addf(&b, "tap,id=net0,ifname=%s,script=no,downscript=no,vhost=%s", NETNS_TAP, cfg->vhost ? "on" : "off");
@@ -201,6 +221,8 @@ static void cleanup_files(struct guest *g)
 {
 	if (g->socket_path[0])
 		unlink(g->socket_path);
+	if (g->qmp_path[0])
+		unlink(g->qmp_path);
 	if (g->workdir[0]) {
 		char path[300];
 		snprintf(path, sizeof(path), "%s/console.log", g->workdir);
@@ -304,7 +326,10 @@ int guest_boot(const struct guest_config *cfg, struct guest *g, int boot_timeout
 	memset(g, 0, sizeof(*g));
 	g->pid = -1;
 	g->listen_fd = -1;
+	g->qmp_listen_fd = -1;
+	g->qmp.fd = -1;
 	g->agent.fd = -1;
+	g->mem_mb = cfg->mem_mb > 0 ? cfg->mem_mb : 512;
 	/* Work directories of runs that were killed outright are removed by
 	 * the next one; the pid in the name says whose each is. In $TMPDIR:
 	 * a phone has no /tmp, and the field kit keeps everything in its
@@ -348,7 +373,19 @@ int guest_boot(const struct guest_config *cfg, struct guest *g, int boot_timeout
 		guest_stop(g);
 		return -1;
 	}
-	char **argv = guest_qemu_argv(cfg, g->socket_path, g->console_path);
+	if (cfg->qmp) {
+		snprintf(g->qmp_path, sizeof(g->qmp_path), "%s/qmp.sock", g->workdir);
+		g->qmp_listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		struct sockaddr_un qa = { .sun_family = AF_UNIX };
+		snprintf(qa.sun_path, sizeof(qa.sun_path), "%s", g->qmp_path);
+		if (g->qmp_listen_fd < 0 || bind(g->qmp_listen_fd, (struct sockaddr *)&qa, sizeof(qa)) ||
+		    listen(g->qmp_listen_fd, 1)) {
+			kq_error(err, "QMP socket %s: %s", g->qmp_path, strerror(errno));
+			guest_stop(g);
+			return -1;
+		}
+	}
+	char **argv = guest_qemu_argv(cfg, g->socket_path, g->console_path, cfg->qmp ? g->qmp_path : NULL);
 	char qemu_err[300];
 	snprintf(qemu_err, sizeof(qemu_err), "%s/qemu.err", g->workdir);
 	g->exec_ns = kq_now_ns();
@@ -410,6 +447,24 @@ int guest_boot(const struct guest_config *cfg, struct guest *g, int boot_timeout
 		return -1;
 	}
 	unlink(qemu_err);
+	/* QEMU connected to the monitor's socket while starting (before the
+	 * agent's channel came up): the connection waits in the backlog. */
+	if (cfg->qmp) {
+		struct pollfd pfd = { g->qmp_listen_fd, POLLIN, 0 };
+		int qfd = poll(&pfd, 1, 5000) > 0 ? accept4(g->qmp_listen_fd, NULL, NULL, SOCK_CLOEXEC) : -1;
+		if (qfd < 0) {
+			kq_error(err, "QEMU did not connect to the QMP socket %s", g->qmp_path);
+			guest_stop(g);
+			return -1;
+		}
+		qmp_init(&g->qmp, qfd);
+		struct kq_err qerr;
+		if (qmp_handshake(&g->qmp, 10000, &qerr)) {
+			kq_error(err, "%s", qerr.msg);
+			guest_stop(g);
+			return -1;
+		}
+	}
 	return 0;
 }
 
@@ -429,6 +484,11 @@ void guest_stop(struct guest *g)
 	kill_qemu(g);
 	if (g->agent.fd >= 0 || g->agent.dec.buf)
 		agent_conn_close(&g->agent);
+	if (g->qmp.fd >= 0)
+		qmp_close(&g->qmp);
+	if (g->qmp_listen_fd >= 0)
+		close(g->qmp_listen_fd);
+	g->qmp_listen_fd = -1;
 	if (g->listen_fd >= 0)
 		close(g->listen_fd);
 	g->listen_fd = -1;

@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include "agent_client.h"
+#include "qmp.h"
 
 struct guest_config {
 	const char *arch;        /* "aarch64" or "x86_64" */
@@ -26,6 +27,13 @@ struct guest_config {
 	const char *pin_cpus;    /* host CPU list ("4-7") QEMU is confined to; NULL = any */
 	const char *tap_netns;   /* tap networking in this namespace (runners/netns.h) instead of user-mode */
 	int vhost;               /* with tap: the in-kernel vhost-net backend */
+	/* Guest memory backed by huge pages of this size (KiB: 64, 2048,
+	 * 32768, ...) from a hugetlb memfd; 0 = QEMU's default (anonymous
+	 * memory, transparent huge pages where the host gives them).  The
+	 * pages must be reserved (memory_hugepages_free). */
+	long hugepage_kb;
+	int balloon;             /* a virtio-balloon device (needs qmp to drive it) */
+	int qmp;                 /* a QMP monitor on a socket this process listens on (g->qmp) */
 };
 
 struct guest {
@@ -37,6 +45,10 @@ struct guest {
 	uint64_t exec_ns;        /* when QEMU was started */
 	struct agent_conn agent;
 	struct agent_ready ready;
+	int qmp_listen_fd;
+	char qmp_path[128];
+	struct qmp qmp;          /* fd -1 unless cfg->qmp */
+	int mem_mb;              /* the guest's memory, as QEMU was given it */
 };
 
 /* Starts QEMU and waits (at most boot_timeout_ms) for the agent's ready
@@ -47,7 +59,8 @@ int guest_boot(const struct guest_config *cfg, struct guest *g, int boot_timeout
  * lingers; removes the work directory.  Safe to call twice. */
 void guest_stop(struct guest *g);
 /* Builds QEMU's argument vector (exposed for tests). */
-char **guest_qemu_argv(const struct guest_config *cfg, const char *socket_path, const char *console_path);
+char **guest_qemu_argv(const struct guest_config *cfg, const char *socket_path, const char *console_path,
+		       const char *qmp_path);
 void guest_free_argv(char **argv);
 /* What an image's manifest.json says it is: its architecture and hash
  * (written into arch/hash, which may be NULL).  0, or -1 with err. */

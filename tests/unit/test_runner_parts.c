@@ -144,7 +144,7 @@ TEST(qemu_command_line)
 	struct guest_config cfg = { .arch = "aarch64", .accel = "kvm", .gic = "3", .image_dir = "/img",
 				    .mem_mb = 512, .cpus = 4, .net_user = 1, .disk = "/d.img",
 				    .disk_opts = "cache=none,aio=native" };
-	char **argv = guest_qemu_argv(&cfg, "/s.sock", "/c.log");
+	char **argv = guest_qemu_argv(&cfg, "/s.sock", "/c.log", NULL);
 	struct kq_buf b;
 	kq_buf_init(&b);
 	for (char **a = argv; *a; a++)
@@ -158,13 +158,38 @@ TEST(qemu_command_line)
 	guest_free_argv(argv);
 	cfg.arch = "x86_64";
 	cfg.accel = "tcg";
-	argv = guest_qemu_argv(&cfg, "/s.sock", "/c.log");
+	argv = guest_qemu_argv(&cfg, "/s.sock", "/c.log", NULL);
 	kq_buf_init(&b);
 	for (char **a = argv; *a; a++)
 		kq_buf_printf(&b, "%s ", *a);
 	CHECK(strstr(b.data, "qemu-system-x86_64 -M pc,hpet=off -accel tcg -cpu max ") != NULL);
 	CHECK(strstr(b.data, "acpi=noirq") != NULL);
 	CHECK(strstr(b.data, "virtio-net-pci,netdev=net0") != NULL);
+	CHECK(strstr(b.data, "memory-backend") == NULL && strstr(b.data, "balloon") == NULL && strstr(b.data, "-mon") == NULL);
+	kq_buf_free(&b);
+	guest_free_argv(argv);
+	/* Huge pages, the balloon and QMP: the knobs kvmqual run and ab turn. */
+	cfg.hugepage_kb = 2048;
+	cfg.balloon = 1;
+	argv = guest_qemu_argv(&cfg, "/s.sock", "/c.log", "/q.sock");
+	kq_buf_init(&b);
+	for (char **a = argv; *a; a++)
+		kq_buf_printf(&b, "%s ", *a);
+	CHECK(strstr(b.data, "-object memory-backend-memfd,id=kqmem,size=512M,hugetlb=on,hugetlbsize=2048K "
+			     "-M pc,hpet=off,memory-backend=kqmem ") != NULL);
+	CHECK(strstr(b.data, "-m 512 ") != NULL);
+	CHECK(strstr(b.data, "-chardev socket,id=kqqmp,path=/q.sock -mon chardev=kqqmp,mode=control ") != NULL);
+	CHECK(strstr(b.data, "-device virtio-balloon-pci,id=kqballoon ") != NULL);
+	kq_buf_free(&b);
+	guest_free_argv(argv);
+	cfg.arch = "aarch64";
+	cfg.hugepage_kb = 64;
+	argv = guest_qemu_argv(&cfg, "/s.sock", "/c.log", NULL);
+	kq_buf_init(&b);
+	for (char **a = argv; *a; a++)
+		kq_buf_printf(&b, "%s ", *a);
+	CHECK(strstr(b.data, "hugetlbsize=64K -M virt,gic-version=3,memory-backend=kqmem ") != NULL);
+	CHECK(strstr(b.data, "virtio-balloon-device,id=kqballoon") != NULL);
 	kq_buf_free(&b);
 	guest_free_argv(argv);
 }
