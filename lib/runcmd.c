@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -107,8 +108,10 @@ int runcmd(char *const argv[], int timeout_ms, size_t output_cap, void (*child_s
 		close(efd);
 	/* A process that closed its pipes may still run: the deadline holds. */
 	int status = 0;
+	struct rusage ru;
+	memset(&ru, 0, sizeof(ru));
 	for (;;) {
-		pid_t w = waitpid(pid, &status, WNOHANG);
+		pid_t w = wait4(pid, &status, WNOHANG, &ru);
 		if (w == pid || (w < 0 && errno != EINTR))
 			break;
 		if (kq_now_ns() >= deadline && !r->timed_out) {
@@ -118,6 +121,8 @@ int runcmd(char *const argv[], int timeout_ms, size_t output_cap, void (*child_s
 		usleep(2000);
 	}
 	r->wall_ms = (double)(kq_now_ns() - start) / 1e6;
+	r->cpu_s = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+		   (double)ru.ru_stime.tv_usec / 1e6;
 	r->exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 	r->signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
 	kq_buf_add(&r->out, "", 0); /* always NUL-terminated, even when empty */

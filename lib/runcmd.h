@@ -14,6 +14,7 @@ struct runcmd_result {
 	int timed_out;        /* the deadline passed: the process group was killed */
 	int truncated;        /* output beyond the cap was dropped */
 	double wall_ms;
+	double cpu_s;         /* user + system time of the command and the children it waited for */
 	struct kq_buf out, err;
 };
 

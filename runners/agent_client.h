@@ -39,6 +39,8 @@ struct agent_result {
 	int timed_out;
 	int truncated;
 	double wall_ms;         /* measured in the guest */
+	double cpu_s;           /* natively (native_exec): the command's CPU time, its waited-for
+				 * children included; 0 from the guest */
 	uint8_t *out, *err;     /* NUL-terminated */
 	size_t out_len, err_len;
 };

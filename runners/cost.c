@@ -185,3 +185,41 @@ void energy_meter_stop(struct energy_meter *m, struct energy_sample *out)
 	out->max_gap_s = m->acc.max_gap_s;
 	out->valid = energy_acc_result(&m->acc, &out->joules, out->why, sizeof(out->why)) == 0;
 }
+
+static void add_metric(struct cost_result *out, const char *metric, const char *unit, double value)
+{
+	if (out->count >= sizeof(out->m) / sizeof(out->m[0]) || !(value >= 0))
+		return;
+	struct cost_metric *m = &out->m[out->count++];
+	snprintf(m->metric, sizeof(m->metric), "%s", metric);
+	snprintf(m->unit, sizeof(m->unit), "%s", unit);
+	m->value = value;
+}
+
+void cost_result_make(const struct workload *w, const char *report, size_t len, double cpu_s,
+		      const struct energy_sample *e, struct cost_result *out)
+{
+	memset(out, 0, sizeof(*out));
+	double units = 0;
+	char err[256] = "", name[48], unit[24];
+	int have_work = w->work && w->work(report, len, &units, err, sizeof(err)) == 0;
+	if (w->work && !have_work)
+		snprintf(out->note, sizeof(out->note), "no cost per unit: %s", err);
+	if (cpu_s >= 0) {
+		add_metric(out, "host_cpu_s", "CPU-s", cpu_s);
+		if (have_work) {
+			snprintf(name, sizeof(name), "host_cpu_s_per_%s", w->work_unit);
+			snprintf(unit, sizeof(unit), "CPU-s/%s", w->work_unit);
+			add_metric(out, name, unit, cpu_s / units);
+		}
+	}
+	if (e && e->valid) {
+		add_metric(out, "energy_j", "J", e->joules);
+		if (have_work) {
+			snprintf(name, sizeof(name), "energy_j_per_%s", w->work_unit);
+			snprintf(unit, sizeof(unit), "J/%s", w->work_unit);
+			add_metric(out, name, unit, e->joules / units);
+		}
+		snprintf(out->flags, sizeof(out->flags), "%s", e->flags);
+	}
+}

@@ -12,6 +12,7 @@
 
 #include "../lib/energy.h"
 #include "../lib/hostfs.h"
+#include "../workloads/workload.h"
 
 /* CPU seconds (user + system) process pid has used so far, all its
  * threads, the ones that ended included, read from root's proc/PID/stat
@@ -55,5 +56,27 @@ struct energy_sample {
 /* Starts a measurement (a no-op without a sensor). */
 void energy_meter_start(struct energy_meter *m);
 void energy_meter_stop(struct energy_meter *m, struct energy_sample *out);
+
+/* What one sample cost, as metrics stored beside the workload's own (all
+ * lower is better):
+ *   host_cpu_s                  CPU seconds the host spent (CPU-s)
+ *   host_cpu_s_per_UNIT         the same per unit of work (CPU-s/UNIT)
+ *   energy_j, energy_j_per_UNIT where the energy sample is valid (J, J/UNIT)
+ * UNIT is the workload's work_unit; the work comes from its report. */
+struct cost_metric {
+	char metric[48];
+	char unit[24];
+	double value;
+};
+
+struct cost_result {
+	struct cost_metric m[4];
+	size_t count;
+	char flags[96];            /* the energy sample's */
+	char note[256];            /* what could not be had, and why ("" when all) */
+};
+
+void cost_result_make(const struct workload *w, const char *report, size_t len, double cpu_s,
+		      const struct energy_sample *e, struct cost_result *out);
 
 #endif

@@ -38,6 +38,7 @@ int native_exec(const char *const argv[], int timeout_ms, struct agent_result *r
 	r->timed_out = rr.timed_out;
 	r->truncated = rr.truncated;
 	r->wall_ms = rr.wall_ms;
+	r->cpu_s = rr.cpu_s;
 	r->out_len = rr.out.len;
 	r->out = (uint8_t *)kq_buf_steal(&rr.out);
 	r->err_len = rr.err.len;

@@ -20,6 +20,7 @@
 #include "../../lib/energy.h"
 #include "../../lib/util.h"
 #include "../../runners/cost.h"
+#include "../../workloads/workload.h"
 #include "test.h"
 
 static void put(const char *root, const char *rel, const char *text)
@@ -487,4 +488,41 @@ TEST(cost_cpu_time_vhost)
 	CHECK(fabs(cost_parse_stat_cpu_s(line, strlen(line), hz) - 3) < 1e-9);
 	CHECK(cost_parse_stat_cpu_s("7 (a R 1", 8, hz) < 0);
 	CHECK(cost_parse_stat_cpu_s("7 (a) R 1 2", 11, hz) < 0);
+}
+
+/* The cost of one sample per unit of work, by hand: sysbench's guest
+ * fixture did 2824 events; 1.5 CPU-s and 10 J make 0.531161... CPU-s and
+ * 3.541076... J per 1000 events. */
+TEST(cost_per_unit_of_work)
+{
+	char *out;
+	size_t len;
+	struct kq_err err;
+	CHECK_INT(kq_read_file("tests/fixtures/workloads/guest-aarch64-sysbench-cpu.txt", 1 << 20, &out, &len, &err), 0);
+	struct energy_sample e = { .valid = 1, .joules = 10, .seconds = 2 };
+	snprintf(e.flags, sizeof(e.flags), "energy-wrapped");
+	struct cost_result r;
+	cost_result_make(workload_find("sysbench-cpu"), out, len, 1.5, &e, &r);
+	CHECK_INT(r.count, 4);
+	CHECK_STR(r.m[0].metric, "host_cpu_s");
+	CHECK(fabs(r.m[0].value - 1.5) < 1e-12);
+	CHECK_STR(r.m[1].metric, "host_cpu_s_per_kevent");
+	CHECK_STR(r.m[1].unit, "CPU-s/kevent");
+	CHECK(fabs(r.m[1].value - 1.5 / 2.824) < 1e-12);
+	CHECK_STR(r.m[2].metric, "energy_j");
+	CHECK_STR(r.m[3].metric, "energy_j_per_kevent");
+	CHECK_STR(r.m[3].unit, "J/kevent");
+	CHECK(fabs(r.m[3].value - 10 / 2.824) < 1e-12);
+	CHECK_STR(r.flags, "energy-wrapped");
+	CHECK_STR(r.note, "");
+	/* No sensor: CPU time only, never 0 joules. */
+	struct energy_sample none = { 0 };
+	cost_result_make(workload_find("sysbench-cpu"), out, len, 1.5, &none, &r);
+	CHECK_INT(r.count, 2);
+	/* A report without a work count: the total only, and why. */
+	cost_result_make(workload_find("sysbench-cpu"), "events per second: 5\n", 21, 1.5, &e, &r);
+	CHECK_INT(r.count, 2);
+	CHECK_STR(r.m[1].metric, "energy_j");
+	CHECK(strstr(r.note, "no cost per unit: sysbench output has no") != NULL);
+	free(out);
 }

@@ -13,6 +13,7 @@
 #include "../../lib/util.h"
 #include "../../runners/memory.h"
 #include "../../runners/qmp.h"
+#include "../../runners/hostserver.h"
 #include "test.h"
 
 static int near(double a, double b)
@@ -184,4 +185,34 @@ TEST(qmp_conversation)
 	CHECK(strstr(err.msg, "closed") != NULL || strstr(err.msg, "cannot write") != NULL);
 	qmp_close(&q);
 	waitpid(pid, NULL, 0);
+}
+
+/* A real listener, found in /proc/PID/net/tcp: a server is ready when its
+ * port listens, not after a sleep. */
+TEST(hostserver_listen_wait)
+{
+	static const char tcp[] =
+		"  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
+		"   0: 0100007F:1451 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1\n"
+		"   1: 0100007F:1452 0100007F:9C40 01 00000000:00000000 00:00000000 00000000     0        0 2 1\n";
+	CHECK_INT(hostserver_listening(tcp, sizeof(tcp) - 1, 0x1451), 1);
+	CHECK_INT(hostserver_listening(tcp, sizeof(tcp) - 1, 0x1452), 0); /* established, not listening */
+	CHECK_INT(hostserver_listening(tcp, sizeof(tcp) - 1, 80), 0);
+	int port = hostserver_free_port();
+	CHECK(port > 0);
+	char portbuf[16];
+	snprintf(portbuf, sizeof(portbuf), "%d", port);
+	char *argv[] = { "sockperf", "server", "-i", "127.0.0.1", "-p", portbuf, "--tcp", NULL };
+	pid_t pid = 0;
+	struct kq_err err;
+	if (access("/usr/bin/sockperf", X_OK) == 0) {
+		CHECK_INT(hostserver_start(argv, NULL, port, 10000, &pid, &err), 0);
+		CHECK(hostserver_stop(pid) >= 0);
+	}
+	char *never[] = { "sh", "-c", "exit 3", NULL };
+	CHECK_INT(hostserver_start(never, NULL, port, 10000, &pid, &err), -1);
+	CHECK(strstr(err.msg, "exited before it listened") != NULL);
+	char *silent[] = { "sleep", "30", NULL };
+	CHECK_INT(hostserver_start(silent, NULL, port, 300, &pid, &err), -1);
+	CHECK(strstr(err.msg, "did not listen on port") != NULL);
 }
