@@ -193,6 +193,39 @@ void report_write_markdown(const struct report *r, const struct report_plots *pl
 		}
 	}
 
+	if (r->cost_count || r->energy_source) {
+		fputs("\n## KVM vs TCG energy per unit of work\n\nEnergy: ", out);
+		if (!r->energy_source)
+			fputs("*not recorded* (the run's probe did not look for a sensor)", out);
+		else if (!strcmp(r->energy_source, "unavailable"))
+			fputs("**unavailable**: ", out), M(r->energy_detail);
+		else
+			fputs("**", out), M(r->energy_source), fputs("**, ", out), M(r->energy_detail);
+		fprintf(out, ". The origin document claims KVM needs %.0f-%.0f %% less power than TCG for the same work;"
+			     " CPU time is measured on every host and shown beside it.\n\n",
+			REPORT_ENERGY_CLAIM_MIN_PCT, REPORT_ENERGY_CLAIM_MAX_PCT);
+		if (r->cost_count)
+			fputs("| measure | workload | per | TCG | KVM | KVM needs less by | against the claim |\n"
+			      "| --- | --- | --- | ---: | ---: | ---: | --- |\n",
+			      out);
+		for (size_t i = 0; i < r->cost_count; i++) {
+			const struct report_cost *c = &r->costs[i];
+			fprintf(out, "| %s | ", c->energy ? "energy" : "CPU time");
+			M(c->metric->workload);
+			fputs(" | ", out);
+			M(c->metric->unit);
+			fputs(" | ", out);
+			num(out, c->tcg);
+			fputs(" | ", out);
+			num(out, c->kvm);
+			if (isnan(c->less_pct))
+				fputs(" | \xe2\x80\x93 | ", out);
+			else
+				fprintf(out, " | %.1f %% | ", c->less_pct);
+			M(c->energy ? c->judgement : isnan(c->less_pct) ? c->judgement : "(CPU time, not power)");
+			fputs(" |\n", out);
+		}
+	}
 	fputs("\n## Plots\n\n", out);
 	if (plots->gnuplot_missing)
 		fputs("No plots: gnuplot was not found (install gnuplot-nox and run the report again). The data and"

@@ -554,6 +554,36 @@ static void make_headline(struct report *r)
 
 /* ---- load, free ---- */
 
+/* Energy and CPU time per unit of work, KVM against TCG. */
+static void load_costs(struct report *r)
+{
+	for (size_t i = 0; i < r->check_count; i++) {
+		if (r->checks[i].id && !strcmp(r->checks[i].id, "host.energy")) {
+			r->energy_source = r->checks[i].value;
+			r->energy_detail = r->checks[i].detail;
+		}
+	}
+	for (int energy = 1; energy >= 0; energy--) {
+		const char *prefix = energy ? "energy_j_per_" : "host_cpu_s_per_";
+		for (size_t i = 0; i < r->metric_count; i++) {
+			const struct report_metric *m = &r->metrics[i];
+			if (!kq_startswith(m->metric, prefix))
+				continue;
+			r->costs = kq_xrealloc(r->costs, (r->cost_count + 1) * sizeof(*r->costs));
+			struct report_cost *c = &r->costs[r->cost_count++];
+			c->metric = m;
+			c->energy = energy;
+			c->tcg = m->spread[REPORT_TCG].median;
+			c->kvm = m->spread[REPORT_KVM].median;
+			c->less_pct = c->tcg > 0 && c->kvm >= 0 ? (1 - c->kvm / c->tcg) * 100 : NAN;
+			c->judgement = isnan(c->less_pct) ? "not measured under both"
+				       : c->less_pct < REPORT_ENERGY_CLAIM_MIN_PCT ? "less saved than claimed"
+				       : c->less_pct > REPORT_ENERGY_CLAIM_MAX_PCT ? "more saved than claimed"
+				       : "within the claim";
+		}
+	}
+}
+
 int report_load(struct report *r, const char *json, size_t len, struct kq_err *err)
 {
 	memset(r, 0, sizeof(*r));
@@ -667,6 +697,7 @@ int report_load(struct report *r, const char *json, size_t len, struct kq_err *e
 		r->kvm_measured = 1;
 	if (!r->kvm_measured)
 		r->kvm_reason = kvm_reason(r);
+	load_costs(r);
 	decide(r);
 	make_headline(r);
 	return 0;
@@ -677,6 +708,7 @@ fail:
 
 void report_free(struct report *r)
 {
+	free(r->costs);
 	for (size_t i = 0; i < r->metric_count; i++)
 		for (int a = 0; a < REPORT_ACCELS; a++)
 			free(r->metrics[i].values[a]);

@@ -90,6 +90,22 @@ struct report_conditions {
 	size_t throttled;          /* samples flagged throttled */
 };
 
+/* What virtualization costs per unit of work (issue 17): for each metric
+ * energy_j_per_UNIT and host_cpu_s_per_UNIT of the run, TCG's and KVM's
+ * medians and KVM's change against TCG, judged against the origin
+ * document's claim for power: KVM uses 40-60 % less than TCG. */
+#define REPORT_ENERGY_CLAIM_MIN_PCT 40.0
+#define REPORT_ENERGY_CLAIM_MAX_PCT 60.0
+
+struct report_cost {
+	const struct report_metric *metric;
+	int energy;             /* 1: joules; 0: CPU seconds */
+	double tcg, kvm;        /* medians; NaN when not measured */
+	double less_pct;        /* (1 - kvm / tcg) x 100: how much less KVM needs; NaN */
+	const char *judgement;  /* "within the claim", "more saved than claimed", "less saved than claimed",
+				 * "not measured under both" */
+};
+
 enum report_status { REPORT_QUALIFIED, REPORT_QUALIFIED_WITH_LIMITS, REPORT_NOT_QUALIFIED };
 /* "qualified", "qualified-with-limits", "not-qualified": the page's class. */
 const char *report_status_class(enum report_status s);
@@ -138,6 +154,13 @@ struct report {
 	enum report_status status;
 	char *status_reason;  /* one line: why this status */
 	char *headline;       /* one sentence: "KVM works here, boots in ..." */
+
+	/* The energy sensor the probe named (check host.energy): its value
+	 * ("rapl", "unavailable", ...) and detail; NULL when the probe of the
+	 * run predates the check. */
+	const char *energy_source, *energy_detail;
+	struct report_cost *costs;   /* energy first, then CPU time, in metric order */
+	size_t cost_count;
 
 	struct report_history *history; /* one per headline metric with points */
 	size_t history_count;
