@@ -344,6 +344,8 @@ void energy_acc_add(struct energy_acc *a, const struct energy_sensor *s, const d
 {
 	if (!a->readings)
 		a->first_ns = t_ns;
+	else if ((double)(t_ns - a->last_ns) / 1e9 > a->max_gap_s)
+		a->max_gap_s = (double)(t_ns - a->last_ns) / 1e9;
 	a->readings++;
 	if (not_discharging)
 		a->flags |= ENERGY_NOT_DISCHARGING;
@@ -359,15 +361,17 @@ void energy_acc_add(struct energy_acc *a, const struct energy_sensor *s, const d
 		}
 		if (!good) {
 			a->flags |= ENERGY_GARBAGE;
+			a->last_ns = t_ns;
 			return;
 		}
 		/* Trapezoids between good readings: a skipped one is bridged. */
 		if (a->have_watts) {
-			double dt = (double)(t_ns - a->last_ns) / 1e9;
+			double dt = (double)(t_ns - a->last_watts_ns) / 1e9;
 			a->joules += (a->last_watts + watts) / 2 * dt;
 			a->covered_s += dt;
 		}
 		a->last_watts = watts;
+		a->last_watts_ns = t_ns;
 		a->have_watts = 1;
 		a->last_ns = t_ns;
 		return;

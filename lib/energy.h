@@ -93,9 +93,12 @@ struct energy_acc {
 	int have_last[ENERGY_MAX_CHANNELS];
 	uint64_t last_good_ns[ENERGY_MAX_CHANNELS];
 	double last_watts;
+	uint64_t last_watts_ns;
 	int have_watts;
 	int readings;
 	unsigned flags;
+	double max_gap_s;          /* the longest time between two readings (a counter
+				    * that wrapped twice in one gap loses a range) */
 };
 
 void energy_acc_init(struct energy_acc *a, enum energy_kind kind);
