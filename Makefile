@@ -52,7 +52,7 @@ CFLAGS ?= -O2 -g
 ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) -D_FILE_OFFSET_BITS=64 -I$(DEPS)/include $(SYS_CFLAGS) -MMD -MP
 LIBS := $(CJSON_LIB) -lfdt -lz
 
-LIB_SRCS := lib/util.c lib/hostfs.c lib/tar.c lib/json.c
+LIB_SRCS := lib/util.c lib/hostfs.c lib/tar.c lib/json.c lib/energy.c
 PROBE_LIB_SRCS := probe/probe.c probe/check.c probe/common.c probe/host.c probe/arm64.c probe/x86.c probe/topology.c \
 	probe/dmesg.c probe/kconfig.c probe/cpuinfo.c probe/fdt.c probe/acpi.c probe/kvm.c \
 	probe/output.c probe/capture.c $(KVM_SRC)

@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "native.h"
 #include "netns.h"
 
 int hostserver_free_port(void)
@@ -28,47 +29,6 @@ int hostserver_free_port(void)
 	if (fd >= 0)
 		close(fd);
 	return port;
-}
-
-/* "  0: 0100007F:1451 00000000:0000 0A ...": local address:port in hex,
- * state 0A is LISTEN. */
-int hostserver_listening(const char *text, size_t len, int port)
-{
-	size_t pos = 0;
-	while (pos < len) {
-		const char *nl = memchr(text + pos, '\n', len - pos);
-		size_t end = nl ? (size_t)(nl - text) : len;
-		char line[256];
-		size_t n = end - pos < sizeof(line) - 1 ? end - pos : sizeof(line) - 1;
-		memcpy(line, text + pos, n);
-		line[n] = '\0';
-		pos = end + 1;
-		char local[64];
-		unsigned p, state;
-		if (sscanf(line, " %*u: %63[0-9A-Fa-f]:%x %*[0-9A-Fa-f]:%*x %x", local, &p, &state) == 3 &&
-		    (int)p == port && state == 0x0A)
-			return 1;
-	}
-	return 0;
-}
-
-static int listens(pid_t pid, int port)
-{
-	static const char *const files[] = { "tcp", "tcp6" };
-	for (size_t i = 0; i < 2; i++) {
-		char path[64];
-		snprintf(path, sizeof(path), "/proc/%ld/net/%s", (long)pid, files[i]);
-		char *text;
-		size_t len;
-		struct kq_err err;
-		if (kq_read_file(path, 16u << 20, &text, &len, &err))
-			continue;
-		int yes = hostserver_listening(text, len, port);
-		free(text);
-		if (yes)
-			return 1;
-	}
-	return 0;
 }
 
 int hostserver_start(char *const argv[], const char *netns, int port, int timeout_ms, pid_t *pid,
@@ -91,29 +51,23 @@ int hostserver_start(char *const argv[], const char *netns, int port, int timeou
 		execvp(argv[0], argv);
 		_exit(127);
 	}
-	uint64_t deadline = kq_now_ns() + (uint64_t)timeout_ms * 1000000ull;
-	for (;;) {
-		int status;
-		if (waitpid(p, &status, WNOHANG) == p)
-			return kq_error(err, "the %s server exited before it listened on port %d (%s %d)", argv[0], port,
-					WIFEXITED(status) ? "exit" : "signal",
-					WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
-		if (listens(p, port)) {
-			*pid = p;
-			return 0;
-		}
-		if (kq_now_ns() >= deadline) {
-			hostserver_stop(p);
-			return kq_error(err, "the %s server did not listen on port %d within %d ms", argv[0], port,
-					timeout_ms);
-		}
-		usleep(2000);
+	struct kq_err lerr;
+	if (native_wait_listening(p, port, timeout_ms, &lerr)) {
+		hostserver_stop(p);
+		return kq_error(err, "%s server: %s", argv[0], lerr.msg);
 	}
+	*pid = p;
+	return 0;
 }
 
 double hostserver_stop(pid_t pid)
 {
 	if (pid <= 0)
+		return 0;
+	/* Already reaped (it exited while we waited for it to listen): the
+	 * pid may be someone else's by now. */
+	siginfo_t info;
+	if (waitid(P_PID, (id_t)pid, &info, WEXITED | WNOHANG | WNOWAIT) < 0 && errno == ECHILD)
 		return 0;
 	kill(pid, SIGKILL);
 	struct rusage ru;

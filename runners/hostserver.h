@@ -1,7 +1,8 @@
 /* A workload's server on the host (iperf3 -s -1, sockperf server), started
  * from the workload's server_argv, inside a network namespace when given.
  * It is ready when its port listens, which /proc/PID/net/tcp shows for
- * the namespace the process is in: a bounded wait on that, not a sleep. */
+ * the namespace the process is in (native_wait_listening): a bounded wait
+ * on that, not a sleep. */
 #ifndef KQ_HOSTSERVER_H
 #define KQ_HOSTSERVER_H
 
@@ -21,7 +22,5 @@ int hostserver_start(char *const argv[], const char *netns, int port, int timeou
 /* Stops it (SIGKILL unless it has exited), reaps it, returns the CPU
  * seconds it used; 0 for pid <= 0. */
 double hostserver_stop(pid_t pid);
-/* Whether /proc/net/tcp or tcp6 text lists a listening socket on port. */
-int hostserver_listening(const char *text, size_t len, int port);
 
 #endif
