@@ -27,6 +27,7 @@
 #include "../lib/stale.h"
 #include "../lib/stats.h"
 #include "../probe/probe.h"
+#include "memory.h"
 #include "native.h"
 #include "run.h"
 #include "runners.h"
@@ -47,16 +48,29 @@ static void usage(FILE *out)
 		"                   [--db FILE] [--image DIR] [--targets FILE] [--cpus N] [--json]\n"
 		"                   [--workloads LIST] [--net auto|user|tap] [--iterations N]\n"
 		"                   [--until-stable [--stable-ci PCT] [--stable-budget S] [--max-iterations N]]\n"
+		"                   [--hugepages auto|off|SIZE[,SIZE]] [--balloon auto|on|off] [--cold-boot on|off]\n"
 		"\n"
 		"Probes the host, runs the workloads natively, then boots the guest under each\n"
 		"accelerator (default: kvm and tcg where the probe finds KVM usable, tcg\n"
 		"otherwise), measures boot time and runs the same workloads in it, judges the\n"
 		"results against the targets and stores everything in the database\n"
 		"(default results/kvmqual.db).  --json prints a machine summary.\n"
-		"--workloads runs only these (sysbench-cpu, sysbench-cpu-1t, stream, fio-seqread,\n"
-		"fio-seqwrite, fio-randread, iperf3-h2g, iperf3-g2h, and with tap iperf3-h2g-tap,\n"
-		"iperf3-g2h-tap).  --net: user-mode networking always; tap (+ vhost-net) in a\n"
-		"network namespace of its own as well: auto = where root and /dev/vhost-net.\n"
+		"--workloads runs only these (vmm-memory, sysbench-cpu, sysbench-cpu-1t, stress-ng-cpu,\n"
+		"stream, fio-seqread, fio-seqwrite, fio-randread, iperf3-h2g, iperf3-g2h, sockperf-rr,\n"
+		"balloon, and with tap iperf3-h2g-tap, iperf3-g2h-tap, sockperf-rr-tap).  --net:\n"
+		"user-mode networking always; tap (+ vhost-net) in a network namespace of its own\n"
+		"as well: auto = where root and /dev/vhost-net.\n"
+		"Every sample also records what it cost the host: CPU seconds (QEMU's threads and\n"
+		"vhost workers, or the native tool, and its server), and energy where the probe\n"
+		"found a sensor (host.energy), per unit of work.\n"
+		"--hugepages: STREAM and sysbench again in a guest on huge pages of each SIZE (2M,\n"
+		"64K, 32M, 1G), verified in QEMU's smaps; auto = the standard and full profiles, on\n"
+		"each of 64K, 2M and 32M the host offers.  Sizes without enough reserved pages\n"
+		"are skipped with the reason and how to reserve them.\n"
+		"--balloon: inflate a virtio-balloon in the workload guest (QMP), timed, with\n"
+		"QEMU's RSS before and after; auto = the standard and full profiles.\n"
+		"--cold-boot: before the warm boots, one boot after dropping the page cache (as\n"
+		"root; otherwise only the image's files are evicted, and the sample says so).\n"
 		"--iterations N: N samples per workload and N boots per accelerator (1-64)\n"
 		"instead of the profile's.\n"
 		"--until-stable: after those, more samples of each workload (and boots) until the\n"
@@ -184,6 +198,53 @@ static void add_boot(cJSON *boot, const char *name, int wanted, double ms)
 	kq_json_number_or_null(boot, name, ms);
 }
 
+/* --hugepages, --balloon, --cold-boot: the knobs kvmqual ab and tune turn
+ * (issue 18).  0, or -1 with the message printed. */
+static int parse_measure_options(struct run_ctx *c, const struct profile *prof, const char *hugepages,
+				 const char *balloon, const char *cold_boot)
+{
+	if (!strcmp(cold_boot, "on") || !strcmp(cold_boot, "off")) {
+		c->cold_boot = !strcmp(cold_boot, "on");
+	} else {
+		fprintf(stderr, "kvmqual run: --cold-boot takes on or off, not '%s'\n", cold_boot);
+		return -1;
+	}
+	if (!strcmp(balloon, "auto") || !strcmp(balloon, "on") || !strcmp(balloon, "off")) {
+		c->balloon = !strcmp(balloon, "on") || (!strcmp(balloon, "auto") && prof->balloon);
+	} else {
+		fprintf(stderr, "kvmqual run: --balloon takes auto, on or off, not '%s'\n", balloon);
+		return -1;
+	}
+	if (!strcmp(hugepages, "off"))
+		return 0;
+	if (!strcmp(hugepages, "auto")) {
+		/* 2 MB, and where the page size allows the contiguous ones: 64 KB
+		 * and 32 MB (arm64 with 4K pages); what this kernel offers. */
+		if (!prof->hugepages)
+			return 0;
+		long sizes[16];
+		size_t n = memory_hugepage_sizes("/", sizes, 16);
+		for (size_t i = 0; i < n && c->hugepage_count < KQ_ARRAY_SIZE(c->hugepage_kb); i++)
+			if (sizes[i] == 64 || sizes[i] == 2048 || sizes[i] == 32768)
+				c->hugepage_kb[c->hugepage_count++] = sizes[i];
+		return 0;
+	}
+	char *copy = kq_xstrdup(hugepages);
+	int rc = 0;
+	for (char *t = strtok(copy, ","); t && !rc; t = strtok(NULL, ",")) {
+		long kb = memory_parse_size_kb(t);
+		if (kb <= 0 || c->hugepage_count >= KQ_ARRAY_SIZE(c->hugepage_kb)) {
+			fprintf(stderr, "kvmqual run: --hugepages takes auto, off or up to 4 page sizes such as 2M,64K, not '%s'\n",
+				hugepages);
+			rc = -1;
+		} else {
+			c->hugepage_kb[c->hugepage_count++] = kb;
+		}
+	}
+	free(copy);
+	return rc;
+}
+
 int cmd_run(int argc, char **argv)
 {
 	const char *db = STORE_DEFAULT_PATH, *accel_opt = NULL, *guest_arch = NULL, *image = NULL,
@@ -199,14 +260,19 @@ int cmd_run(int argc, char **argv)
 		{ "net", required_argument, NULL, 'n' },       { "iterations", required_argument, NULL, 'I' },
 		{ "until-stable", no_argument, NULL, 'U' },    { "stable-ci", required_argument, NULL, 'C' },
 		{ "stable-budget", required_argument, NULL, 'B' }, { "max-iterations", required_argument, NULL, 'M' },
+		{ "hugepages", required_argument, NULL, 'H' },   { "balloon", required_argument, NULL, 'L' },
+		{ "cold-boot", required_argument, NULL, 'K' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *only = NULL, *net = "auto";
+	const char *only = NULL, *net = "auto", *hugepages = "auto", *balloon = "auto", *cold_boot = "on";
 	int ch;
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'w': only = optarg; break;
+		case 'H': hugepages = optarg; break;
+		case 'L': balloon = optarg; break;
+		case 'K': cold_boot = optarg; break;
 		case 'n': net = optarg; break;
 		case 'U': until_stable = 1; break;
 		case 'C':
@@ -365,11 +431,16 @@ int cmd_run(int argc, char **argv)
 		fprintf(stderr, "kvmqual run: --net takes auto, user or tap, not '%s'\n", net);
 		return 2;
 	}
+	if (parse_measure_options(&c, prof, hugepages, balloon, cold_boot))
+		return 2;
 	c.start_ns = kq_now_ns();
 	c.stable_deadline_ns = c.start_ns + (uint64_t)(stable_budget_s * 1e9);
-	int nsteps = 0;
-	for (size_t i = 0; i < run_plan_count; i++)
-		nsteps += run_step_wanted(&c, &run_plan[i]);
+	int nsteps = 0, native_steps = 0;
+	for (size_t i = 0; i < run_plan_count; i++) {
+		int wanted = run_step_wanted(&c, &run_plan[i]);
+		nsteps += wanted;
+		native_steps += wanted && !run_plan[i].tap && run_plan[i].kind == STEP_WORKLOAD;
+	}
 	if (only && !nsteps) {
 		fprintf(stderr, "kvmqual run: --workloads '%s' names none of:", only);
 		for (size_t i = 0; i < run_plan_count; i++)
@@ -476,7 +547,13 @@ int cmd_run(int argc, char **argv)
 		c.disk_opts = "cache=writeback,aio=threads";
 		c.disk_fallback = 1;
 	}
-	c.steps_total = nsteps * (1 + want_tcg + want_kvm) + want_tcg + want_kvm;
+	/* Natively the workloads; per accelerator the steps, the boots (a
+	 * cold one first), the steps again on each huge page size. */
+	c.steps_total = native_steps + (want_tcg + want_kvm) * (nsteps + 1 + c.cold_boot +
+								(int)(c.hugepage_count * run_hugepage_steps(&c)));
+	/* What each sample costs in energy, where the probe found a sensor. */
+	energy_meter_init(&c.meter, fs, 100);
+	kq_buf_init(&c.skipped);
 
 	if (scratch_ok)
 		run_all_steps(&c, NULL, "native", 0);
@@ -530,6 +607,11 @@ int cmd_run(int argc, char **argv)
 	cJSON *boot = cJSON_AddObjectToObject(summary, "boot_ms");
 	add_boot(boot, "tcg", want_tcg, c.boot_ms[0]);
 	add_boot(boot, "kvm", want_kvm, c.boot_ms[1]);
+	cJSON *energy = cJSON_AddObjectToObject(summary, "energy");
+	cJSON_AddStringToObject(energy, "source", c.meter.available ? c.meter.sensor.source : "unavailable");
+	cJSON_AddStringToObject(energy, "detail", c.meter.available ? c.meter.sensor.description : c.meter.sensor.unavailable);
+	if (c.skipped.len)
+		cJSON_AddStringToObject(summary, "skipped", c.skipped.data);
 	run_speedups(&c, summary);
 	run_judge(&c, targets, ntargets, summary);
 	if (c.until_stable)
@@ -564,6 +646,8 @@ int cmd_run(int argc, char **argv)
 	hostfs_close(fs);
 	free(c.col);
 	free(c.stab);
+	energy_meter_free(&c.meter);
+	kq_buf_free(&c.skipped);
 	kq_buf_free(&c.failures);
 	kq_buf_free(&cmdline);
 	free(qver);

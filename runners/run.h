@@ -15,6 +15,7 @@
 
 #include "../lib/util.h"
 #include "../store/store.h"
+#include "cost.h"
 #include "guest.h"
 #include "targets.h"
 
@@ -29,6 +30,8 @@ struct profile {
 	long long stream_elements;
 	int stream_passes;
 	int guest_mem_mb;
+	int hugepages;          /* STREAM and sysbench again on huge pages (--hugepages auto) */
+	int balloon;            /* the virtio-balloon step (--balloon auto) */
 };
 
 extern const struct profile run_profiles[];
@@ -36,11 +39,19 @@ extern const size_t run_profile_count;
 
 /* The plan: each workload with the parameters that tell its variants apart
  * (all vCPUs or one); stored under `label`. */
+enum step_kind {
+	STEP_WORKLOAD,          /* the workload's tool, natively and in the guest */
+	STEP_VMM_MEMORY,        /* QEMU's memory after boot (guest only, runners/measure.c) */
+	STEP_BALLOON,           /* the virtio-balloon (guest only, when the run has it) */
+};
+
 struct step {
 	const char *workload;
 	const char *label;
 	int one_thread;
 	int tap;                /* over tap (+ vhost-net) in a namespace, guest only */
+	enum step_kind kind;
+	int on_hugepages;       /* run again in the guest on each huge page size */
 };
 
 extern const struct step run_plan[];
@@ -65,6 +76,14 @@ struct run_ctx {
 	int host_emulated;          /* the probe says QEMU emulates this host */
 	int use_tap, vhost;         /* tap networking in a namespace, with vhost-net */
 	const char *netns;          /* while a tap guest runs */
+	/* What the workloads cost the host (runners/cost.h): the sensor, when
+	 * there is one, is sampled during each sample. */
+	struct energy_meter meter;
+	int cold_boot;              /* a cold boot (page cache dropped) before the warm ones */
+	int balloon;                /* the balloon step, in the workload guest (QMP) */
+	long hugepage_kb[4];        /* huge page sizes to run the on_hugepages steps on */
+	size_t hugepage_count;
+	struct kq_buf skipped;      /* "what: why; ..." (run_note_skip) */
 	uint64_t start_ns;
 	char host_arch[32];
 	char native_target[PATH_MAX];
@@ -108,6 +127,28 @@ int run_all_steps(struct run_ctx *c, struct guest *g, const char *accel, int tap
  * something failed (noted in c->failures). */
 int run_accel(struct run_ctx *c, const char *accel, int boot_timeout_ms, double *boot_median);
 void run_note_failure(struct run_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A measurement left out with the reason (huge pages not reserved, say):
+ * the run goes on and stays complete; stored as a skipped verdict. */
+void run_note_skip(struct run_ctx *c, const char *what, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Stores one sample and keeps it for the verdicts (sampling.c). */
+void run_store_sample(struct run_ctx *c, const char *accel, const char *workload, const char *metric,
+		      const char *unit, int higher_is_better, double value, const char *flags, int iteration);
+/* Runs one step once, in g or natively (g NULL): 0, or -1 with why. */
+int run_step(struct run_ctx *c, struct guest *g, const char *accel, const struct step *s, int iteration,
+	     char *why, size_t why_size);
+void run_progress(struct run_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The guest as a run boots it: with disk and network for the workloads
+ * (with_devices), the balloon and QMP when the run measures the balloon. */
+void run_guest_config(const struct run_ctx *c, const char *accel, struct guest_config *cfg, int with_devices);
+/* The profile's samples of one step (more with --until-stable), stored
+ * under s->label; 0, or -1 when it failed (noted). */
+int run_sample_step(struct run_ctx *c, struct guest *g, const char *accel, const struct step *s);
+
+/* hugepages.c: the on_hugepages steps in a guest on each size of
+ * c->hugepage_kb, the pages checked before and their use verified after
+ * boot; sizes the host has not reserved are skipped with the reason. */
+int run_hugepages(struct run_ctx *c, const char *accel, int boot_timeout_ms);
+size_t run_hugepage_steps(const struct run_ctx *c);
 /* The median of v (sorted in place); NAN when n is 0. */
 double run_median(double *v, int n);
 

@@ -17,28 +17,38 @@
 #include "../lib/stats.h"
 #include "../workloads/workload.h"
 #include "conditions.h"
+#include "hostserver.h"
+#include "measure.h"
 #include "native.h"
 #include "netns.h"
 #include "run.h"
 
 const struct profile run_profiles[] = {
-	{ "quick", 3, 1, 2, 48, 2000000, 3, 512 },
-	{ "standard", 5, 3, 10, 512, 8000000, 10, 1024 },
-	{ "full", 10, 5, 30, 1024, 10000000, 20, 1536 },
+	{ "quick", 3, 1, 2, 48, 2000000, 3, 512, 0, 0 },
+	{ "standard", 5, 3, 10, 512, 8000000, 10, 1024, 1, 1 },
+	{ "full", 10, 5, 30, 1024, 10000000, 20, 1536, 1, 1 },
 };
 const size_t run_profile_count = KQ_ARRAY_SIZE(run_profiles);
 
+/* QEMU's memory is read first, right after boot (Firecracker's moment);
+ * the balloon comes last in the workload guest, since it leaves the
+ * guest's memory rearranged. */
 const struct step run_plan[] = {
-	{ "sysbench-cpu", "sysbench-cpu", 0, 0 },
-	{ "sysbench-cpu", "sysbench-cpu-1t", 1, 0 },
-	{ "stream", "stream", 0, 0 },
-	{ "fio-seqread", "fio-seqread", 0, 0 },
-	{ "fio-seqwrite", "fio-seqwrite", 0, 0 },
-	{ "fio-randread", "fio-randread", 0, 0 },
-	{ "iperf3-h2g", "iperf3-h2g", 0, 0 },
-	{ "iperf3-g2h", "iperf3-g2h", 0, 0 },
-	{ "iperf3-h2g", "iperf3-h2g-tap", 0, 1 },
-	{ "iperf3-g2h", "iperf3-g2h-tap", 0, 1 },
+	{ "vmm-memory", "vmm-memory", 0, 0, STEP_VMM_MEMORY, 0 },
+	{ "sysbench-cpu", "sysbench-cpu", 0, 0, STEP_WORKLOAD, 1 },
+	{ "sysbench-cpu", "sysbench-cpu-1t", 1, 0, STEP_WORKLOAD, 0 },
+	{ "stress-ng-cpu", "stress-ng-cpu", 0, 0, STEP_WORKLOAD, 0 },
+	{ "stream", "stream", 0, 0, STEP_WORKLOAD, 1 },
+	{ "fio-seqread", "fio-seqread", 0, 0, STEP_WORKLOAD, 0 },
+	{ "fio-seqwrite", "fio-seqwrite", 0, 0, STEP_WORKLOAD, 0 },
+	{ "fio-randread", "fio-randread", 0, 0, STEP_WORKLOAD, 0 },
+	{ "iperf3-h2g", "iperf3-h2g", 0, 0, STEP_WORKLOAD, 0 },
+	{ "iperf3-g2h", "iperf3-g2h", 0, 0, STEP_WORKLOAD, 0 },
+	{ "sockperf-rr", "sockperf-rr", 0, 0, STEP_WORKLOAD, 0 },
+	{ "balloon", "balloon", 0, 0, STEP_BALLOON, 0 },
+	{ "iperf3-h2g", "iperf3-h2g-tap", 0, 1, STEP_WORKLOAD, 0 },
+	{ "iperf3-g2h", "iperf3-g2h-tap", 0, 1, STEP_WORKLOAD, 0 },
+	{ "sockperf-rr", "sockperf-rr-tap", 0, 1, STEP_WORKLOAD, 0 },
 };
 const size_t run_plan_count = KQ_ARRAY_SIZE(run_plan);
 
@@ -157,8 +167,7 @@ static void record_one(const struct run_ctx *c, const char *metric, const double
 	record_stability(sc->c, sc->accel, sc->workload, metric, v, n);
 }
 
-static void progress(struct run_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void progress(struct run_ctx *c, const char *fmt, ...)
+void run_progress(struct run_ctx *c, const char *fmt, ...)
 {
 	if (c->json)
 		return;
@@ -191,6 +200,43 @@ void run_note_failure(struct run_ctx *c, const char *fmt, ...)
 		fprintf(stderr, "%s%s\n", c->tty ? "\r\033[K" : "", line);
 }
 
+void run_note_skip(struct run_ctx *c, const char *what, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char why[1024];
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	kq_buf_printf(&c->skipped, "%s%s: %s", c->skipped.len ? "; " : "", what, why);
+	struct store_verdict v = { .target = what, .metric = what, .value = STORE_UNKNOWN, .threshold = 0,
+				   .op = ">=", .status = "skip", .detail = why };
+	struct kq_err err;
+	if (store_add_verdict(c->store, c->run_id, &v, &err))
+		fprintf(stderr, "kvmqual run: %s\n", err.msg);
+	if (!c->json)
+		fprintf(stderr, "%sskipped: %s: %s\n", c->tty ? "\r\033[K" : "", what, why);
+}
+
+void run_store_sample(struct run_ctx *c, const char *accel, const char *workload, const char *metric,
+		      const char *unit, int higher_is_better, double value, const char *flags, int iteration)
+{
+	struct store_sample sample = {
+		.accel = accel, .workload = workload, .metric = metric, .unit = unit, .value = value,
+		.iteration = iteration, .higher_is_better = higher_is_better, .flags = flags && *flags ? flags : NULL,
+	};
+	struct kq_err err;
+	if (store_add_sample(c->store, c->run_id, &sample, &err))
+		fprintf(stderr, "kvmqual run: %s\n", err.msg);
+	collect(c, accel, workload, metric, unit, higher_is_better, value);
+}
+
+/* The measurements of runners/measure.c store through here. */
+static void sink_sample(void *ctx, const char *accel, const char *workload, const char *metric, const char *unit,
+			int higher_is_better, double value, const char *flags)
+{
+	run_store_sample(ctx, accel, workload, metric, unit, higher_is_better, value, flags, 1);
+}
+
 /* ---- parameters per place ---- */
 
 static void params_for(const struct run_ctx *c, const struct step *s, int in_guest, int port,
@@ -204,53 +250,26 @@ static void params_for(const struct run_ctx *c, const struct step *s, int in_gue
 	p->ioengine = "psync";
 	p->iodepth = 1;
 	p->server = s->tap ? NETNS_HOST_IP : in_guest ? "10.0.2.2" : "127.0.0.1";
+	/* Behind QEMU's user network 10.0.2.2 is the host's loopback. */
+	p->server_bind = s->tap ? NETNS_HOST_IP : "127.0.0.1";
 	p->port = port;
 	p->elements = c->prof->stream_elements;
 	p->passes = c->prof->stream_passes;
 }
 
-/* A one-shot iperf3 server on the host's loopback (the guest reaches it as
- * 10.0.2.2 through QEMU's user-mode network). */
-static pid_t start_iperf3_server(int port, const char *netns)
-{
-	pid_t pid = fork();
-	if (pid == 0) {
-		if (netns && netns_enter(netns))
-			_exit(126);
-		int null = open("/dev/null", O_RDWR);
-		dup2(null, 0);
-		dup2(null, 1);
-		dup2(null, 2);
-		char portbuf[16];
-		snprintf(portbuf, sizeof(portbuf), "%d", port);
-		execlp("iperf3", "iperf3", "-s", "-1", "-B", netns ? NETNS_HOST_IP : "127.0.0.1", "-p", portbuf,
-		       (char *)NULL);
-		_exit(127);
-	}
-	return pid;
-}
-
-static void stop_child(pid_t pid)
-{
-	if (pid <= 0)
-		return;
-	kill(pid, SIGKILL);
-	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-		;
-}
-
 /* Runs one step once, in the guest (g) or natively (g == NULL), and stores
  * its metrics.  Returns 0, or -1 when the step failed (the reason is noted
  * in the sample's absence and returned in why). */
-static int run_step(struct run_ctx *c, struct guest *g, const char *accel, const struct step *s,
-		    int iteration, char *why, size_t why_size)
+int run_step(struct run_ctx *c, struct guest *g, const char *accel, const struct step *s, int iteration,
+	     char *why, size_t why_size)
 {
 	const struct workload *w = workload_find(s->workload);
 	if (!w) {
 		snprintf(why, why_size, "%s: no such workload", s->workload);
 		return -1;
 	}
-	int port = 20000 + (int)(getpid() % 20000);
+	/* A port the kernel has free (in a namespace of our own any is). */
+	int port = w->server_argv ? hostserver_free_port() : 0;
 	struct workload_params p;
 	params_for(c, s, g != NULL, port, &p);
 	char err[256];
@@ -277,18 +296,27 @@ static int run_step(struct run_ctx *c, struct guest *g, const char *accel, const
 			free(local);
 		}
 	}
-	pid_t server = !strcmp(w->tool, "iperf3") ? start_iperf3_server(port, s->tap ? c->netns : NULL) : -1;
 	/* The client starts once the server listens: a busy host may take
 	 * longer than any fixed pause to get it there. */
-	struct kq_err lerr;
-	if (server > 0 && native_wait_listening(server, port, 30000, &lerr)) {
-		stop_child(server);
-		workload_argv_free(argv);
-		snprintf(why, why_size, "%s (%s): iperf3 -s: %s", s->label, accel, lerr.msg);
-		return -1;
+	pid_t server = -1;
+	if (w->server_argv) {
+		char **sargv = w->server_argv(&p, err, sizeof(err));
+		struct kq_err lerr;
+		int src = sargv ? hostserver_start(sargv, s->tap ? c->netns : NULL, port, 30000, &server, &lerr) : -1;
+		workload_argv_free(sargv);
+		if (src) {
+			workload_argv_free(argv);
+			snprintf(why, why_size, "%s (%s): %s", s->label, accel, sargv ? lerr.msg : err);
+			return -1;
+		}
 	}
+	/* What the sample costs the host: QEMU's CPU time (its vhost-net
+	 * workers with it) or the native tool's, the server's, and energy. */
+	int vhost = s->tap && c->vhost;
+	double qemu_cpu0 = g ? cost_process_cpu_s("/", g->pid, vhost) : 0;
 	struct host_conditions before, after;
 	conditions_sample("/", &before);
+	energy_meter_start(&c->meter);
 	struct agent_result r;
 	struct kq_err xerr;
 	int timeout_ms = (c->prof->duration_s * 6 + 60) * 1000;
@@ -300,8 +328,13 @@ static int run_step(struct run_ctx *c, struct guest *g, const char *accel, const
 		timeout_ms *= 5;
 	int rc = g ? agent_exec(&g->agent, (const char *const *)argv, timeout_ms, &r, &xerr)
 		   : native_exec((const char *const *)argv, timeout_ms, &r, &xerr);
+	struct energy_sample energy;
+	energy_meter_stop(&c->meter, &energy);
+	double cpu_s = g ? cost_process_cpu_s("/", g->pid, vhost) - qemu_cpu0 : rc ? 0 : r.cpu_s;
 	conditions_sample("/", &after);
-	stop_child(server);
+	cpu_s += hostserver_stop(server);
+	if (g && qemu_cpu0 < 0)
+		cpu_s = -1;
 	workload_argv_free(argv);
 	if (rc) {
 		snprintf(why, why_size, "%s (%s): %s", s->label, accel, xerr.msg);
@@ -314,7 +347,12 @@ static int run_step(struct run_ctx *c, struct guest *g, const char *accel, const
 		return -1;
 	}
 	struct metric_value m[16];
-	int n = w->parse((const char *)r.out, r.out_len, m, 16, err, sizeof(err));
+	/* stress-ng reports on stderr. */
+	const char *report = (const char *)(w->report_on_stderr ? r.err : r.out);
+	size_t report_len = w->report_on_stderr ? r.err_len : r.out_len;
+	int n = w->parse(report, report_len, m, 16, err, sizeof(err));
+	struct cost_result cost;
+	cost_result_make(w, report, report_len, cpu_s, &energy, &cost);
 	agent_result_free(&r);
 	if (n < 0) {
 		snprintf(why, why_size, "%s (%s): output not understood: %s", s->label, accel, err);
@@ -347,6 +385,22 @@ static int run_step(struct run_ctx *c, struct guest *g, const char *accel, const
 			fprintf(stderr, "kvmqual run: %s\n", serr.msg);
 		collect(c, accel, s->label, m[i].metric, m[i].unit, higher, m[i].value);
 	}
+	/* The cost, beside the metrics: the sample's flags, and the energy
+	 * sensor's on the energy metrics. */
+	for (size_t i = 0; i < cost.count; i++) {
+		char cflags[160];
+		int energy_metric = !strncmp(cost.m[i].metric, "energy_", 7);
+		snprintf(cflags, sizeof(cflags), "%s%s%s", flags, flags[0] && energy_metric && cost.flags[0] ? "," : "",
+			 energy_metric ? cost.flags : "");
+		struct store_sample sample = {
+			.accel = accel, .workload = s->label, .metric = cost.m[i].metric, .unit = cost.m[i].unit,
+			.value = cost.m[i].value, .iteration = iteration, .higher_is_better = 0,
+			.flags = cflags[0] ? cflags : NULL, .conditions = cond_text,
+		};
+		if (store_add_sample(c->store, c->run_id, &sample, &serr))
+			fprintf(stderr, "kvmqual run: %s\n", serr.msg);
+		collect(c, accel, s->label, cost.m[i].metric, cost.m[i].unit, 0, cost.m[i].value);
+	}
 	if (store_batch_commit(c->store, &serr))
 		fprintf(stderr, "kvmqual run: %s\n", serr.msg);
 	free(cond_text);
@@ -356,6 +410,8 @@ static int run_step(struct run_ctx *c, struct guest *g, const char *accel, const
 int run_step_wanted(const struct run_ctx *c, const struct step *s)
 {
 	if (s->tap && !c->use_tap)
+		return 0;
+	if (s->kind == STEP_BALLOON && !c->balloon)
 		return 0;
 	if (!c->only)
 		return 1;
@@ -367,36 +423,66 @@ int run_step_wanted(const struct run_ctx *c, const struct step *s)
 	return found;
 }
 
+/* QEMU's memory and the balloon: measured once in a guest, not sampled. */
+static int run_measure_step(struct run_ctx *c, struct guest *g, const char *accel, const struct step *s)
+{
+	struct measure_sink sink = { sink_sample, c };
+	char why[600];
+	int rc;
+	run_progress(c, "%s: %s", accel, s->label);
+	if (s->kind == STEP_VMM_MEMORY) {
+		rc = measure_vmm_memory(&sink, accel, s->label, g, 0, why, sizeof(why));
+	} else {
+		/* The guest touches an eighth of its memory, then gives three
+		 * quarters of it back. */
+		long mem = g->mem_mb;
+		rc = measure_balloon(&sink, accel, g, mem / 8, mem / 4, (c->prof->duration_s * 6 + 120) * 1000, why,
+				     sizeof(why));
+	}
+	if (rc)
+		run_note_failure(c, "%s (%s): %s", s->label, accel, why);
+	return rc;
+}
+
+int run_sample_step(struct run_ctx *c, struct guest *g, const char *accel, const struct step *s)
+{
+	if (s->kind != STEP_WORKLOAD)
+		return run_measure_step(c, g, accel, s);
+	uint64_t deadline = step_deadline(c);
+	double worst = INFINITY;
+	int done = 0, failed = 0;
+	size_t from = c->ncol;
+	while (!run_stop_requested && !sampling_done(c, done, c->prof->iterations, deadline, worst)) {
+		int it = ++done;
+		if (it > c->prof->iterations)
+			run_progress(c, "%s: %s, sample %d (until stable: widest interval %s%.1f %%)", accel, s->label, it,
+				     isinf(worst) ? "not yet " : "+-", isinf(worst) ? 0.0 : worst);
+		else
+			run_progress(c, "%s: %s, sample %d of %d", accel, s->label, it, c->prof->iterations);
+		char why[600];
+		if (run_step(c, g, accel, s, it, why, sizeof(why))) {
+			run_note_failure(c, "%s", why);
+			failed = 1;
+			break;
+		}
+		worst = 0;
+		for_each_metric(c, from, accel, s->label, worst_half_width, &worst);
+	}
+	if (c->until_stable && done) {
+		struct stability_ctx sc = { c, accel, s->label };
+		for_each_metric(c, from, accel, s->label, record_one, &sc);
+	}
+	return failed ? -1 : 0;
+}
+
 int run_all_steps(struct run_ctx *c, struct guest *g, const char *accel, int tap)
 {
 	int failed = 0;
 	for (size_t i = 0; i < run_plan_count && !run_stop_requested; i++) {
-		if (!run_step_wanted(c, &run_plan[i]) || run_plan[i].tap != tap || (!g && run_plan[i].tap))
+		const struct step *s = &run_plan[i];
+		if (!run_step_wanted(c, s) || s->tap != tap || (!g && (s->tap || s->kind != STEP_WORKLOAD)))
 			continue;
-		uint64_t deadline = step_deadline(c);
-		double worst = INFINITY;
-		int done = 0;
-		size_t from = c->ncol;
-		while (!run_stop_requested && !sampling_done(c, done, c->prof->iterations, deadline, worst)) {
-			int it = ++done;
-			if (it > c->prof->iterations)
-				progress(c, "%s: %s, sample %d (until stable: widest interval %s%.1f %%)", accel,
-					 run_plan[i].label, it, isinf(worst) ? "not yet " : "+-", isinf(worst) ? 0.0 : worst);
-			else
-				progress(c, "%s: %s, sample %d of %d", accel, run_plan[i].label, it, c->prof->iterations);
-			char why[600];
-			if (run_step(c, g, accel, &run_plan[i], it, why, sizeof(why))) {
-				run_note_failure(c, "%s", why);
-				failed++;
-				break;
-			}
-			worst = 0;
-			for_each_metric(c, from, accel, run_plan[i].label, worst_half_width, &worst);
-		}
-		if (c->until_stable && done) {
-			struct stability_ctx sc = { c, accel, run_plan[i].label };
-			for_each_metric(c, from, accel, run_plan[i].label, record_one, &sc);
-		}
+		failed += run_sample_step(c, g, accel, s) != 0;
 		c->steps_done++;
 	}
 	return failed;
@@ -404,7 +490,7 @@ int run_all_steps(struct run_ctx *c, struct guest *g, const char *accel, int tap
 
 /* ---- the guest under one accelerator ---- */
 
-static void guest_config_for(const struct run_ctx *c, const char *accel, struct guest_config *cfg, int with_devices)
+void run_guest_config(const struct run_ctx *c, const char *accel, struct guest_config *cfg, int with_devices)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->arch = c->guest_arch;
@@ -419,6 +505,7 @@ static void guest_config_for(const struct run_ctx *c, const char *accel, struct 
 		cfg->disk = c->disk_path;
 		cfg->disk_opts = c->disk_opts;
 		cfg->net_user = 1;
+		cfg->balloon = cfg->qmp = c->balloon;
 	}
 }
 
@@ -442,14 +529,25 @@ static double measure_boots(struct run_ctx *c, const char *accel, int timeout_ms
 {
 	double totals[64];
 	int n = 0;
+	if (c->cold_boot) {
+		/* Cold: the page cache dropped first; the boots after it are warm. */
+		run_progress(c, "%s: cold boot (page cache dropped)", accel);
+		struct guest_config cfg;
+		run_guest_config(c, accel, &cfg, 0);
+		struct measure_sink sink = { sink_sample, c };
+		double ms;
+		if (measure_cold_boot(&sink, &cfg, timeout_ms, &ms, why, why_size))
+			return NAN;
+		c->steps_done++;
+	}
 	uint64_t deadline = step_deadline(c);
 	for (int i = 1; n < 64 && !run_stop_requested &&
 			!sampling_done(c, n, c->prof->boot_runs, deadline, ci_half_width_pct(totals, (size_t)n));
 	     i++) {
-		progress(c, "%s: boot %d of %d%s", accel, i, i > c->prof->boot_runs ? i : c->prof->boot_runs,
+		run_progress(c, "%s: boot %d of %d%s", accel, i, i > c->prof->boot_runs ? i : c->prof->boot_runs,
 			 i > c->prof->boot_runs ? " (until stable)" : "");
 		struct guest_config cfg;
-		guest_config_for(c, accel, &cfg, 0);
+		run_guest_config(c, accel, &cfg, 0);
 		struct guest g;
 		struct kq_err err;
 		struct host_conditions before, after;
@@ -490,10 +588,10 @@ int run_accel(struct run_ctx *c, const char *accel, int boot_timeout_ms, double 
 		return -1;
 	}
 	struct guest_config cfg;
-	guest_config_for(c, accel, &cfg, 1);
+	run_guest_config(c, accel, &cfg, 1);
 	struct guest g;
 	struct kq_err err;
-	progress(c, "%s: booting the guest for the workloads", accel);
+	run_progress(c, "%s: booting the guest for the workloads", accel);
 	if (guest_boot(&cfg, &g, boot_timeout_ms * 2, &err)) {
 		run_note_failure(c, "%s: the guest with disk and network did not boot: %s", accel, err.msg);
 		for (size_t i = 0; i < run_plan_count; i++)
@@ -502,6 +600,8 @@ int run_accel(struct run_ctx *c, const char *accel, int boot_timeout_ms, double 
 	}
 	int failed = run_all_steps(c, &g, accel, 0);
 	guest_stop(&g);
+	if (c->hugepage_count && !run_stop_requested)
+		failed += run_hugepages(c, accel, boot_timeout_ms * 2);
 	if (c->use_tap && !run_stop_requested) {
 		/* The network again, over a tap device (and vhost-net) in a network
 		 * namespace of our own: never the host's interfaces. */
@@ -511,10 +611,10 @@ int run_accel(struct run_ctx *c, const char *accel, int boot_timeout_ms, double 
 			return -1;
 		}
 		c->netns = ns.name;
-		guest_config_for(c, accel, &cfg, 0);
+		run_guest_config(c, accel, &cfg, 0);
 		cfg.tap_netns = ns.name;
 		cfg.vhost = c->vhost;
-		progress(c, "%s: booting the guest on a tap device%s", accel, c->vhost ? " with vhost-net" : "");
+		run_progress(c, "%s: booting the guest on a tap device%s", accel, c->vhost ? " with vhost-net" : "");
 		if (guest_boot(&cfg, &g, boot_timeout_ms * 2, &err)) {
 			run_note_failure(c, "%s: the guest on tap did not boot: %s", accel, err.msg);
 			failed++;

@@ -39,6 +39,14 @@ void run_print_summary(const cJSON *summary)
 		else
 			printf("  %s -", b->string);
 	}
+	const cJSON *energy = cJSON_GetObjectItem(summary, "energy");
+	const cJSON *source = cJSON_GetObjectItem(energy, "source"), *about = cJSON_GetObjectItem(energy, "detail");
+	if (cJSON_IsString(source) && cJSON_IsString(about))
+		printf("\n\nenergy: %s: %s (CPU time per unit of work is in the table either way)", source->valuestring,
+		       about->valuestring);
+	const cJSON *skipped = cJSON_GetObjectItem(summary, "skipped");
+	if (cJSON_IsString(skipped))
+		printf("\n\nskipped: %s", skipped->valuestring);
 	printf("\n\nverdicts (runners/targets.conf):\n");
 	cJSON_ArrayForEach(row, cJSON_GetObjectItem(summary, "verdicts"))
 	{
