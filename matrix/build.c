@@ -435,8 +435,55 @@ static const struct matrix_verdict *find_verdict(const struct matrix_run *r, con
 	return NULL;
 }
 
+/* The cost columns (issue 17): KVM's latency, cold boot, VMM memory, and
+ * how much less CPU time and energy KVM needs than TCG. */
+static void cost_cell(const struct matrix_run *r, enum matrix_col col, struct matrix_cell *cell)
+{
+	double v = col == MC_LATENCY ? r->latency_us[0] : col == MC_COLD_BOOT ? r->cold_boot_ms
+		   : col == MC_OVERHEAD ? r->overhead_mib : r->less_pct[col == MC_ENERGY];
+	if (!r->boots[1]) {
+		cell_missing(cell, kq_xstrdup(no_kvm_reason(r)));
+		return;
+	}
+	if (isnan(v)) {
+		if (col == MC_ENERGY && r->energy_source && !strcmp(r->energy_source, "unavailable"))
+			cell_missing(cell, kq_xasprintf("unavailable: %s", r->energy_detail ? r->energy_detail : "no sensor"));
+		else if (col == MC_ENERGY && !r->energy_source)
+			cell_missing(cell, kq_xstrdup("the run's probe did not look for an energy sensor"));
+		else if (col == MC_CPU_COST || col == MC_ENERGY)
+			cell_missing(cell, kq_xstrdup("no cost per unit of work measured under both KVM and TCG"));
+		else
+			cell_missing(cell, kq_xstrdup("not measured under KVM (a run before these measurements?)"));
+		return;
+	}
+	cell->value = v;
+	if (col == MC_LATENCY) {
+		cell->text = kq_xasprintf("%.0f / %.0f \u00b5s", v, r->latency_us[1]);
+		cell->detail = kq_xasprintf("p50 / p99 round trip, %s", r->latency_workload &&
+							  !strcmp(r->latency_workload, "sockperf-rr-tap")
+							  ? "tap with vhost-net" : "user-mode networking");
+	} else if (col == MC_COLD_BOOT) {
+		cell->text = kq_xasprintf("%.0f ms", v);
+	} else if (col == MC_OVERHEAD) {
+		cell->text = kq_xasprintf("%.0f MiB", v);
+	} else {
+		cell->text = kq_xasprintf("%.0f %% less", v);
+		cell->detail = kq_xasprintf("geometric mean over %zu metrics per unit of work%s", r->less_metrics[col == MC_ENERGY],
+					    col == MC_ENERGY && r->energy_source ? "; sensor: " : "");
+		if (col == MC_ENERGY && r->energy_source) {
+			char *d = kq_xasprintf("%s%s", cell->detail, r->energy_source);
+			free(cell->detail);
+			cell->detail = d;
+		}
+	}
+}
+
 static void number_cell(const struct matrix_run *r, enum matrix_col col, struct matrix_cell *cell)
 {
+	if (col >= MC_LATENCY) {
+		cost_cell(r, col, cell);
+		return;
+	}
 	static const char *const targets[] = { [MC_BOOT_KVM] = "boot", [MC_CPU] = "cpu", [MC_MEMORY] = "memory",
 					       [MC_NETWORK] = "network", [MC_DISK] = "disk", [MC_SPEEDUP] = NULL };
 	double v = col == MC_BOOT_KVM ? r->boot_ms[1]

@@ -42,11 +42,14 @@ enum matrix_col {
 	MC_BOOT_EL, MC_KVM_MODE, MC_GIC, MC_SMMU, MC_DEV_KVM, MC_SMOKE, MC_VHOST_NET, MC_PAGE_SIZE,
 	/* the headline numbers */
 	MC_BOOT_KVM, MC_CPU, MC_MEMORY, MC_NETWORK, MC_DISK, MC_SPEEDUP,
+	/* what virtualization costs (issue 17), under KVM */
+	MC_LATENCY, MC_COLD_BOOT, MC_OVERHEAD, MC_CPU_COST, MC_ENERGY,
 	MC_RUN, MC_NOTES,
 	MC_COUNT
 };
 #define MC_FIRST_CHECK MC_BOOT_EL
 #define MC_FIRST_NUMBER MC_BOOT_KVM
+#define MC_LAST_NUMBER MC_ENERGY
 
 enum matrix_col_kind { MATRIX_COL_DEVICE, MATRIX_COL_STATUS, MATRIX_COL_CHECK, MATRIX_COL_NUMBER,
 		       MATRIX_COL_RUN, MATRIX_COL_NOTES };
@@ -104,6 +107,13 @@ struct matrix_run {
 	size_t speedup_metrics;
 	struct matrix_verdict *verdicts;
 	size_t verdict_count;
+	/* what virtualization costs, under KVM (medians; NAN when not measured) */
+	double latency_us[2];          /* sockperf round trip p50, p99: over tap when measured */
+	const char *latency_workload;  /* sockperf-rr-tap or sockperf-rr */
+	double cold_boot_ms, overhead_mib;
+	double less_pct[2];            /* % less [0] CPU time, [1] energy per unit of work than TCG */
+	size_t less_metrics[2];
+	char *energy_source, *energy_detail; /* the probe's host.energy check, or NULL */
 	uint64_t data_hash;            /* of everything above that the matrix shows */
 	/* provenance, beyond the identity (build.c: marked, never merged) */
 	uint64_t probe_print;          /* hash of the probe document's host facts; 0: no document */
@@ -114,6 +124,11 @@ struct matrix_run {
 	size_t boot_cap[2];
 	double speedup_log_sum;
 	double pct_user_network;
+	struct matrix_series {
+		double *v;
+		size_t n, cap;
+	} kvm_series[6];               /* see matrix_add_sample */
+	double less_log_sum[2];
 };
 
 struct matrix_cell {
@@ -183,6 +198,9 @@ struct matrix_run *matrix_begin_run(struct matrix *m, size_t source, const struc
 void matrix_add_check(struct matrix_run *r, const struct store_check *c);
 void matrix_add_boot(struct matrix_run *r, const struct store_boot_sample *b);
 void matrix_add_speedup(struct matrix_run *r, const struct store_speedup *sp);
+/* KVM samples of the cost columns (latency, cold boot, VMM memory); the
+ * rest is ignored. */
+void matrix_add_sample(struct matrix_run *r, const struct store_sample *s);
 void matrix_add_verdict(struct matrix_run *r, const struct store_verdict *v);
 void matrix_end_run(struct matrix_run *r);
 /* Drops the runs added after the first count (a store read again). */

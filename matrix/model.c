@@ -48,6 +48,17 @@ const struct matrix_column matrix_columns[MC_COUNT] = {
 		      "fio sequential read under KVM, % of native" },
 	[MC_SPEEDUP] = { "kvm_tcg_speedup", "KVM/TCG", "number", MATRIX_COL_NUMBER, "x", NULL, NULL,
 			 "KVM over TCG, geometric mean over every workload metric measured under both" },
+	[MC_LATENCY] = { "latency_kvm_us", "latency (KVM)", "number", MATRIX_COL_NUMBER, "us", NULL, NULL,
+			 "request/response round trip guest to host under KVM (sockperf, TCP), p50 / p99; over tap with "
+			 "vhost-net where measured, else user-mode networking" },
+	[MC_COLD_BOOT] = { "cold_boot_kvm_ms", "cold boot (KVM)", "number", MATRIX_COL_NUMBER, "ms", NULL, NULL,
+			   "guest boot under KVM after dropping the page cache (the boot column is warm)" },
+	[MC_OVERHEAD] = { "vmm_overhead_kvm_mib", "VMM memory (KVM)", "number", MATRIX_COL_NUMBER, "MiB", NULL, NULL,
+			  "QEMU's RSS beyond the guest's resident memory after boot (Firecracker's definition)" },
+	[MC_CPU_COST] = { "cpu_time_less_pct", "CPU time vs TCG", "number", MATRIX_COL_NUMBER, "%", NULL, NULL,
+			  "how much less host CPU time KVM needs than TCG per unit of work (geometric mean)" },
+	[MC_ENERGY] = { "energy_less_pct", "energy vs TCG", "number", MATRIX_COL_NUMBER, "%", NULL, NULL,
+			"how much less energy KVM needs than TCG per unit of work (origin claim: 40-60 %); needs a sensor" },
 	[MC_RUN] = { "run", "run", "text", MATRIX_COL_RUN, NULL, NULL, NULL,
 		     "the run shown: when it started, where it comes from, its id there" },
 	[MC_NOTES] = { "notes", "notes", "text", MATRIX_COL_NOTES, NULL, NULL, NULL,
@@ -99,7 +110,10 @@ static void run_free(struct matrix_run *r)
 		return;
 	char *strings[] = { r->arch, r->model, r->soc, r->kernel_release, r->started_at, r->finished_at,
 			    r->status, r->reason, r->boot_id, r->profile, r->suite_version, r->qemu_version,
-			    r->guest_image_hash, r->probe_status, r->probe_summary, r->emulated_evidence };
+			    r->guest_image_hash, r->probe_status, r->probe_summary, r->emulated_evidence,
+			    r->energy_source, r->energy_detail };
+	for (size_t i = 0; i < KQ_ARRAY_SIZE(r->kvm_series); i++)
+		free(r->kvm_series[i].v);
 	for (size_t i = 0; i < KQ_ARRAY_SIZE(strings); i++)
 		free(strings[i]);
 	for (size_t i = 0; i < r->probe_reason_count; i++)
@@ -335,6 +349,11 @@ static int read_probe(struct matrix_run *r, const cJSON *probe, const char *wher
 			int k = key_check_index(id);
 			if (k >= 0)
 				set_check(&r->probe_checks[k], status, value, detail);
+			/* The energy sensor the probe named, or why there is none. */
+			if (id && value && !strcmp(id, "host.energy") && !r->energy_source) {
+				r->energy_source = kq_xstrdup(value);
+				r->energy_detail = dup_or_null(detail);
+			}
 		}
 	}
 	return 0;
@@ -377,6 +396,8 @@ struct matrix_run *matrix_begin_run(struct matrix *m, size_t source, const struc
 		r->pct[i] = NAN;
 	r->pct_user_network = NAN;
 	r->speedup = NAN;
+	r->latency_us[0] = r->latency_us[1] = r->cold_boot_ms = r->overhead_mib = NAN;
+	r->less_pct[0] = r->less_pct[1] = NAN;
 	if (read_probe(r, probe, where, err)) {
 		run_free(r);
 		return NULL;
@@ -422,11 +443,24 @@ static const struct {
 	{ 3, "fio-seqread", "seqread_mbps" },
 };
 
+/* What a run costs rather than how fast it is: left out of the speed-up,
+ * which is about performance. */
+static int is_cost_metric(const char *workload, const char *metric)
+{
+	return kq_startswith(metric, "host_cpu_s") || kq_startswith(metric, "energy_j") ||
+	       kq_startswith(workload, "vmm-memory") || !strcmp(workload, "balloon") || !strcmp(workload, "boot-cold");
+}
+
 void matrix_add_speedup(struct matrix_run *r, const struct store_speedup *sp)
 {
 	if (!sp->workload || !sp->metric)
 		return;
-	if (isfinite(sp->kvm_over_tcg) && sp->kvm_over_tcg > 0) {
+	int per_unit = kq_startswith(sp->metric, "host_cpu_s_per_") ? 0 : kq_startswith(sp->metric, "energy_j_per_") ? 1 : -1;
+	if (per_unit >= 0 && isfinite(sp->kvm_over_tcg) && sp->kvm_over_tcg > 0) {
+		r->less_log_sum[per_unit] += log(sp->kvm_over_tcg);
+		r->less_metrics[per_unit]++;
+	}
+	if (isfinite(sp->kvm_over_tcg) && sp->kvm_over_tcg > 0 && !is_cost_metric(sp->workload, sp->metric)) {
 		r->speedup_log_sum += log(sp->kvm_over_tcg);
 		r->speedup_metrics++;
 	}
@@ -438,6 +472,28 @@ void matrix_add_speedup(struct matrix_run *r, const struct store_speedup *sp)
 	/* User-mode networking, for hosts that measured no tap. */
 	if (!strcmp(sp->workload, "iperf3-h2g") && !strcmp(sp->metric, "gbps"))
 		r->pct_user_network = sp->kvm_pct_of_native;
+}
+
+/* The KVM samples behind the cost columns, by index into kvm_series. */
+static const struct {
+	const char *workload, *metric;
+} series_keys[6] = {
+	{ "sockperf-rr", "rtt_p50_us" },   { "sockperf-rr", "rtt_p99_us" },   { "sockperf-rr-tap", "rtt_p50_us" },
+	{ "sockperf-rr-tap", "rtt_p99_us" }, { "boot-cold", "total_ms" }, { "vmm-memory", "vmm_overhead_mib" },
+};
+
+void matrix_add_sample(struct matrix_run *r, const struct store_sample *s)
+{
+	if (!s->accel || strcmp(s->accel, "kvm") || !s->workload || !s->metric || !isfinite(s->value))
+		return;
+	for (size_t i = 0; i < KQ_ARRAY_SIZE(series_keys); i++) {
+		if (strcmp(s->workload, series_keys[i].workload) || strcmp(s->metric, series_keys[i].metric))
+			continue;
+		struct matrix_series *se = &r->kvm_series[i];
+		if (se->n == se->cap)
+			se->v = kq_xrealloc(se->v, (se->cap = se->cap ? se->cap * 2 : 8) * sizeof(double));
+		se->v[se->n++] = s->value;
+	}
 }
 
 void matrix_add_verdict(struct matrix_run *r, const struct store_verdict *v)
@@ -507,6 +563,22 @@ void matrix_end_run(struct matrix_run *r)
 	}
 	if (r->speedup_metrics)
 		r->speedup = exp(r->speedup_log_sum / (double)r->speedup_metrics);
+	double series[6];
+	for (size_t i = 0; i < KQ_ARRAY_SIZE(r->kvm_series); i++) {
+		series[i] = median(r->kvm_series[i].v, r->kvm_series[i].n);
+		free(r->kvm_series[i].v);
+		memset(&r->kvm_series[i], 0, sizeof(r->kvm_series[i]));
+	}
+	int tap = isfinite(series[2]);
+	r->latency_us[0] = series[tap ? 2 : 0];
+	r->latency_us[1] = series[tap ? 3 : 1];
+	r->latency_workload = tap ? "sockperf-rr-tap" : isfinite(series[0]) ? "sockperf-rr" : NULL;
+	r->cold_boot_ms = series[4];
+	r->overhead_mib = series[5];
+	/* kvm_over_tcg of a lower-is-better metric is TCG's over KVM's. */
+	for (int k = 0; k < 2; k++)
+		if (r->less_metrics[k])
+			r->less_pct[k] = (1 - 1 / exp(r->less_log_sum[k] / (double)r->less_metrics[k])) * 100;
 
 	uint64_t h = 0xcbf29ce484222325ULL;
 	const char *strings[] = { r->status, r->reason, r->finished_at, r->profile, r->suite_version,
@@ -529,6 +601,10 @@ void matrix_end_run(struct matrix_run *r)
 	for (int i = 0; i < 4; i++)
 		hash_double(&h, r->pct[i]);
 	hash_double(&h, r->speedup);
+	const double costs[] = { r->latency_us[0], r->latency_us[1], r->cold_boot_ms, r->overhead_mib, r->less_pct[0],
+				 r->less_pct[1] };
+	for (size_t i = 0; i < KQ_ARRAY_SIZE(costs); i++)
+		hash_double(&h, costs[i]);
 	for (size_t i = 0; i < r->verdict_count; i++) {
 		const struct matrix_verdict *v = &r->verdicts[i];
 		hash_str(&h, v->target);

@@ -62,6 +62,12 @@ static int on_verdict(const struct store_verdict *v, void *ctx)
 	return 0;
 }
 
+static int on_sample(const struct store_sample *sm, void *ctx)
+{
+	matrix_add_sample(((struct store_ctx *)ctx)->cur, sm);
+	return 0;
+}
+
 static int on_speedup(const struct store_speedup *sp, void *ctx)
 {
 	matrix_add_speedup(((struct store_ctx *)ctx)->cur, sp);
@@ -72,7 +78,10 @@ int matrix_read_store(struct matrix *m, const char *path, struct kq_err *err)
 {
 	static const struct store_run_visitor visitor = {
 		.run = on_run, .check = on_check, .boot_sample = on_boot,
-		.verdict = on_verdict, .speedup = on_speedup, /* no samples: the runner's medians suffice */
+		.verdict = on_verdict, .speedup = on_speedup,
+		/* the samples for KVM's latency, cold boot and VMM memory (the
+		 * stored speed-ups hold ratios only) */
+		.sample = on_sample,
 	};
 	enum store_pick pick = m->select == MATRIX_LATEST ? STORE_PICK_LATEST
 			       : m->select == MATRIX_RUN ? STORE_PICK_RUN : STORE_PICK_LATEST_KVM;
@@ -326,6 +335,16 @@ static int read_run(struct matrix *m, size_t source, const struct bundle_ctx *b,
 		    get_string(b, item, ew, "detail", 0, &v.detail))
 			return -1;
 		matrix_add_verdict(r, &v);
+	}
+	i = 0;
+	cJSON_ArrayForEach(item, samples) {
+		if (element(b, item, where, "samples", i++, ew, sizeof(ew)))
+			return -1;
+		struct store_sample sm = { 0 };
+		if (get_string(b, item, ew, "accel", 1, &sm.accel) || get_string(b, item, ew, "workload", 1, &sm.workload) ||
+		    get_string(b, item, ew, "metric", 1, &sm.metric) || get_number(b, item, ew, "value", 0, &sm.value))
+			return -1;
+		matrix_add_sample(r, &sm);
 	}
 	i = 0;
 	cJSON_ArrayForEach(item, speedups) {

@@ -71,7 +71,7 @@ static cJSON *json_row(const struct matrix *m, const struct matrix_row *row)
 		cJSON_AddItemToArray(reasons, kq_json_string(row->reasons[i]));
 	cJSON_AddBoolToObject(o, "emulated", r->emulated);
 	cJSON *cells = cJSON_AddObjectToObject(o, "cells");
-	for (int c = MC_FIRST_CHECK; c <= MC_SPEEDUP; c++)
+	for (int c = MC_FIRST_CHECK; c <= MC_LAST_NUMBER; c++)
 		cJSON_AddItemToObject(cells, matrix_columns[c].key, json_cell(row, c));
 	cJSON *run = cJSON_AddObjectToObject(o, "run");
 	kq_json_string_or_null(run, "source", m->sources[r->source].name);
@@ -210,6 +210,7 @@ static const char *const csv_header[] = {
 	"host_key", "arch", "model", "soc", "kernel_release", "status", "reasons",
 	"boot_el", "kvm_mode", "gic", "smmu", "dev_kvm", "smoke", "vhost_net", "page_size",
 	"boot_kvm_ms", "cpu_pct", "memory_pct", "network_pct", "disk_pct", "kvm_tcg_speedup",
+	"latency_kvm_us", "cold_boot_kvm_ms", "vmm_overhead_kvm_mib", "cpu_time_less_pct", "energy_less_pct",
 	"source", "run_id", "started_at", "run_status", "suite_version", "guest_image_hash",
 	"emulated", "sources", "marks", "missing",
 };
@@ -238,7 +239,7 @@ int matrix_write_csv(const struct matrix *m, FILE *out, struct kq_err *err)
 		fputc(',', out);
 		if (r->page_size > 0)
 			fprintf(out, "%ld", r->page_size);
-		for (int c = MC_FIRST_NUMBER; c <= MC_SPEEDUP; c++) {
+		for (int c = MC_FIRST_NUMBER; c <= MC_LAST_NUMBER; c++) {
 			fputc(',', out);
 			csv_number(out, row->cells[c].value);
 		}
@@ -268,7 +269,7 @@ int matrix_write_csv(const struct matrix *m, FILE *out, struct kq_err *err)
 		b.len = 0;
 		if (b.data)
 			b.data[0] = '\0';
-		for (int c = MC_FIRST_CHECK; c <= MC_SPEEDUP; c++)
+		for (int c = MC_FIRST_CHECK; c <= MC_LAST_NUMBER; c++)
 			if (row->cells[c].missing)
 				kq_buf_printf(&b, "%s%s: %s", b.len ? "; " : "", matrix_columns[c].key,
 					      row->cells[c].missing);

@@ -21,7 +21,7 @@ PROBE=${KVMQUAL_TEST_PROBE:-build/probe}
 CHECK=build/tests/fixture_check
 KQ=${KVMQUAL_TEST_KVMQUAL:-build/kvmqual}
 JG=build/tests/json_get
-TESTS=${TESTS:-unit fixture malformed cli live cross lab kit guest run report matrix publish browser compare nightly hostile lava}
+TESTS=${TESTS:-unit fixture malformed cli live cross lab kit guest run measure report matrix publish browser compare nightly hostile lava}
 tmp=$(mktemp -d /tmp/kvmqual-test.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT INT TERM
 passed=0 failed=0 skipped=0
@@ -360,7 +360,7 @@ if want run; then
 			fail run/quick-tcg-complete "exit $rrc, status $("$JG" "$tmp/run.json" status): $("$JG" "$tmp/run.json" reason | head -c 600)"; fi
 		"$KQ" export --db "$tmp/run/kvmqual.db" --format csv >"$tmp/run.csv"
 		missing=""
-		for w in sysbench-cpu sysbench-cpu-1t stream fio-seqread fio-seqwrite fio-randread iperf3-h2g iperf3-g2h; do
+		for w in sysbench-cpu sysbench-cpu-1t stress-ng-cpu stream fio-seqread fio-seqwrite fio-randread iperf3-h2g iperf3-g2h sockperf-rr; do
 			for a in native tcg; do
 				grep -q ",$a,$w," "$tmp/run.csv" || missing="$missing $a/$w"
 			done

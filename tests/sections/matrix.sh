@@ -244,7 +244,7 @@ if want matrix; then
 		H=$mx/out/matrix.html
 		html_rows=$(grep -o '<tr data-host-key="[0-9a-f]\{16\}"' "$H" | wc -l)
 		html_th=$(grep -o '<th data-key="[a-z_]*" data-type="\(number\|text\)"' "$H" | wc -l)
-		if [ "$html_rows" = 14 ] && [ "$html_th" = 21 ] && grep -q '<table id="matrix">' "$H" &&
+		if [ "$html_rows" = 14 ] && [ "$html_th" = 26 ] && grep -q '<table id="matrix">' "$H" &&
 			grep -q '<td class="num" title="median of 3 boots" data-value="900">900 ms</td>' "$H"; then
 			pass matrix/html-table
 		else
