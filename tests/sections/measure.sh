@@ -95,13 +95,13 @@ if want measure; then
 				"$KQ" run --guest-arch aarch64 --accel tcg --iterations 1 --cold-boot off --hugepages 2M \
 					--workloads stream --db "$tmp/measure/huge0.db" --json >"$tmp/huge0.json" 2>"$tmp/huge0.err"
 				zrc=$?
-				skipped=$("$JG" "$tmp/huge0.json" skipped)
+				huge_skipped=$("$JG" "$tmp/huge0.json" skipped)
 				if [ $zrc -eq 0 ] && [ "$("$JG" "$tmp/huge0.json" status)" = complete ] &&
-					echo "$skipped" | grep -q "tcg: huge pages 2M: .*reserve them as root with 'echo 256 > $hp/nr_hugepages'" &&
+					echo "$huge_skipped" | grep -q "tcg: huge pages 2M: .*reserve them as root with 'echo 256 > $hp/nr_hugepages'" &&
 					"$KQ" export --db "$tmp/measure/huge0.db" --format json | grep -q '"status":"skip","detail":"[0-9]* huge pages of 2M are free'; then
 					pass measure/hugepages-none-reserved
 				else
-					fail measure/hugepages-none-reserved "exit $zrc, skipped '$skipped'"
+					fail measure/hugepages-none-reserved "exit $zrc, skipped '$huge_skipped'"
 				fi
 			fi
 		fi
