@@ -28,7 +28,13 @@ int qmp_parse_line(const char *line, size_t len, cJSON **msg, struct kq_err *err
 	cJSON *m = cJSON_ParseWithLength(line, len);
 	if (!cJSON_IsObject(m)) {
 		cJSON_Delete(m);
-		return kq_error(err, "QMP: not a JSON object from QEMU: '%.60s'", line);
+		/* The line's start, printable: it is len bytes, not a string. */
+		char shown[61];
+		size_t n = 0;
+		for (; n < len && n < sizeof(shown) - 1; n++)
+			shown[n] = line[n] >= 0x20 && line[n] < 0x7f ? line[n] : '?';
+		shown[n] = '\0';
+		return kq_error(err, "QMP: not a JSON object from QEMU: '%s'", shown);
 	}
 	*msg = m;
 	return 0;

@@ -40,6 +40,14 @@ for d in tests/fixtures/snapshots/*/; do
 	cp "$d/dmesg.txt" "$seeds/text/$name-dmesg" 2>/dev/null
 done
 # The report: byte 0 then an export document, byte 1 then an SVG.
+# What a run costs: smaps (0), the Pi's PMIC (1), QMP (2), /proc/PID/stat (3).
+mkdir -p "$seeds/measure"
+for f in tests/fixtures/memory/*.smaps; do
+	{ printf '\000'; head -c 20000 "$f"; } >"$seeds/measure/$(basename "$f")"
+done
+printf '\001   VDD_CORE_A current(7)=2.00000000A\n   VDD_CORE_V volt(15)=0.80000000V\n  EXT5V_V volt(24)=5.1V\n' >"$seeds/measure/pmic"
+printf '\002{"QMP": {"version": {"qemu": {"micro": 19, "minor": 2, "major": 7}}, "capabilities": ["oob"]}}' >"$seeds/measure/qmp"
+printf '\003123 (qemu-system-aar) S 1 123 123 0 -1 4194560 1 0 0 0 300 100 0 0 20 0 9 0\n' >"$seeds/measure/stat"
 mkdir -p "$seeds/report"
 for f in tests/fixtures/report/*.json; do
 	{ printf '\000'; cat "$f"; } >"$seeds/report/$(basename "$f")"
