@@ -278,14 +278,8 @@ int energy_parse_pmic(const char *out, size_t len, double *watts)
 		int has_a, has_v;
 	} rails[32];
 	size_t nrails = 0, pos = 0;
-	while (pos < len) {
-		const char *nl = memchr(out + pos, '\n', len - pos);
-		size_t end = nl ? (size_t)(nl - out) : len;
-		char line[128];
-		size_t n = end - pos < sizeof(line) - 1 ? end - pos : sizeof(line) - 1;
-		memcpy(line, out + pos, n);
-		line[n] = '\0';
-		pos = end + 1;
+	char line[128];
+	while (kq_next_line(out, len, &pos, line, sizeof(line), NULL)) {
 		char name[32], kind[16], unit;
 		unsigned channel;
 		double value;

@@ -437,3 +437,18 @@ uint64_t kq_now_ns(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
+
+int kq_next_line(const char *text, size_t len, size_t *pos, char *line, size_t size, int *complete)
+{
+	if (*pos >= len)
+		return 0;
+	const char *nl = memchr(text + *pos, '\n', len - *pos);
+	size_t end = nl ? (size_t)(nl - text) : len;
+	size_t n = end - *pos < size - 1 ? end - *pos : size - 1;
+	memcpy(line, text + *pos, n);
+	line[n] = '\0';
+	*pos = end + 1;
+	if (complete)
+		*complete = nl != NULL;
+	return 1;
+}

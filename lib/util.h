@@ -97,6 +97,11 @@ char *kq_utf8_dup(const char *s);
  * that Markdown or HTML would interpret is backslash-escaped, line breaks
  * and tabs become spaces, control characters and invalid UTF-8 U+FFFD. */
 void kq_md_text(FILE *out, const char *text);
+/* The next line of text[0..len) from *pos (which it advances), copied
+ * NUL-terminated into line (cut at size - 1 bytes) without its newline.
+ * Returns 1 while there is a line, 0 at the end; *complete (if not NULL)
+ * says whether the line ended in a newline (the last one may be cut). */
+int kq_next_line(const char *text, size_t len, size_t *pos, char *line, size_t size, int *complete);
 
 /* Monotonic time in nanoseconds. */
 uint64_t kq_now_ns(void);

@@ -37,16 +37,8 @@ int vmm_memory_parse(const char *smaps, size_t len, long guest_mb, struct vmm_me
 	unsigned long long want_kb = (unsigned long long)guest_mb * 1024;
 	size_t pos = 0;
 	for (;;) {
-		int end = pos >= len;
 		char line[512] = "";
-		if (!end) {
-			const char *nl = memchr(smaps + pos, '\n', len - pos);
-			size_t e = nl ? (size_t)(nl - smaps) : len;
-			size_t n = e - pos < sizeof(line) - 1 ? e - pos : sizeof(line) - 1;
-			memcpy(line, smaps + pos, n);
-			line[n] = '\0';
-			pos = e + 1;
-		}
+		int end = !kq_next_line(smaps, len, &pos, line, sizeof(line), NULL);
 		if (end || is_header(line)) {
 			if (have) {
 				unsigned long long resident = cur.rss_kb + cur.hugetlb_kb;

@@ -42,16 +42,11 @@ static int cpu_row(const char *out, size_t len, double v[6], char *err, size_t e
 	if (kq_memstr(out, len, "unsuccessful run completed"))
 		return wl_error(err, err_size, "stress-ng: unsuccessful run (a stressor failed)");
 	size_t pos = 0;
-	while (pos < len) {
-		const char *nl = memchr(out + pos, '\n', len - pos);
-		size_t end = nl ? (size_t)(nl - out) : len;
-		char line[256];
-		size_t n = end - pos < sizeof(line) - 1 ? end - pos : sizeof(line) - 1;
-		memcpy(line, out + pos, n);
-		line[n] = '\0';
-		pos = end + 1;
+	char line[256];
+	int complete;
+	while (kq_next_line(out, len, &pos, line, sizeof(line), &complete)) {
 		const char *bracket = strchr(line, ']');
-		if (!strstr(line, "stress-ng:") || !bracket || !nl)
+		if (!strstr(line, "stress-ng:") || !bracket || !complete)
 			continue;
 		const char *p = bracket + 1;
 		while (*p == ' ')
