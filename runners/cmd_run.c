@@ -69,7 +69,7 @@ static void usage(FILE *out)
 		"are skipped with the reason and how to reserve them.\n"
 		"--balloon: inflate a virtio-balloon in the workload guest (QMP), timed, with\n"
 		"QEMU's RSS before and after; auto = the standard and full profiles.\n"
-		"--cold-boot: before the warm boots, one boot after dropping the page cache (as\n"
+		"--cold-boot: after the warm boots, one boot after dropping the page cache (as\n"
 		"root; otherwise only the image's files are evicted, and the sample says so).\n"
 		"--iterations N: N samples per workload and N boots per accelerator (1-64)\n"
 		"instead of the profile's.\n"
@@ -547,8 +547,8 @@ int cmd_run(int argc, char **argv)
 		c.disk_opts = "cache=writeback,aio=threads";
 		c.disk_fallback = 1;
 	}
-	/* Natively the workloads; per accelerator the steps, the boots (a
-	 * cold one first), the steps again on each huge page size. */
+	/* Natively the workloads; per accelerator the steps, the boots (and
+	 * a cold one after them), the steps again on each huge page size. */
 	c.steps_total = native_steps + (want_tcg + want_kvm) * (nsteps + 1 + c.cold_boot +
 								(int)(c.hugepage_count * run_hugepage_steps(&c)));
 	/* What each sample costs in energy, where the probe found a sensor. */

@@ -34,7 +34,8 @@ int measure_vmm_memory(const struct measure_sink *s, const char *accel, const ch
 int measure_balloon(const struct measure_sink *s, const char *accel, struct guest *g, long touch_mb,
 		    long target_mb, int timeout_ms, char *why, size_t why_size);
 
-/* One cold boot of cfg: the page cache dropped first (memory_drop_caches:
+/* One cold boot of cfg (kvmqual run takes it after the warm boots): the
+ * page cache dropped first (memory_drop_caches:
  * all of it as root, the image's files otherwise), then booted and
  * stopped, as workload "boot-cold", metric total_ms (QEMU's start to the
  * agent's ready, as the warm boots), flagged cache-dropped (as root, and
