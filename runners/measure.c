@@ -51,7 +51,11 @@ int measure_balloon(const struct measure_sink *s, const char *accel, struct gues
 		snprintf(why, why_size, "%s", err.msg);
 		return -1;
 	}
-	const char *flags = b.freed_mib >= (double)touch_mb / 2 ? NULL : "rss-did-not-fall";
+	char flags[64] = "";
+	if (b.freed_mib < (double)touch_mb / 2)
+		snprintf(flags, sizeof(flags), "rss-did-not-fall");
+	if (b.partial)
+		snprintf(flags + strlen(flags), sizeof(flags) - strlen(flags), "%sballoon-partial", flags[0] ? "," : "");
 	s->sample(s->ctx, accel, "balloon", "inflate_ms", "ms", 0, b.inflate_ms, flags);
 	s->sample(s->ctx, accel, "balloon", "deflate_ms", "ms", 0, b.deflate_ms, flags);
 	s->sample(s->ctx, accel, "balloon", "rss_freed_mib", "MiB", 1, b.freed_mib > 0 ? b.freed_mib : 0, flags);

@@ -216,9 +216,12 @@ static int balloon_actual(struct guest *g, double *bytes, struct kq_err *err)
 	return ok ? 0 : kq_error(err, "QMP query-balloon: no 'actual' in QEMU's reply");
 }
 
-/* Asks for value bytes and waits until the guest is within 1 MiB of it. */
-static int balloon_to(struct guest *g, double value, int timeout_ms, double *ms, struct kq_err *err)
+/* Asks for value bytes and waits until the guest is within 1 MiB of it,
+ * or until the guest stops giving (3 s without a change after some
+ * progress: its free memory is all in the balloon; *partial is set). */
+static int balloon_to(struct guest *g, double value, int timeout_ms, double *ms, int *partial, struct kq_err *err)
 {
+	*partial = 0;
 	cJSON *args = cJSON_CreateObject();
 	cJSON_AddNumberToObject(args, "value", value);
 	uint64_t start = kq_now_ns();
@@ -227,13 +230,26 @@ static int balloon_to(struct guest *g, double value, int timeout_ms, double *ms,
 	if (rc)
 		return -1;
 	uint64_t deadline = start + (uint64_t)timeout_ms * 1000000ull;
-	double actual = 0;
+	double actual = 0, first = -1, last = -1;
+	uint64_t changed = start;
 	for (;;) {
 		if (balloon_actual(g, &actual, err))
 			return -1;
+		uint64_t now = kq_now_ns();
 		if (fabs(actual - value) <= 1048576)
 			break;
-		if (kq_now_ns() >= deadline)
+		if (first < 0)
+			first = actual;
+		if (actual != last) {
+			last = actual;
+			changed = now;
+		}
+		if (actual != first && now - changed > 3000000000ull) {
+			*partial = 1;
+			*ms = (double)(changed - start) / 1e6;
+			return 0;
+		}
+		if (now >= deadline)
 			return kq_error(err, "the balloon did not reach %.0f MiB within %d ms (the guest has %.0f MiB)",
 					value / 1048576, timeout_ms, actual / 1048576);
 		usleep(5000);
@@ -252,12 +268,16 @@ int balloon_measure(struct guest *g, long target_mb, int timeout_ms, struct ball
 		return kq_error(err, "balloon target %ld MiB is not below the guest's %d MiB", target_mb, g->mem_mb);
 	r->target_mib = (double)target_mb;
 	r->rss_before_mib = memory_rss_mib(g->pid);
-	if (balloon_to(g, (double)target_mb * 1048576, timeout_ms, &r->inflate_ms, err))
+	if (balloon_to(g, (double)target_mb * 1048576, timeout_ms, &r->inflate_ms, &r->partial, err))
 		return -1;
+	double actual;
+	if (r->partial && balloon_actual(g, &actual, err) == 0)
+		r->target_mib = actual / 1048576;
 	r->rss_after_mib = memory_rss_mib(g->pid);
 	r->freed_mib = r->rss_before_mib - r->rss_after_mib;
 	r->rss_fell = r->freed_mib >= (double)(g->mem_mb - target_mb) / 4;
-	return balloon_to(g, (double)g->mem_mb * 1048576, timeout_ms, &r->deflate_ms, err);
+	int full;
+	return balloon_to(g, (double)g->mem_mb * 1048576, timeout_ms, &r->deflate_ms, &full, err);
 }
 
 /* Pages of a file in the page cache, and its pages (mincore). */

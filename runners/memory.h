@@ -48,6 +48,8 @@ struct balloon_result {
 	double rss_before_mib, rss_after_mib;
 	double freed_mib;         /* rss_before - rss_after */
 	int rss_fell;             /* by at least a quarter of what the balloon took */
+	int partial;              /* the guest gave less than asked (its free memory ran
+				   * out); target_mib is what it reached */
 };
 
 /* Inflates the balloon of g (booted with balloon and qmp) until the guest

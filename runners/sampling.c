@@ -435,10 +435,10 @@ static int run_measure_step(struct run_ctx *c, struct guest *g, const char *acce
 	if (s->kind == STEP_VMM_MEMORY) {
 		rc = measure_vmm_memory(&sink, accel, s->label, g, 0, why, sizeof(why));
 	} else {
-		/* The guest touches an eighth of its memory, then gives three
-		 * quarters of it back. */
+		/* The guest touches an eighth of its memory, then gives half of
+		 * it back (more can be more than it has free). */
 		long mem = g->mem_mb;
-		rc = measure_balloon(&sink, accel, g, mem / 8, mem / 4, (c->prof->duration_s * 6 + 120) * 1000, why,
+		rc = measure_balloon(&sink, accel, g, mem / 8, mem / 2, (c->prof->duration_s * 6 + 120) * 1000, why,
 				     sizeof(why));
 	}
 	if (rc)
