@@ -611,7 +611,10 @@ int run_accel(struct run_ctx *c, const char *accel, int boot_timeout_ms, double 
 	guest_stop(&g);
 	if (c->hugepage_count && !run_stop_requested)
 		failed += run_hugepages(c, accel, boot_timeout_ms * 2);
-	if (c->use_tap && !run_stop_requested) {
+	int tap_steps = 0;
+	for (size_t i = 0; i < run_plan_count; i++)
+		tap_steps += run_plan[i].tap && run_step_wanted(c, &run_plan[i]);
+	if (tap_steps && !run_stop_requested) {
 		/* The network again, over a tap device (and vhost-net) in a network
 		 * namespace of our own: never the host's interfaces. */
 		struct netns ns;
