@@ -22,7 +22,7 @@ one() { # NAME BINARY: one quick run, its wall time in s and the load average af
 	"$2" run --guest-arch aarch64 --accel tcg --profile quick --targets runners/targets.conf \
 		--db "$tmp/$1/kq.db" --json >"$tmp/$1.json" 2>"$tmp/$1.err" || true
 	end=$(date +%s.%N)
-	status=$(sed -n 's/^  "status": "\(.*\)",*$/\1/p' "$tmp/$1.json")
+	status=$(build/tests/json_get "$tmp/$1.json" status 2>/dev/null)
 	echo "$1 $(echo "$end - $start" | bc) $(cut -d' ' -f1 /proc/loadavg) ${status:-none}"
 }
 

@@ -69,7 +69,7 @@ static void usage(FILE *out)
 		"are skipped with the reason and how to reserve them.\n"
 		"--balloon: inflate a virtio-balloon in the workload guest (QMP), timed, with\n"
 		"QEMU's RSS before and after; auto = the standard and full profiles.\n"
-		"--cold-boot: after the warm boots, one boot after dropping the page cache (as\n"
+		"--cold-boot: last under each accelerator, one boot after dropping the page cache (as\n"
 		"root; otherwise only the image's files are evicted, and the sample says so).\n"
 		"--iterations N: N samples per workload and N boots per accelerator (1-64)\n"
 		"instead of the profile's.\n"

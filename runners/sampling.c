@@ -564,25 +564,28 @@ static double measure_boots(struct run_ctx *c, const char *accel, int timeout_ms
 	if (c->until_stable && n)
 		record_stability(c, accel, "boot", "total_ms", totals, (size_t)n);
 	c->steps_done++;
-	double warm = run_median(totals, n);
-	if (c->cold_boot && n && !run_stop_requested) {
-		/* Cold: the first boot after the page cache is dropped.  It comes
-		 * after the warm ones, so that a guest that cannot boot at all is
-		 * found by the warm boots' short timeout (KVM on a PVM host), and
-		 * it may take long: everything is read from the disk again (in the
-		 * lab, from an emulated one). */
-		run_progress(c, "%s: cold boot (page cache dropped)", accel);
-		struct guest_config cfg;
-		run_guest_config(c, accel, &cfg, 0);
-		struct measure_sink sink = { sink_sample, c };
-		double ms;
-		char cold_why[1200];
-		int cold_timeout = timeout_ms * 2 > 120000 ? timeout_ms * 2 : 120000;
-		if (measure_cold_boot(&sink, &cfg, cold_timeout, &ms, cold_why, sizeof(cold_why)))
-			run_note_failure(c, "%s: the cold boot failed: %s", accel, cold_why);
-		c->steps_done++;
-	}
-	return warm;
+	return run_median(totals, n);
+}
+
+/* Cold: the first boot after the page cache is dropped.  It comes last,
+ * after the warm boots (a guest that cannot boot at all is found by their
+ * short timeout: KVM on a PVM host) and after the workloads, which a cold
+ * page cache would slow down: everything is read from the disk again (in
+ * the lab, from an emulated disk, for minutes). */
+static void cold_boot(struct run_ctx *c, const char *accel, int timeout_ms)
+{
+	if (!c->cold_boot || run_stop_requested)
+		return;
+	run_progress(c, "%s: cold boot (page cache dropped)", accel);
+	struct guest_config cfg;
+	run_guest_config(c, accel, &cfg, 0);
+	struct measure_sink sink = { sink_sample, c };
+	double ms;
+	char why[1200];
+	int cold_timeout = timeout_ms * 2 > 120000 ? timeout_ms * 2 : 120000;
+	if (measure_cold_boot(&sink, &cfg, cold_timeout, &ms, why, sizeof(why)))
+		run_note_failure(c, "%s: the cold boot failed: %s", accel, why);
+	c->steps_done++;
 }
 
 int run_accel(struct run_ctx *c, const char *accel, int boot_timeout_ms, double *boot_median)
@@ -637,5 +640,6 @@ int run_accel(struct run_ctx *c, const char *accel, int boot_timeout_ms, double 
 		c->netns = NULL;
 		netns_destroy(&ns);
 	}
+	cold_boot(c, accel, boot_timeout_ms);
 	return failed ? -1 : 0;
 }
