@@ -307,6 +307,12 @@ const struct probe_arch probe_arch_arm64 = {
 	.gic = arm64_gic,
 	.iommu = arm64_iommu,
 	.topology = arm64_topology,
+	.irq_fail_hint = "KVM runs guest code but cannot deliver interrupts, so real guests hang after their "
+			 "firmware; the usual cause is the vGIC maintenance interrupt missing from the host's "
+			 "device tree (then grep -i vgic /proc/interrupts shows no line, and dmesg says 'No vgic "
+			 "maintenance irq' or nothing at all): the GIC node needs its interrupts property (GIC_PPI 9 on most boards, "
+			 "see the kernel's arm,gic-v3 / arm,gic bindings); fix the device tree or use the "
+			 "vendor's kernel and DTB that have it",
 	.no_kvm_device_hint = "no /dev/kvm: the kernel lacks CONFIG_KVM, or it booted at EL1 so KVM could "
 			      "not initialise (see cpu.boot_el and kvm.mode)",
 	.caps = arm64_caps,

@@ -2,6 +2,7 @@
  * test.  Only generic ioctls are used here; the guest code for the smoke
  * test lives in kvm_<hostarch>.c. */
 #include <errno.h>
+#include <math.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
 #include <stdio.h>
@@ -134,12 +135,98 @@ static void check_smoke(struct probe *p, int fd)
 	(void)c;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+double kvm_median(double *v, size_t n)
+{
+	if (!n)
+		return NAN;
+	qsort(v, n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+void kvm_add_measurement(struct kvm_live *out, const char *id, double value, const char *unit,
+			 unsigned samples, const char *detail)
+{
+	if (out->measurement_count >= KVM_MAX_MEASUREMENTS)
+		return;
+	struct measurement *m = &out->measurements[out->measurement_count++];
+	snprintf(m->id, sizeof(m->id), "%s", id);
+	m->value = value;
+	snprintf(m->unit, sizeof(m->unit), "%s", unit);
+	m->samples = samples;
+	snprintf(m->detail, sizeof(m->detail), "%s", detail);
+}
+
+static void skip_irq(struct probe *p, const char *why)
+{
+	probe_add(p, "kvm.irq.timer", CHECK_SKIP, "", why, NULL);
+	probe_add(p, "kvm.irq.ipi", CHECK_SKIP, "", why, NULL);
+}
+
+/* What the interrupt test found.  A guest that gets no interrupts hangs,
+ * so a failure here blocks KVM like a failed smoke test. */
+static void check_irq(struct probe *p, int fd)
+{
+	if (!p->live) {
+		skip_irq(p, "snapshot: the interrupt test needs the live host");
+		return;
+	}
+	if (fd < 0) {
+		skip_irq(p, "no usable /dev/kvm");
+		return;
+	}
+	if (p->opt.skip_smoke) {
+		skip_irq(p, "--no-smoke");
+		return;
+	}
+	const struct check *smoke = probe_find(p, "kvm.smoke");
+	if (!smoke || smoke->status != CHECK_PASS) {
+		skip_irq(p, "the smoke test did not pass");
+		return;
+	}
+	if (kvm_host_irq(fd, &p->kvm) == -ENOTSUP) {
+		skip_irq(p, "no interrupt test for this host architecture");
+		return;
+	}
+	const struct kvm_live *k = &p->kvm;
+	const char *hint = p->arch && p->arch->irq_fail_hint ? p->arch->irq_fail_hint
+			   : "KVM could not deliver an interrupt to a guest: read dmesg | grep -i kvm";
+	/* The kernel's own word on it, when the log has one. */
+	char line[256] = "";
+	if (p->log && !dmesg_find(p->log, p->log_len, "No vgic maintenance irq", line, sizeof(line)))
+		line[0] = '\0';
+	struct check *c;
+	if (k->timer_ok == 1) {
+		c = probe_addf(p, "kvm.irq.timer", CHECK_PASS, NULL, "%.0f us", k->timer_us);
+		check_set_detail(c, "%s", k->timer_detail);
+	} else {
+		c = probe_add(p, "kvm.irq.timer", CHECK_FAIL, k->irq_no_chip ? "no interrupt controller" : "not delivered",
+			      NULL, hint);
+		check_set_detail(c, "%s%s%s", k->timer_detail, line[0] ? "; kernel log: " : "", line);
+	}
+	if (k->ipi_ok == 1) {
+		c = probe_addf(p, "kvm.irq.ipi", CHECK_PASS, NULL, "%.0f us", k->ipi_us);
+		check_set_detail(c, "%s", k->ipi_detail);
+	} else if (k->ipi_ok == 0) {
+		c = probe_add(p, "kvm.irq.ipi", CHECK_FAIL, "not delivered", NULL, hint);
+		check_set_detail(c, "%s", k->ipi_detail);
+	} else {
+		probe_add(p, "kvm.irq.ipi", CHECK_SKIP, "", k->ipi_detail, NULL);
+	}
+}
+
 void probe_kvm_checks(struct probe *p)
 {
 	int fd;
 	check_device(p, &fd);
 	check_api(p, fd);
 	check_smoke(p, fd);
+	check_irq(p, fd);
 	if (fd >= 0 && p->live) {
 		if (kvm_host_vgic(fd, &p->kvm) == 0)
 			p->kvm.vgic_ran = 1;

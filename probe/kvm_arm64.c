@@ -12,6 +12,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "kvm_arm64.h"
 #include "probe.h"
 
 #define GUEST_MEM 0x10000        /* one 64 KiB page even on 64K hosts */
@@ -34,7 +35,7 @@ static void on_alarm(int sig)
 	(void)sig;
 }
 
-static int create_vm(int kvm_fd)
+int kvm_arm64_create_vm(int kvm_fd)
 {
 	/* Hosts whose IPA space is below the 40-bit default need it asked for. */
 	long ipa = ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_ARM_VM_IPA_SIZE);
@@ -52,7 +53,7 @@ int kvm_host_smoke(int kvm_fd, struct kvm_live *out)
 	out->smoke_ran = 1;
 	out->smoke_ok = 0;
 
-	vm = create_vm(kvm_fd);
+	vm = kvm_arm64_create_vm(kvm_fd);
 	if (vm < 0) {
 		snprintf(out->smoke_detail, sizeof(out->smoke_detail), "KVM_CREATE_VM: %s", strerror(errno));
 		goto done;
@@ -176,7 +177,7 @@ static int can_create(int vm, unsigned type)
 
 int kvm_host_vgic(int kvm_fd, struct kvm_live *out)
 {
-	int vm = create_vm(kvm_fd);
+	int vm = kvm_arm64_create_vm(kvm_fd);
 	if (vm < 0)
 		return -errno;
 	out->vgic_v3 = can_create(vm, KVM_DEV_TYPE_ARM_VGIC_V3);

@@ -159,3 +159,10 @@ int kvm_host_vgic(int kvm_fd, struct kvm_live *out)
 	(void)out;
 	return -ENOTSUP;
 }
+
+int kvm_host_irq(int kvm_fd, struct kvm_live *out)
+{
+	(void)kvm_fd;
+	(void)out;
+	return -ENOTSUP;
+}

@@ -78,6 +78,18 @@ cJSON *probe_to_json(const struct probe *p)
 			cJSON_AddItemToObject(o, "data", cJSON_Duplicate(c->data, 1));
 		cJSON_AddItemToArray(checks, o);
 	}
+	/* Numbers measured on the live host (exit and interrupt latencies). */
+	cJSON *measurements = cJSON_AddArrayToObject(root, "measurements");
+	for (size_t i = 0; i < p->kvm.measurement_count; i++) {
+		const struct measurement *m = &p->kvm.measurements[i];
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "id", m->id);
+		cJSON_AddNumberToObject(o, "value", m->value);
+		cJSON_AddStringToObject(o, "unit", m->unit);
+		cJSON_AddNumberToObject(o, "samples", m->samples);
+		cJSON_AddStringToObject(o, "detail", m->detail);
+		cJSON_AddItemToArray(measurements, o);
+	}
 	cJSON *verdict = cJSON_AddObjectToObject(root, "verdict");
 	cJSON_AddStringToObject(verdict, "status", verdict_name(p->verdict));
 	cJSON_AddBoolToObject(verdict, "kvm_usable", p->verdict != VERDICT_TCG_ONLY);
@@ -132,6 +144,12 @@ void probe_print_text(const struct probe *p, FILE *out, int colour)
 		fputc('\n', out);
 		if (c->hint && c->status != CHECK_PASS && c->status != CHECK_SKIP)
 			fprintf(out, "      hint: %s\n", c->hint);
+	}
+	if (p->kvm.measurement_count)
+		fputs("\nmeasured:\n", out);
+	for (size_t i = 0; i < p->kvm.measurement_count; i++) {
+		const struct measurement *m = &p->kvm.measurements[i];
+		fprintf(out, "      %-22s %.0f %s (%s)\n", m->id, m->value, m->unit, m->detail);
 	}
 	const char *vc = p->verdict == VERDICT_KVM_READY ? "\033[1;32m"
 			 : p->verdict == VERDICT_KVM_LIMITED ? "\033[1;33m" : "\033[1;31m";

@@ -178,6 +178,7 @@ static void skip_arch_checks(struct probe *p, const char *const *ids, size_t n)
 
 static const char *const kvm_blockers[] = {
 	"cpu.arch", "cpu.boot_el", "kconfig.KVM", "kvm.mode", "kvm.device", "kvm.api", "kvm.smoke",
+	"kvm.irq.timer", "kvm.irq.ipi",
 };
 
 static void decide(struct probe *p)
@@ -211,15 +212,18 @@ static void decide(struct probe *p)
 		free(r);
 	}
 	const struct check *smoke = probe_find(p, "kvm.smoke");
+	const struct check *irq = probe_find(p, "kvm.irq.timer");
 	int proven = smoke && smoke->status == CHECK_PASS;
+	int irq_proven = proven && irq && irq->status == CHECK_PASS;
 	if (why.len) {
 		p->verdict = VERDICT_KVM_LIMITED;
 		p->verdict_summary = kq_xasprintf("KVM with limits%s: %s",
 						  proven ? "" : " (not proven by a smoke test)", why.data);
 	} else {
 		p->verdict = VERDICT_KVM_READY;
-		p->verdict_summary = kq_xasprintf("KVM ready%s", proven ? " (smoke test passed)"
-								 : " (not proven by a smoke test)");
+		p->verdict_summary = kq_xasprintf("KVM ready%s", irq_proven ? " (smoke and interrupt tests passed)"
+								 : proven ? " (smoke test passed)"
+									  : " (not proven by a smoke test)");
 	}
 	kq_buf_free(&why);
 }

@@ -64,6 +64,18 @@ struct probe_options {
 	int skip_smoke;           /* --no-smoke */
 };
 
+/* A number the probe measured (an exit latency, an interrupt's latency):
+ * the JSON document's "measurements", shown by the report and the matrix. */
+struct measurement {
+	char id[40];
+	double value;
+	char unit[8];
+	unsigned samples;         /* how many went into the median */
+	char detail[200];
+};
+
+#define KVM_MAX_MEASUREMENTS 8
+
 /* What the live KVM checks found; filled by kvm.c and kvm_<hostarch>.c. */
 struct kvm_live {
 	int dev_errno;            /* 0 when /dev/kvm opened read-write */
@@ -73,6 +85,16 @@ struct kvm_live {
 	char smoke_detail[256];
 	int vgic_ran;
 	int vgic_v2, vgic_v3, vgic_its;
+	/* The interrupt test (kvm_host_irq): an in-kernel interrupt
+	 * controller, a timer interrupt, an IPI where the host arch has one. */
+	int irq_ran;
+	int irq_no_chip;          /* KVM refused to create the interrupt controller */
+	char irq_chip[32];        /* "vGICv3", "vGICv2", "PIC+PIT" */
+	int timer_ok, ipi_ok;     /* 1 delivered, 0 not, -1 not tried */
+	double timer_us, ipi_us;  /* latency: deadline (or send) to the handler */
+	char timer_detail[320], ipi_detail[320];
+	size_t measurement_count;
+	struct measurement measurements[KVM_MAX_MEASUREMENTS];
 };
 
 struct probe {
@@ -121,6 +143,8 @@ struct probe_arch {
 	void (*gic)(struct probe *p);
 	void (*iommu)(struct probe *p);
 	void (*topology)(struct probe *p);
+	/* Advice when the interrupt test fails (NULL: a generic one). */
+	const char *irq_fail_hint;
 	/* Advice when /dev/kvm does not exist. */
 	const char *no_kvm_device_hint;
 	/* KVM_CHECK_EXTENSION capabilities worth reporting. */
@@ -176,6 +200,13 @@ void probe_iommu_sysfs(struct probe *p, char *names, size_t size, size_t *groups
 void probe_kvm_checks(struct probe *p);
 int kvm_host_smoke(int kvm_fd, struct kvm_live *out);
 int kvm_host_vgic(int kvm_fd, struct kvm_live *out);
+/* Returns 0 when the test ran (its results in out), -ENOTSUP without one. */
+int kvm_host_irq(int kvm_fd, struct kvm_live *out);
+/* Median of n values (reorders them); NAN when n is 0.  kvm.c. */
+double kvm_median(double *v, size_t n);
+/* Adds a measurement to out (ignored past KVM_MAX_MEASUREMENTS). */
+void kvm_add_measurement(struct kvm_live *out, const char *id, double value, const char *unit,
+			 unsigned samples, const char *detail);
 
 /* Rendering (output.c). */
 cJSON *probe_to_json(const struct probe *p);

@@ -11,7 +11,8 @@
 # itself failed (no image, QEMU failed, timeout, garbled output); 2 on
 # usage errors.
 #
-# CONFIG is one of: el1 el2-nvhe-gicv2 el2-vhe-gicv3-smmuv3 el2-vhe-gicv3-acpi
+# CONFIG is one of: el1 el2-nvhe-gicv2 el2-nvhe-gicv2-nomaint
+# el2-vhe-gicv3-smmuv3 el2-vhe-gicv3-acpi
 # pi5-16k (a Raspberry Pi 5-like host: Cortex-A76, GICv2, EL2, Debian's
 # 16K-page kernel; its image is LAB_IMAGE_DIR, default <repo>/build/lab-16k)
 #
@@ -41,7 +42,8 @@ LAB_FAIL=125
 usage() {
 	cat >&2 <<'EOF'
 usage: run.sh CONFIG OUTDIR [command...]
-  CONFIG: el1 | el2-nvhe-gicv2 | el2-vhe-gicv3-smmuv3 | el2-vhe-gicv3-acpi | pi5-16k
+  CONFIG: el1 | el2-nvhe-gicv2 | el2-nvhe-gicv2-nomaint | el2-vhe-gicv3-smmuv3 |
+          el2-vhe-gicv3-acpi | pi5-16k
   command runs in the guest (files it writes to /out/ come back to OUTDIR/)
   env: LAB_TIMEOUT LAB_IMAGE_DIR LAB_EXTRA_FILES LAB_MEM LAB_SMP LAB_APPEND
        LAB_QEMU LAB_EFI LAB_PAYLOAD LAB_WORK_MB LAB_SSH_PORT
@@ -78,6 +80,7 @@ if [ -n "$payload" ] && [ ! -f "$payload" ]; then die "LAB_PAYLOAD: no such file
 # ---------------------------------------------------------------- configs
 
 bios=
+nomaint=
 case $config in
 el1)
 	machine=virt
@@ -86,6 +89,14 @@ el1)
 el2-nvhe-gicv2)
 	machine=virt,virtualization=on
 	cpu=cortex-a72
+	;;
+el2-nvhe-gicv2-nomaint)
+	# The nVHE host booted with a device tree whose GIC node lacks the vGIC
+	# maintenance interrupt (like the Raspberry Pi 5 DTB that hung every
+	# KVM guest): QEMU's own tree, dumped, edited with dtc, given back.
+	machine=virt,virtualization=on
+	cpu=cortex-a72
+	nomaint=1
 	;;
 el2-vhe-gicv3-smmuv3)
 	machine=virt,virtualization=on,gic-version=3,iommu=smmuv3
@@ -201,6 +212,27 @@ if [ "$work_mb" -gt 0 ]; then
 		die "cannot make the work disk ($work/work.img, ${work_mb} MiB)"
 	set -- "$@" -drive "if=none,id=work,format=raw,file=$work/work.img,cache=unsafe" \
 		-device virtio-blk-device,drive=work,serial=labwork
+fi
+
+if [ -n "$nomaint" ]; then
+	# The GIC is the node with "interrupt-controller;" at 0x8000000; its
+	# own "interrupts" property is the maintenance interrupt (its v2m child
+	# keeps its own). The edit must have removed exactly one line.
+	command -v dtc >/dev/null 2>&1 || die "$config needs dtc (apt-get install device-tree-compiler)"
+	"$qemu" "$@" -machine dumpdtb="$work/virt.dtb" </dev/null >"$work/dumpdtb.log" 2>&1 ||
+		die "qemu -machine dumpdtb failed: $(cat "$work/dumpdtb.log")"
+	dtc -q -I dtb -O dts -o "$work/virt.dts" "$work/virt.dtb" || die "dtc could not decompile QEMU's device tree"
+	awk '
+		/^\tintc@8000000 \{$/ { in_gic = 1 }
+		in_gic && /^\t\t[a-z]/ && /\{$/ { child++ }
+		in_gic && /^\t\t\};$/ { child-- }
+		in_gic && /^\t\};$/ { in_gic = 0 }
+		in_gic && !child && /^\t\tinterrupts = / { removed++; next }
+		{ print }
+		END { if (removed != 1) exit 1 }' "$work/virt.dts" >"$work/nomaint.dts" ||
+		die "the GIC node's interrupts property was not found in QEMU's device tree"
+	dtc -q -I dts -O dtb -o "$work/nomaint.dtb" "$work/nomaint.dts" || die "dtc could not compile the edited tree"
+	set -- "$@" -dtb "$work/nomaint.dtb"
 fi
 
 qrc=0

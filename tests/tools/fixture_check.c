@@ -6,6 +6,9 @@
  *   check ID STATUS [VALUE...]     VALUE, when given, must equal the value
  *   host FIELD VALUE...            a member of "host" (strings or numbers)
  *   detail ID TEXT...              the detail must contain TEXT
+ *   hint ID TEXT...                the hint must contain TEXT
+ *   measure ID UNIT                a measurement with that id and unit, a
+ *                                  positive value and at least one sample
  *
  * Usage: fixture_check PROBE.json EXPECT_FILE   (EXPECT_FILE may be "-" for
  * invariants only).  Prints one line per mismatch; exit 1 if any. */
@@ -97,6 +100,13 @@ static void invariants(const cJSON *doc)
 	for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++)
 		if (!find_check(doc, required[i]))
 			fail("check %s is missing%s%s", required[i], NULL, NULL);
+	/* Optional (older documents lack it), but well-formed when there. */
+	const cJSON *ms = cJSON_GetObjectItem(doc, "measurements"), *m;
+	if (ms && !cJSON_IsArray(ms))
+		fail("measurements is not an array%s%s", "", NULL, NULL);
+	cJSON_ArrayForEach(m, ms)
+		if (!str(m, "id") || !str(m, "unit") || !cJSON_IsNumber(cJSON_GetObjectItem(m, "value")))
+			fail("a measurement without id, unit or numeric value%s%s", "", NULL, NULL);
 	const cJSON *verdict = cJSON_GetObjectItem(doc, "verdict");
 	if (!str(verdict, "status") || !str(verdict, "summary"))
 		fail("no verdict status or summary%s%s", "", NULL, NULL);
@@ -158,6 +168,26 @@ int main(int argc, char **argv)
 					snprintf(got, sizeof(got), "%s", cJSON_IsTrue(v) ? "true" : "false");
 				if (strcmp(got, want))
 					fail("host.%s '%s', expected '%s'", a, got, want);
+			} else if (!strcmp(kind, "hint") && a && b) {
+				char want[512];
+				snprintf(want, sizeof(want), "%s%s%s", b, rest ? " " : "", rest ? rest : "");
+				const cJSON *c = find_check(doc, a);
+				if (!c || !str(c, "hint") || !strstr(str(c, "hint"), want))
+					fail("check %s: hint lacks '%s'%s", a, want, NULL);
+			} else if (!strcmp(kind, "measure") && a && b) {
+				const cJSON *m = NULL, *it;
+				cJSON_ArrayForEach(it, cJSON_GetObjectItem(doc, "measurements"))
+					if (str(it, "id") && !strcmp(str(it, "id"), a))
+						m = it;
+				const cJSON *value = m ? cJSON_GetObjectItem(m, "value") : NULL;
+				const cJSON *samples = m ? cJSON_GetObjectItem(m, "samples") : NULL;
+				if (!m)
+					fail("measurement %s missing%s%s", a, NULL, NULL);
+				else if (!str(m, "unit") || strcmp(str(m, "unit"), b))
+					fail("measurement %s: unit '%s', expected '%s'", a, str(m, "unit") ? str(m, "unit") : "", b);
+				else if (!cJSON_IsNumber(value) || !(value->valuedouble > 0) ||
+					 !cJSON_IsNumber(samples) || samples->valuedouble < 1)
+					fail("measurement %s: no positive value with samples%s%s", a, NULL, NULL);
 			} else if (!strcmp(kind, "detail") && a && b) {
 				char want[512];
 				snprintf(want, sizeof(want), "%s%s%s", b, rest ? " " : "", rest ? rest : "");
