@@ -54,7 +54,7 @@ LIBS := $(CJSON_LIB) -lfdt -lz
 
 LIB_SRCS := lib/util.c lib/hostfs.c lib/tar.c lib/json.c lib/energy.c
 PROBE_LIB_SRCS := probe/probe.c probe/check.c probe/common.c probe/host.c probe/arm64.c probe/x86.c probe/topology.c \
-	probe/dmesg.c probe/kconfig.c probe/cpuinfo.c probe/fdt.c probe/acpi.c probe/kvm.c \
+	probe/dmesg.c probe/kconfig.c probe/cpuinfo.c probe/midr.c probe/platform.c probe/fdt.c probe/acpi.c probe/kvm.c \
 	probe/output.c probe/capture.c probe/a64.c probe/irq_guest_arm64.c $(KVM_SRC)
 PROBE_SRCS := $(LIB_SRCS) $(PROBE_LIB_SRCS) probe/main.c
 PROBE_OBJS := $(PROBE_SRCS:%.c=$(OUT)/obj/%.o)

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "../lib/tar.h"
+#include "host.h"
 #include "probe.h"
 
 #define MAX_CAPTURE_FILE (16u << 20)
@@ -169,7 +170,7 @@ int probe_capture(const char *path, const char *live_json, struct kq_err *err)
 		"sys/firmware/fdt", "sys/kernel/mm/transparent_hugepage/enabled",
 		"sys/class/dmi/id/sys_vendor", "sys/class/dmi/id/product_name",
 		"sys/class/dmi/id/board_name", "sys/devices/soc0/machine", "sys/devices/soc0/family",
-		"sys/devices/soc0/soc_id",
+		"sys/devices/soc0/soc_id", "proc/interrupts", "sys/fs/cgroup/cgroup.controllers",
 	};
 	for (size_t i = 0; i < KQ_ARRAY_SIZE(files); i++)
 		add_file(w, fs, files[i]);
@@ -190,10 +191,14 @@ int probe_capture(const char *path, const char *live_json, struct kq_err *err)
 	add_file(w, fs, "sys/firmware/devicetree/base/model");
 	if (hostfs_exists(fs, "usr/bin/vcgencmd"))
 		tar_writer_add_file(w, "usr/bin/vcgencmd", "", 0);
+	add_dir_files(w, fs, "sys/devices/system/cpu/vulnerabilities");
+	/* cgroup v1 shows as its hierarchies' names. */
+	if (access("/sys/fs/cgroup/cgroup.controllers", F_OK) != 0)
+		add_dir_names(w, "sys/fs/cgroup");
 	add_cpus(w, fs);
 	add_module_params(w, fs);
 	static const char *const devs[] = { "dev/kvm", "dev/vhost-net", "dev/vhost-vsock",
-					    "dev/net/tun", "dev/vfio/vfio" };
+					    "dev/net/tun", "dev/vfio/vfio", "dev/gunyah" };
 	for (size_t i = 0; i < KQ_ARRAY_SIZE(devs); i++) {
 		char *abs = kq_xasprintf("/%s", devs[i]);
 		if (access(abs, F_OK) == 0)
@@ -201,6 +206,22 @@ int probe_capture(const char *path, const char *live_json, struct kq_err *err)
 		free(abs);
 	}
 	add_kernel_log(w);
+	/* What only a program or a register can tell: Android's hypervisor
+	 * properties and, on x86, the firmware's VT-x / AMD-V lock. */
+	size_t props_len;
+	char *props = host_getprop(&props_len);
+	if (props)
+		tar_writer_add_file(w, "android-getprop.txt", props, props_len);
+	free(props);
+	uint64_t msr;
+	char *msrs = NULL;
+	if (host_read_msr(0, 0x3a, &msr) == 0)
+		msrs = kq_xasprintf("feature_control=0x%llx\n", (unsigned long long)msr);
+	else if (host_read_msr(0, 0xc0010114u, &msr) == 0)
+		msrs = kq_xasprintf("vm_cr=0x%llx\n", (unsigned long long)msr);
+	if (msrs)
+		tar_writer_add_file(w, "x86-msr.txt", msrs, strlen(msrs));
+	free(msrs);
 
 	char when[32];
 	time_t now = time(NULL);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "../lib/energy.h"
+#include "host.h"
 #include "probe.h"
 
 void probe_check_arch(struct probe *p, const char *machine)
@@ -191,4 +192,146 @@ void probe_check_energy(struct probe *p)
 				     "where RAPL exists, on battery on a phone or laptop, or on a Pi 5 with vcgencmd",
 				     "unavailable");
 	check_set_detail(c, "%s", s.unavailable);
+}
+
+/* Snapdragon 8 Gen 2 and later boot Linux at EL1 under Qualcomm's Gunyah,
+ * which shows as /dev/gunyah, with no /dev/kvm. */
+static void check_vendor_hypervisor(struct probe *p)
+{
+	if (!hostfs_exists(p->fs, "dev/gunyah")) {
+		probe_add(p, "hyp.vendor", CHECK_PASS, "none", "no /dev/gunyah: no vendor hypervisor in the way", NULL);
+		return;
+	}
+	struct check *c = probe_add(p, "hyp.vendor", CHECK_WARN, "gunyah", NULL, GUNYAH_DIAGNOSIS);
+	c->limits = 1;
+	check_set_detail(c, "/dev/gunyah exists: Qualcomm's Gunyah hypervisor runs at EL2%s",
+			 hostfs_exists(p->fs, "dev/kvm") ? "" : ", and there is no /dev/kvm");
+}
+
+/* Android says what its hypervisor offers in ro.boot.hypervisor.*; the
+ * live probe asks getprop (a snapshot keeps its answer, those lines only,
+ * in android-getprop.txt). */
+static void check_android(struct probe *p)
+{
+	char *text = NULL;
+	size_t len = 0;
+	if (p->live)
+		text = host_getprop(&len);
+	else if (hostfs_read(p->fs, "android-getprop.txt", &text, &len, 1 << 20))
+		text = NULL;
+	if (!text) {
+		probe_add(p, "android.hypervisor", CHECK_SKIP, "",
+			  p->live ? "not Android (no getprop)" : "no android-getprop.txt in the snapshot (not Android)",
+			  NULL);
+		return;
+	}
+	struct android_hyp a;
+	android_props_parse(text, len, &a);
+	free(text);
+	if (!a.props) {
+		probe_add(p, "android.hypervisor", CHECK_WARN, "not stated",
+			  "getprop lists no ro.boot.hypervisor.* property",
+			  "this Android build does not state VM support (Android 13 and later do, with pKVM)");
+		return;
+	}
+	char value[160];
+	snprintf(value, sizeof(value), "vm.supported=%s, protected_vm.supported=%s%s%s",
+		 a.vm_supported == 1 ? "1" : a.vm_supported == 0 ? "0" : "absent",
+		 a.protected_vm_supported == 1 ? "1" : a.protected_vm_supported == 0 ? "0" : "absent",
+		 a.version[0] ? ", version=" : "", a.version);
+	struct check *c;
+	if (a.vm_supported == 1)
+		c = probe_add(p, "android.hypervisor", CHECK_PASS, value, NULL, NULL);
+	else if (a.protected_vm_supported == 1)
+		c = probe_add(p, "android.hypervisor", CHECK_WARN, value, NULL,
+			      "Android offers protected VMs only (pKVM through the Virtualization Framework); "
+			      "ordinary VMs need root and /dev/kvm");
+	else
+		c = probe_add(p, "android.hypervisor", CHECK_WARN, value, NULL,
+			      "Android states no VM support: the vendor's build does not enable pKVM/AVF");
+	check_set_detail(c, "getprop ro.boot.hypervisor.*: %d propert%s", a.props, a.props == 1 ? "y" : "ies");
+}
+
+/* What the kernel says of the CPU's speculation vulnerabilities (the
+ * guests run on the same CPU, so its exposure is theirs too). */
+static void check_vulnerabilities(struct probe *p)
+{
+	static const char dir[] = "sys/devices/system/cpu/vulnerabilities";
+	char **names = NULL;
+	size_t n = hostfs_list(p->fs, dir, &names);
+	struct kq_buf text;
+	kq_buf_init(&text);
+	for (size_t i = 0; i < n; i++) {
+		char *path = kq_xasprintf("%s/%s", dir, names[i]);
+		char *line = hostfs_read_line(p->fs, path);
+		if (line)
+			kq_buf_printf(&text, "%s:%s\n", names[i], line);
+		free(line);
+		free(path);
+	}
+	hostfs_free_list(names);
+	struct vuln_report r;
+	vuln_parse(text.data, text.len, &r);
+	kq_buf_free(&text);
+	if (!r.count) {
+		probe_add(p, "cpu.vulnerabilities", CHECK_SKIP, "", p->live ? "no /sys/devices/system/cpu/vulnerabilities"
+									  : "the snapshot has no sys/devices/system/cpu/vulnerabilities",
+			  NULL);
+		return;
+	}
+	char summary[400];
+	vuln_summary(&r, summary, sizeof(summary));
+	struct check *c;
+	if (r.vulnerable)
+		c = probe_add(p, "cpu.vulnerabilities", CHECK_WARN, summary, NULL,
+			      "the kernel reports the CPU vulnerable, and guests share the CPU: update the kernel, "
+			      "the CPU microcode or firmware (TF-A), and see the kernel's admin-guide/hw-vuln");
+	else
+		c = probe_add(p, "cpu.vulnerabilities", CHECK_PASS, summary, NULL, NULL);
+	check_set_detail(c, "/sys/devices/system/cpu/vulnerabilities: %zu files", r.count);
+	c->data = cJSON_CreateObject();
+	for (size_t i = 0; i < r.count; i++)
+		cJSON_AddStringToObject(c->data, r.e[i].name, r.e[i].text);
+}
+
+/* libvirt and the runner put each VMM in a cgroup; v2's root lists the
+ * controllers that can be delegated. */
+static void check_cgroups(struct probe *p)
+{
+	char *controllers = hostfs_read_line(p->fs, "sys/fs/cgroup/cgroup.controllers");
+	if (!controllers) {
+		int v1 = hostfs_exists(p->fs, "sys/fs/cgroup/cpu") || hostfs_exists(p->fs, "sys/fs/cgroup/memory");
+		if (v1)
+			probe_add(p, "cgroup.controllers", CHECK_WARN, "v1",
+				  "/sys/fs/cgroup holds cgroup v1 hierarchies, no cgroup.controllers",
+				  "VMMs and the runner expect the unified cgroup v2 hierarchy: boot with "
+				  "systemd.unified_cgroup_hierarchy=1");
+		else
+			probe_add(p, "cgroup.controllers", CHECK_SKIP, "",
+				  p->live ? "no cgroup filesystem at /sys/fs/cgroup" : "the snapshot has no sys/fs/cgroup",
+				  NULL);
+		return;
+	}
+	char missing[64];
+	int n = cgroup_missing_controllers(controllers, missing, sizeof(missing));
+	struct check *c;
+	if (!n) {
+		c = probe_add(p, "cgroup.controllers", CHECK_PASS, "v2: cpu cpuset memory io pids", NULL, NULL);
+	} else {
+		char hint[300];
+		snprintf(hint, sizeof(hint), "the cgroup v2 root lacks %s: VMMs cannot be limited or pinned that way; "
+					     "build the kernel with the controller (CONFIG_CGROUP_SCHED, CONFIG_CPUSETS, "
+					     "CONFIG_MEMCG, CONFIG_BLK_CGROUP, CONFIG_CGROUP_PIDS)", missing);
+		c = probe_addf(p, "cgroup.controllers", CHECK_WARN, hint, "v2, missing: %s", missing);
+	}
+	check_set_detail(c, "/sys/fs/cgroup/cgroup.controllers: %s", controllers);
+	free(controllers);
+}
+
+void probe_check_platform(struct probe *p)
+{
+	check_vendor_hypervisor(p);
+	check_android(p);
+	check_vulnerabilities(p);
+	check_cgroups(p);
 }

@@ -1,5 +1,4 @@
-/* /proc/cpuinfo in both of its shapes (arm64 "CPU part", x86 "flags"), and
- * the names of Arm cores by MIDR. */
+/* /proc/cpuinfo in both of its shapes (arm64 "CPU part", x86 "flags"). */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -111,46 +110,24 @@ int flag_list_has(const char *list, const char *word)
 	return 0;
 }
 
-struct midr_name {
-	unsigned implementer, part;
-	const char *name;
-};
-
-/* From the Arm Technical Reference Manuals' MIDR_EL1 tables and the kernel's
- * arch/arm64/include/asm/cputype.h part numbers. */
-static const struct midr_name midr_names[] = {
-	{ 0x41, 0xd03, "Cortex-A53" },  { 0x41, 0xd04, "Cortex-A35" },
-	{ 0x41, 0xd05, "Cortex-A55" },  { 0x41, 0xd07, "Cortex-A57" },
-	{ 0x41, 0xd08, "Cortex-A72" },  { 0x41, 0xd09, "Cortex-A73" },
-	{ 0x41, 0xd0a, "Cortex-A75" },  { 0x41, 0xd0b, "Cortex-A76" },
-	{ 0x41, 0xd0c, "Neoverse-N1" }, { 0x41, 0xd0d, "Cortex-A77" },
-	{ 0x41, 0xd0e, "Cortex-A76AE" },{ 0x41, 0xd40, "Neoverse-V1" },
-	{ 0x41, 0xd41, "Cortex-A78" },  { 0x41, 0xd42, "Cortex-A78AE" },
-	{ 0x41, 0xd44, "Cortex-X1" },   { 0x41, 0xd46, "Cortex-A510" },
-	{ 0x41, 0xd47, "Cortex-A710" }, { 0x41, 0xd48, "Cortex-X2" },
-	{ 0x41, 0xd49, "Neoverse-N2" }, { 0x41, 0xd4b, "Cortex-A78C" },
-	{ 0x41, 0xd4c, "Cortex-X1C" },  { 0x41, 0xd4d, "Cortex-A715" },
-	{ 0x41, 0xd4e, "Cortex-X3" },   { 0x41, 0xd4f, "Neoverse-V2" },
-	{ 0x41, 0xd80, "Cortex-A520" }, { 0x41, 0xd81, "Cortex-A720" },
-	{ 0x41, 0xd82, "Cortex-X4" },   { 0x41, 0xd84, "Neoverse-V3" },
-	{ 0x41, 0xd85, "Cortex-X925" }, { 0x41, 0xd87, "Cortex-A725" },
-	{ 0x41, 0xd8e, "Neoverse-N3" },
-	{ 0x51, 0x800, "Kryo-2XX-Gold" }, { 0x51, 0x801, "Kryo-2XX-Silver" },
-	{ 0x51, 0x802, "Kryo-3XX-Gold" }, { 0x51, 0x803, "Kryo-3XX-Silver" },
-	{ 0x51, 0x804, "Kryo-4XX-Gold" }, { 0x51, 0x805, "Kryo-4XX-Silver" },
-	{ 0x51, 0x001, "Oryon" },
-	{ 0x61, 0x022, "Apple-M1-Icestorm" }, { 0x61, 0x023, "Apple-M1-Firestorm" },
-	{ 0x46, 0x001, "A64FX" },
-	/* Implementer 0 is reserved for software: QEMU's "max" CPU. */
-	{ 0x00, 0x051, "QEMU-max" },
-	{ 0x48, 0xd01, "TSV110" },
-	{ 0xc0, 0xac3, "Ampere-1" },
-};
-
-const char *midr_core_name(unsigned implementer, unsigned part)
+int cpuinfo_vhe(const struct cpuinfo *ci, char *why, size_t why_size)
 {
-	for (size_t i = 0; i < KQ_ARRAY_SIZE(midr_names); i++)
-		if (midr_names[i].implementer == implementer && midr_names[i].part == part)
-			return midr_names[i].name;
-	return NULL;
+	const char *features = NULL;
+	for (size_t i = 0; i < ci->count && !features; i++)
+		if (ci->cpus[i].features[0])
+			features = ci->cpus[i].features;
+	if (!features) {
+		snprintf(why, why_size, "cpuinfo has no Features line");
+		return -1;
+	}
+	static const char *const v81[] = { "atomics", "asimdrdm" };
+	for (size_t i = 0; i < KQ_ARRAY_SIZE(v81); i++) {
+		if (flag_list_has(features, v81[i])) {
+			snprintf(why, why_size, "cpuinfo Features list '%s', an Armv8.1 feature: VHE is mandatory from Armv8.1",
+				 v81[i]);
+			return 1;
+		}
+	}
+	snprintf(why, why_size, "cpuinfo Features list neither atomics nor asimdrdm: an Armv8.0 core, which has no VHE");
+	return 0;
 }

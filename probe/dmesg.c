@@ -193,3 +193,62 @@ void dmesg_kvm_arm(const char *log, size_t len, struct kvm_arm_log *out)
 	struct kvm_scan s = { out };
 	for_each_line(log, len, kvm_cb, &s);
 }
+
+/* The GIC as the kernel's drivers name it.  The GICv3 driver's lines
+ * carry "GICv3: " (its pr_fmt) or speak of redistributors and ITSes; the
+ * GICv2 driver's do not, and it alone prints "GIC: Adjusting CPU interface
+ * base".  "GIC: Using split EOI/Deactivate mode" comes from both (old GICv3
+ * kernels print it without the prefix), so it means v2 only when no v3
+ * line is there; so does KVM's "vgic-v2@" line. */
+struct gic_scan {
+	char v3[256], v2[256];
+};
+
+static int gic_cb(const char *line, size_t n, void *arg)
+{
+	struct gic_scan *g = arg;
+	if (!g->v3[0] && (kq_memstr(line, n, "GICv3: ") || kq_memstr(line, n, "GICv4") ||
+			  kq_memstr(line, n, "found redistributor") || kq_memstr(line, n, "ITS [mem")))
+		copy_line(g->v3, sizeof(g->v3), line, n);
+	if (!g->v2[0] && (kq_memstr(line, n, "GIC: Using split EOI/Deactivate mode") ||
+			  kq_memstr(line, n, "GIC: Adjusting CPU interface base") ||
+			  kq_memstr(line, n, "vgic-v2@")))
+		copy_line(g->v2, sizeof(g->v2), line, n);
+	return 0;
+}
+
+enum gic_version dmesg_gic_version(const char *log, size_t len, char *line, size_t line_size)
+{
+	struct gic_scan g;
+	memset(&g, 0, sizeof(g));
+	for_each_line(log, len, gic_cb, &g);
+	enum gic_version v = g.v3[0] ? GIC_V3 : g.v2[0] ? GIC_V2 : GIC_UNKNOWN;
+	if (line && line_size)
+		snprintf(line, line_size, "%s", g.v3[0] ? g.v3 : g.v2);
+	return v;
+}
+
+int proc_interrupts_find(const char *text, size_t len, const char *name, char *line, size_t line_size)
+{
+	/* The action names end each line ("  9:  ...  GICv2  25 Level  vgic");
+	 * a whole-word match keeps "vgic" from matching "vgic-foo". */
+	size_t off = 0, nlen = strlen(name);
+	while (text && off < len && nlen) {
+		const char *l = text + off;
+		const char *nl = memchr(l, '\n', len - off);
+		size_t n = nl ? (size_t)(nl - l) : len - off;
+		off += n + 1;
+		for (size_t i = 0; i + nlen <= n; i++) {
+			if (memcmp(l + i, name, nlen))
+				continue;
+			int before = i == 0 || l[i - 1] == ' ' || l[i - 1] == '\t' || l[i - 1] == ',';
+			int after = i + nlen == n || l[i + nlen] == ' ' || l[i + nlen] == '\t' ||
+				    l[i + nlen] == ',' || l[i + nlen] == '\r';
+			if (before && after) {
+				copy_line(line, line_size, l, n);
+				return 1;
+			}
+		}
+	}
+	return 0;
+}

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -282,7 +283,97 @@ static char *collect(struct child *c, uint64_t deadline)
 struct qemu_query {
 	char *path;
 	struct child version, accels;
+	char identity[160];       /* the binary's, for the cache; "" unknown */
+	char *cache_file;         /* NULL: no cache (--no-cache, no home) */
+	char *cached_version, *cached_accels;
 };
+
+/* QEMU's answers depend on the binary alone, so they are kept in a cache
+ * keyed by its identity (device, inode, size, modification and change
+ * times): a new QEMU, or the same path replaced, misses it.  The cache is
+ * read as untrusted text: a line that does not parse is a miss. */
+static char *cache_path(const char *arch_name)
+{
+	const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+	if (xdg && *xdg == '/')
+		return kq_xasprintf("%s/kvmqual/qemu-%s.txt", xdg, arch_name);
+	if (home && *home == '/')
+		return kq_xasprintf("%s/.cache/kvmqual/qemu-%s.txt", home, arch_name);
+	return NULL;
+}
+
+static void binary_identity(const char *path, char *out, size_t size)
+{
+	struct stat st;
+	out[0] = '\0';
+	if (stat(path, &st) == 0)
+		snprintf(out, size, "%s:%llu:%llu:%lld:%lld.%09ld:%lld.%09ld", path, (unsigned long long)st.st_dev,
+			 (unsigned long long)st.st_ino, (long long)st.st_size, (long long)st.st_mtim.tv_sec,
+			 st.st_mtim.tv_nsec, (long long)st.st_ctim.tv_sec, st.st_ctim.tv_nsec);
+}
+
+/* "\n" in the answers is stored as "\x01" so each stays one line. */
+static void cache_load(struct qemu_query *q)
+{
+	char *text;
+	size_t len;
+	struct kq_err err;
+	if (kq_read_file(q->cache_file, 1 << 16, &text, &len, &err))
+		return;
+	char key[sizeof(q->identity)], version[512], accels[512];
+	if (host_info_get(text, "binary", key, sizeof(key)) && !strcmp(key, q->identity) &&
+	    host_info_get(text, "version", version, sizeof(version)) &&
+	    host_info_get(text, "accels", accels, sizeof(accels))) {
+		for (char *c = version; *c; c++)
+			if (*c == '\x01')
+				*c = '\n';
+		for (char *c = accels; *c; c++)
+			if (*c == '\x01')
+				*c = '\n';
+		q->cached_version = kq_xstrdup(version);
+		q->cached_accels = kq_xstrdup(accels);
+	}
+	free(text);
+}
+
+static void cache_store(const struct qemu_query *q, const char *version, const char *accels)
+{
+	if (!q->cache_file || !q->identity[0] || !version || !accels || strlen(version) > 400 || strlen(accels) > 400)
+		return;
+	char *dir = kq_xstrdup(q->cache_file);
+	char *slash = strrchr(dir, '/');
+	*slash = '\0';
+	char *parent = kq_xstrdup(dir);
+	char *pslash = strrchr(parent, '/');
+	if (pslash && pslash != parent) {
+		*pslash = '\0';
+		mkdir(parent, 0700);    /* ~/.cache */
+	}
+	mkdir(dir, 0700);
+	free(parent);
+	char *v = kq_xstrdup(version), *a = kq_xstrdup(accels);
+	for (char *c = v; *c; c++)
+		if (*c == '\n')
+			*c = '\x01';
+	for (char *c = a; *c; c++)
+		if (*c == '\n')
+			*c = '\x01';
+	char *text = kq_xasprintf("binary=%s\nversion=%s\naccels=%s\n", q->identity, v, a);
+	char *tmp = kq_xasprintf("%s.%ld.tmp", q->cache_file, (long)getpid());
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd >= 0) {
+		size_t n = strlen(text);
+		int ok = write(fd, text, n) == (ssize_t)n;
+		ok &= close(fd) == 0;
+		if (!ok || rename(tmp, q->cache_file))
+			unlink(tmp);
+	}
+	free(tmp);
+	free(text);
+	free(v);
+	free(a);
+	free(dir);
+}
 
 struct qemu_query *host_qemu_start(const struct probe *p)
 {
@@ -291,12 +382,19 @@ struct qemu_query *host_qemu_start(const struct probe *p)
 	struct qemu_query *q = kq_xcalloc(1, sizeof(*q));
 	q->version.pid = q->accels.pid = -1;
 	q->path = which(p->arch->qemu_binary);
-	if (q->path) {
-		char *version_argv[] = { q->path, "--version", NULL };
-		char *accel_argv[] = { q->path, "-accel", "help", NULL };
-		spawn_capture(version_argv, &q->version);
-		spawn_capture(accel_argv, &q->accels);
+	if (!q->path)
+		return q;
+	if (!p->opt.no_cache && (q->cache_file = cache_path(p->arch->name))) {
+		binary_identity(q->path, q->identity, sizeof(q->identity));
+		if (q->identity[0])
+			cache_load(q);
+		if (q->cached_version)
+			return q;
 	}
+	char *version_argv[] = { q->path, "--version", NULL };
+	char *accel_argv[] = { q->path, "-accel", "help", NULL };
+	spawn_capture(version_argv, &q->version);
+	spawn_capture(accel_argv, &q->accels);
 	return q;
 }
 
@@ -318,12 +416,16 @@ void host_check_qemu(struct probe *p, struct qemu_query *q)
 			 !strcmp(p->arch->name, "aarch64") ? "qemu-system-arm" : "qemu-system-x86");
 		struct check *c = probe_add(p, "qemu.accel", CHECK_WARN, "not found", NULL, hint);
 		check_set_detail(c, "%s is not in PATH", bin);
+		free(q->cache_file);
 		free(q);
 		return;
 	}
 	uint64_t deadline = kq_now_ns() + 5000000000ull;
-	char *version = collect(&q->version, deadline);
-	char *accels = collect(&q->accels, deadline);
+	int cached = q->cached_version != NULL;
+	char *version = cached ? q->cached_version : collect(&q->version, deadline);
+	char *accels = cached ? q->cached_accels : collect(&q->accels, deadline);
+	if (!cached)
+		cache_store(q, version, accels);
 	char ver[64] = "unknown";
 	if (version)
 		sscanf(version, "QEMU emulator version %63s", ver);
@@ -340,9 +442,52 @@ void host_check_qemu(struct probe *p, struct qemu_query *q)
 		c = probe_addf(p, "qemu.accel", CHECK_WARN,
 			       "this QEMU was built without KVM support: install Debian's qemu-system package",
 			       "%s (%s)", ver, accels ? "no kvm accelerator" : "'-accel help' failed");
-	check_set_detail(c, "%s, version %s", q->path, ver);
+	check_set_detail(c, "%s, version %s%s", q->path, ver,
+			 cached ? " (remembered for this binary; --no-cache asks it again)" : "");
 	free(version);
 	free(accels);
+	free(q->cache_file);
 	free(q->path);
 	free(q);
+}
+
+char *host_getprop(size_t *len)
+{
+	char *path = which("getprop");
+	if (!path && access("/system/bin/getprop", X_OK) == 0)
+		path = kq_xstrdup("/system/bin/getprop");
+	if (!path)
+		return NULL;
+	char *argv[] = { path, NULL };
+	struct child c;
+	char *out = NULL;
+	if (spawn_capture(argv, &c) == 0)
+		out = collect(&c, kq_now_ns() + 2000000000ull);
+	free(path);
+	if (!out)
+		return NULL;
+	/* Only the hypervisor's properties: the rest (serial numbers,
+	 * accounts) has no business in a probe result or a snapshot. */
+	struct kq_buf b;
+	kq_buf_init(&b);
+	kq_buf_add(&b, "", 0);
+	for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n"))
+		if (!strncmp(line, "[ro.boot.hypervisor.", 20))
+			kq_buf_printf(&b, "%s\n", line);
+	free(out);
+	*len = b.len;
+	return kq_buf_steal(&b);
+}
+
+int host_read_msr(unsigned cpu, uint32_t msr, uint64_t *value)
+{
+	char path[48];
+	snprintf(path, sizeof(path), "/dev/cpu/%u/msr", cpu);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ssize_t n = pread(fd, value, sizeof(*value), msr);
+	int err = n == (ssize_t)sizeof(*value) ? 0 : n < 0 ? -errno : -EIO;
+	close(fd);
+	return err;
 }

@@ -4,6 +4,7 @@
 #define KQ_PROBE_HOST_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct probe;
 
@@ -20,5 +21,12 @@ struct qemu_query;
  * and frees q. */
 struct qemu_query *host_qemu_start(const struct probe *p);
 void host_check_qemu(struct probe *p, struct qemu_query *q);
+
+/* Android's ro.boot.hypervisor.* lines from getprop ("[key]: [value]"),
+ * or NULL when there is no getprop; *len gets the length. */
+char *host_getprop(size_t *len);
+/* Reads a model-specific register through /dev/cpu/N/msr (root, the msr
+ * module): 0, or -errno. */
+int host_read_msr(unsigned cpu, uint32_t msr, uint64_t *value);
 
 #endif

@@ -28,6 +28,8 @@ static const char *device_hint(const struct probe *p, int err)
 {
 	switch (err) {
 	case ENOENT:
+		if (hostfs_exists(p->fs, "dev/gunyah"))
+			return GUNYAH_DIAGNOSIS;
 		return p->arch ? p->arch->no_kvm_device_hint : "no /dev/kvm";
 	case EACCES:
 	case EPERM:

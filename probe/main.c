@@ -15,7 +15,7 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: probe [--json] [--sysroot PATH] [--capture FILE.tar.gz] [--no-smoke]\n"
-		"             [--color=auto|always|never] [--output FILE]\n"
+		"             [--no-cache] [--color=auto|always|never] [--output FILE]\n"
 		"\n"
 		"Checks whether this host can run KVM, and with what: boot exception level,\n"
 		"KVM mode, /dev/kvm and its capabilities (running a few guest instructions to\n"
@@ -27,7 +27,9 @@ static void usage(FILE *out)
 		"                      this host; checks that need the live host are skipped\n"
 		"  --capture FILE      write a snapshot of this host to FILE (.tar.gz), with this\n"
 		"                      probe's live results inside, then print them as usual\n"
-		"  --no-smoke          do not run the KVM smoke test\n"
+		"  --no-smoke          do not run the KVM smoke and interrupt tests\n"
+		"  --no-cache          ask QEMU for its version and accelerators even when the\n"
+		"                      answers for this binary are cached (~/.cache/kvmqual)\n"
 		"  --color=WHEN        colour the table: auto (on a terminal), always, never\n"
 		"  --output FILE       write the result to FILE instead of standard output\n"
 		"  --help, --version\n"
@@ -80,6 +82,7 @@ int main(int argc, char **argv)
 		{ "sysroot", required_argument, NULL, 's' },
 		{ "capture", required_argument, NULL, 'c' },
 		{ "no-smoke", no_argument, NULL, 'n' },
+		{ "no-cache", no_argument, NULL, 'N' },
 		{ "color", required_argument, NULL, 'C' },
 		{ "colour", required_argument, NULL, 'C' },
 		{ "output", required_argument, NULL, 'o' },
@@ -94,6 +97,7 @@ int main(int argc, char **argv)
 		case 's': sysroot = optarg; break;
 		case 'c': capture = optarg; break;
 		case 'n': opt.skip_smoke = 1; break;
+		case 'N': opt.no_cache = 1; break;
 		case 'o': output = optarg; break;
 		case 'C':
 			if (!strcmp(optarg, "always")) colour = 1;

@@ -91,19 +91,24 @@ const char *midr_core_name(unsigned implementer, unsigned part);
 enum gic_version { GIC_UNKNOWN = 0, GIC_V2 = 2, GIC_V3 = 3, GIC_V4 = 4 };
 
 struct iommu_unit {
-	char compatible[64];
-	char kind[16];      /* "smmu-v3", "smmu-v2", "smmu-v1", "other" */
-	int enabled;        /* status okay (or absent) */
+	char compatible[64];  /* the node's first (most specific) compatible */
+	char kind[16];        /* "smmu-v3", "smmu-v2", "smmu-v1", "vendor" */
+	char name[40];        /* "SMMUv3", "Rockchip IOMMU", or the compatible */
+	char driver[32];      /* the Kconfig option of its driver; "" unknown */
+	int enabled;          /* status okay (or absent) */
 };
 
 struct fdt_facts {
 	int valid;
 	char model[128];
 	char compatible[128];     /* root compatible, first entry */
-	char soc[64];             /* second root compatible entry, usually the SoC */
+	char soc[64];             /* the most specific root compatible naming the chip */
 	enum gic_version gic;
 	char gic_compatible[64];
-	int gic_its;
+	int gic_its;              /* an ITS node that is enabled */
+	int gic_its_disabled;     /* ITS nodes with status "disabled" */
+	int gic_virt;             /* the GIC node lists its virtualization frames (GICH, GICV) */
+	int gic_maint_irq;        /* the GIC node has an interrupts property: the maintenance IRQ */
 	size_t iommu_count;
 	struct iommu_unit iommus[FDT_MAX_LIST];
 	size_t cpu_count;
@@ -114,6 +119,67 @@ struct fdt_facts {
 
 /* Returns 0, or -1 with a reason in err (a truncated or corrupt blob). */
 int fdt_facts_parse(const void *blob, size_t len, struct fdt_facts *out, char *err, size_t err_size);
+
+/* ---- the GIC and its maintenance interrupt, without firmware tables ---- */
+
+/* The GIC version the kernel log states (GICv3 driver lines, else the
+ * GICv2 driver's); line gets the line that decided. */
+enum gic_version dmesg_gic_version(const char *log, size_t len, char *line, size_t line_size);
+
+/* Finds the /proc/interrupts line whose action names hold name as a word
+ * ("vgic": KVM's maintenance interrupt handler).  Returns 1 when found. */
+int proc_interrupts_find(const char *text, size_t len, const char *name, char *line, size_t line_size);
+
+/* ---- what the CPU has ---- */
+
+/* Whether the CPUs implement VHE (FEAT_VHE, mandatory from Armv8.1): 1 when
+ * cpuinfo's Features list Armv8.1 features ("atomics", "asimdrdm"), 0 when
+ * they list features but none of those (an Armv8.0 core), -1 when cpuinfo
+ * has no Features.  why gets the evidence. */
+int cpuinfo_vhe(const struct cpuinfo *ci, char *why, size_t why_size);
+
+/* ---- platform facts (platform.c) ---- */
+
+/* /sys/devices/system/cpu/vulnerabilities: one entry per file, from text
+ * in the form "grep . /sys/devices/system/cpu/vulnerabilities/NAME..."
+ * prints ("PATH:TEXT" per line; "NAME: TEXT" works too), so that the runner can
+ * hand the guest's own view, read through the agent, to the same parser. */
+#define VULN_MAX 48
+
+enum vuln_state { VULN_UNKNOWN, VULN_NOT_AFFECTED, VULN_MITIGATED, VULN_VULNERABLE };
+
+struct vuln_entry {
+	char name[40];
+	char text[160];
+	enum vuln_state state;
+};
+
+struct vuln_report {
+	size_t count;
+	struct vuln_entry e[VULN_MAX];
+	size_t vulnerable, mitigated, not_affected, unknown;
+};
+
+int vuln_parse(const char *text, size_t len, struct vuln_report *out);
+/* "17 known: 3 mitigated, 14 not affected" or "vulnerable: spectre_v2,
+ * mds; 2 mitigated, 14 not affected". */
+void vuln_summary(const struct vuln_report *r, char *buf, size_t size);
+
+/* The cgroup v2 controllers VMMs use (libvirt and the runner put QEMU in a
+ * cgroup): cpu, cpuset, memory, io, pids.  Writes the missing ones,
+ * space-separated, and returns how many are missing. */
+int cgroup_missing_controllers(const char *controllers, char *missing, size_t missing_size);
+
+/* Android's ro.boot.hypervisor.* properties, from `getprop` output
+ * ("[key]: [value]" lines). */
+struct android_hyp {
+	int props;                    /* how many ro.boot.hypervisor.* lines */
+	int vm_supported;             /* 1, 0, or -1 when absent */
+	int protected_vm_supported;
+	char version[64];
+};
+
+int android_props_parse(const char *text, size_t len, struct android_hyp *out);
 
 /* ---- ACPI tables ---- */
 

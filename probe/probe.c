@@ -165,7 +165,8 @@ static const struct probe_arch *pick_arch(struct probe *p, char *machine, size_t
 /* Without a known architecture the per-arch checks still appear, so every
  * document has the same ids. */
 static const char *const arch_checks_early[] = { "cpu.boot_el", "cpu.virt_ext", "kvm.mode" };
-static const char *const arch_checks_late[] = { "kvm.vgic", "gic.version", "iommu.present" };
+static const char *const arch_checks_late[] = { "kvm.vgic", "kvm.ipa", "gic.version", "gic.maint_irq",
+						 "iommu.present" };
 static const char *const arch_checks_topology[] = { "cpu.topology" };
 
 static void skip_arch_checks(struct probe *p, const char *const *ids, size_t n)
@@ -274,6 +275,7 @@ int probe_run(struct probe *p, struct hostfs *fs, const struct probe_options *op
 	if (p->arch) {
 		p->arch->vgic(p);
 		p->arch->gic(p);
+		p->arch->gic_maint(p);
 		p->arch->iommu(p);
 	} else {
 		skip_arch_checks(p, arch_checks_late, KQ_ARRAY_SIZE(arch_checks_late));
@@ -282,6 +284,7 @@ int probe_run(struct probe *p, struct hostfs *fs, const struct probe_options *op
 	probe_check_devices(p);
 	probe_check_memory(p);
 	probe_check_energy(p);
+	probe_check_platform(p);
 	if (p->arch)
 		p->arch->topology(p);
 	else

@@ -62,6 +62,7 @@ struct host_identity {
 
 struct probe_options {
 	int skip_smoke;           /* --no-smoke */
+	int no_cache;             /* --no-cache: ask QEMU even if its answers are cached */
 };
 
 /* A number the probe measured (an exit latency, an interrupt's latency):
@@ -141,6 +142,7 @@ struct probe_arch {
 	void (*kvm_mode)(struct probe *p);
 	void (*vgic)(struct probe *p);
 	void (*gic)(struct probe *p);
+	void (*gic_maint)(struct probe *p);
 	void (*iommu)(struct probe *p);
 	void (*topology)(struct probe *p);
 	/* Advice when the interrupt test fails (NULL: a generic one). */
@@ -189,6 +191,14 @@ void probe_check_kconfig(struct probe *p);
 void probe_check_devices(struct probe *p);
 void probe_check_memory(struct probe *p);
 void probe_check_energy(struct probe *p);
+/* Vendor hypervisor, Android's VM support, CPU vulnerabilities, cgroups. */
+void probe_check_platform(struct probe *p);
+
+/* What a Gunyah device (/dev/gunyah, no /dev/kvm) means. */
+#define GUNYAH_DIAGNOSIS                                                                            \
+	"the vendor hypervisor (Qualcomm Gunyah) owns EL2; KVM is not available; Linux runs at EL1 " \
+	"under it, and VMs run only through Gunyah itself (/dev/gunyah: Android's Virtualization "  \
+	"Framework, or crosvm built with Gunyah support), not QEMU with KVM"
 
 /* Helpers for the per-arch code (topology.c). */
 void probe_topology_from_midr(struct probe *p);

@@ -1,10 +1,12 @@
 /* x86_64 classification: VT-x / AMD-V, which KVM module is loaded (kvm_intel,
  * kvm_amd, or the PVM flavour that runs only PVM guest kernels), IOMMUs from
  * ACPI DMAR / IVRS, and cores and threads. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "host.h"
 #include "probe.h"
 
 static void x86_boot_el(struct probe *p)
@@ -19,6 +21,42 @@ static int has_module(const struct probe *p, const char *name)
 	return hostfs_exists(p->fs, path);
 }
 
+/* Whether the firmware switched VT-x / AMD-V off and locked it (what
+ * kvm-ok reads): IA32_FEATURE_CONTROL (0x3a) bit 0 lock, bit 2 VMX outside
+ * SMX; AMD's VM_CR (0xc0010114) bit 4 SVMDIS.  Live through
+ * /dev/cpu/0/msr; a snapshot keeps the value in x86-msr.txt.  Returns 1
+ * when it is off; what gives it away goes to why. */
+static int firmware_lock(struct probe *p, int vmx, char *why, size_t size)
+{
+	const char *key = vmx ? "feature_control" : "vm_cr";
+	uint64_t v = 0;
+	int rc = -ENOENT;
+	if (p->live) {
+		rc = host_read_msr(0, vmx ? 0x3a : 0xc0010114u, &v);
+	} else {
+		char *info = NULL, buf[32];
+		size_t len;
+		if (hostfs_read(p->fs, "x86-msr.txt", &info, &len, 4096) == 0 && host_info_get(info, key, buf, sizeof(buf)))
+			rc = kq_parse_u64(buf, &v) ? -EINVAL : 0;
+		free(info);
+	}
+	if (rc) {
+		snprintf(why, size, "the firmware lock is not known (%s%s)",
+			 p->live ? "/dev/cpu/0/msr: " : "no x86-msr.txt in the snapshot",
+			 p->live ? strerror(-rc) : "");
+		return 0;
+	}
+	if (vmx) {
+		int locked = v & 1, enabled = (v >> 2) & 1;
+		snprintf(why, size, "IA32_FEATURE_CONTROL = 0x%llx: %s, VMX outside SMX %s", (unsigned long long)v,
+			 locked ? "locked" : "not locked", enabled ? "enabled" : "disabled");
+		return locked && !enabled;
+	}
+	int svmdis = (v >> 4) & 1;
+	snprintf(why, size, "VM_CR = 0x%llx: SVMDIS %s", (unsigned long long)v, svmdis ? "set" : "clear");
+	return svmdis;
+}
+
 static void x86_virt_ext(struct probe *p)
 {
 	const char *flags = p->cpuinfo.count ? p->cpuinfo.cpus[0].features : "";
@@ -30,10 +68,23 @@ static void x86_virt_ext(struct probe *p)
 		return;
 	}
 	if (vmx || svm) {
+		char lock[160];
+		int off = firmware_lock(p, vmx, lock, sizeof(lock));
+		if (off) {
+			struct check *c = probe_addf(p, "cpu.virt_ext", CHECK_FAIL,
+						     vmx ? "VT-x is switched off and locked by the firmware: enable "
+							   "\"Intel Virtualization Technology\" (VT-x) in the firmware setup"
+							 : "SVM is disabled by the firmware: enable \"SVM Mode\" (AMD-V) in "
+							   "the firmware setup",
+						     "%s (disabled by firmware)", vmx ? "vmx" : "svm");
+			check_set_detail(c, "%s", lock);
+			return;
+		}
 		struct check *c = probe_addf(p, "cpu.virt_ext", CHECK_PASS, NULL, "%s%s", vmx ? "vmx" : "svm",
 					     guest ? " (nested: this host is itself a guest)" : "");
-		check_set_detail(c, "%s in the CPU flags%s", vmx ? "Intel VT-x" : "AMD-V",
-				 guest ? "; 'hypervisor' flag set, so guests run nested and slower than on bare metal" : "");
+		check_set_detail(c, "%s in the CPU flags%s; %s", vmx ? "Intel VT-x" : "AMD-V",
+				 guest ? "; 'hypervisor' flag set, so guests run nested and slower than on bare metal" : "",
+				 lock);
 		return;
 	}
 	if (has_module(p, "kvm_pvm")) {
@@ -90,11 +141,17 @@ static void x86_kvm_mode(struct probe *p)
 static void x86_vgic(struct probe *p)
 {
 	probe_add(p, "kvm.vgic", CHECK_SKIP, "", "the vGIC is an Arm interrupt controller", NULL);
+	probe_add(p, "kvm.ipa", CHECK_SKIP, "", "the IPA size is an Arm KVM limit", NULL);
 }
 
 static void x86_gic(struct probe *p)
 {
 	probe_add(p, "gic.version", CHECK_SKIP, "", "x86 hosts have an APIC, not a GIC", NULL);
+}
+
+static void x86_gic_maint(struct probe *p)
+{
+	probe_add(p, "gic.maint_irq", CHECK_SKIP, "", "x86 hosts have an APIC, not a GIC", NULL);
 }
 
 static void x86_iommu(struct probe *p)
@@ -185,6 +242,7 @@ const struct probe_arch probe_arch_x86 = {
 	.kvm_mode = x86_kvm_mode,
 	.vgic = x86_vgic,
 	.gic = x86_gic,
+	.gic_maint = x86_gic_maint,
 	.iommu = x86_iommu,
 	.topology = x86_topology,
 	.no_kvm_device_hint = "no /dev/kvm: load kvm_intel or kvm_amd (sudo modprobe kvm_intel), enable "
