@@ -203,9 +203,15 @@ static void check_irq(struct probe *p, int fd)
 	if (p->log && !dmesg_find(p->log, p->log_len, "No vgic maintenance irq", line, sizeof(line)))
 		line[0] = '\0';
 	struct check *c;
+	/* PVM is paravirtual; say what it does with interrupts, since its
+	 * stock-guest failures are easily blamed on them. */
+	const char *pvm = hostfs_exists(p->fs, "sys/module/kvm_pvm")
+				  ? "; PVM delivers it: its in-kernel LAPIC timer serves a 32-bit guest, so interrupts "
+				    "are not what stops stock guest kernels here (see kvm.mode)"
+				  : "";
 	if (k->timer_ok == 1) {
 		c = probe_addf(p, "kvm.irq.timer", CHECK_PASS, NULL, "%.0f us", k->timer_us);
-		check_set_detail(c, "%s", k->timer_detail);
+		check_set_detail(c, "%s%s", k->timer_detail, pvm);
 	} else {
 		c = probe_add(p, "kvm.irq.timer", CHECK_FAIL, k->irq_no_chip ? "no interrupt controller" : "not delivered",
 			      NULL, hint);
