@@ -72,10 +72,12 @@ static void arm64_virt_ext(struct probe *p)
 	}
 	char arg[64] = "";
 	int told = cmdline_get(p->cmdline, "kvm-arm.mode", arg, sizeof(arg));
-	if (k->vhe_feature || mode_uses_vhe(k->mode)) {
+	/* The mode KVM initialised in decides what the kernel uses; the
+	 * "detected" line only when no mode line is there. */
+	if (mode_uses_vhe(k->mode) || (k->mode == KVM_ARM_UNKNOWN && k->vhe_feature)) {
 		struct check *c = probe_addf(p, "cpu.virt_ext", CHECK_PASS, NULL, "EL2, VHE%s",
 					     k->nv2 ? ", NV2" : "");
-		check_set_detail(c, "%s", k->vhe_feature ? why : k->line);
+		check_set_detail(c, "%s", k->mode == KVM_ARM_UNKNOWN ? why : k->line);
 	} else if (k->mode == KVM_ARM_NVHE || k->mode == KVM_ARM_PROTECTED_NVHE) {
 		const char *value = cpu_vhe == 1 ? "EL2, VHE (not used)" : cpu_vhe == 0 ? "EL2, no VHE" : "EL2, nVHE";
 		struct check *c = probe_add(p, "cpu.virt_ext", CHECK_PASS, value, NULL, NULL);
