@@ -204,6 +204,11 @@ $(TEST_OUT)/test_stream: workloads/stream/test_stream.c workloads/stream/stream.
 	@echo "  CC      $@"
 	$(Q)gcc -O2 -std=gnu11 $(WARN) -pthread -DSTREAM_NO_MAIN $(SAN) -o $@ workloads/stream/test_stream.c workloads/stream/stream.c
 
+$(TEST_OUT)/dtb_check: tests/tools/dtb_check.c build/deps/lib/libcjson.a
+	@mkdir -p $(dir $@)
+	@echo "  CC      $@"
+	$(Q)gcc -std=gnu11 $(WARN) -O1 -g -Ibuild/deps/include -o $@ $< build/deps/lib/libcjson.a -lfdt
+
 $(TEST_OUT)/json_get: tests/tools/json_get.c build/deps/lib/libcjson.a
 	@mkdir -p $(dir $@)
 	@echo "  CC      $@"
@@ -236,7 +241,7 @@ $(TEST_OUT)/http_fetch: tests/tools/http_fetch.c matrix/http.c matrix/http_dav.c
 	$(Q)gcc -std=gnu11 $(WARN) -O1 -g $(SAN) -o $@ tests/tools/http_fetch.c matrix/http.c matrix/http_dav.c lib/util.c -lcurl
 
 test: test-deps
-	$(Q)$(MAKE) --no-print-directory ARCH=$(HOST_ARCH) probe kvmqual $(TEST_OUT)/unit $(TEST_OUT)/fixture_check $(TEST_OUT)/json_get $(TEST_OUT)/test_stream $(TEST_OUT)/tcp_listen $(TEST_OUT)/http_fetch $(TEST_OUT)/http_hostile $(TEST_OUT)/host_key
+	$(Q)$(MAKE) --no-print-directory ARCH=$(HOST_ARCH) probe kvmqual $(TEST_OUT)/unit $(TEST_OUT)/fixture_check $(TEST_OUT)/dtb_check $(TEST_OUT)/json_get $(TEST_OUT)/test_stream $(TEST_OUT)/tcp_listen $(TEST_OUT)/http_fetch $(TEST_OUT)/http_hostile $(TEST_OUT)/host_key
 	$(Q)$(MAKE) --no-print-directory ARCH=aarch64 probe
 	$(Q)$(MAKE) --no-print-directory guest-image
 	$(Q)$(MAKE) --no-print-directory kit ARCH=aarch64

@@ -371,6 +371,18 @@ static void arm64_iommu(struct probe *p)
 		list_add_once(found, sizeof(found), "SMMUv1/v2");
 		list_add_once(drivers, sizeof(drivers), "CONFIG_ARM_SMMU");
 	}
+	/* Every unit the device tree lists, for tools and the matrix. */
+	cJSON *units = cJSON_CreateArray();
+	for (size_t i = 0; i < p->fdt.iommu_count; i++) {
+		const struct iommu_unit *u = &p->fdt.iommus[i];
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "compatible", u->compatible);
+		cJSON_AddStringToObject(o, "name", u->name);
+		cJSON_AddStringToObject(o, "kind", u->kind);
+		cJSON_AddStringToObject(o, "driver", u->driver);
+		cJSON_AddBoolToObject(o, "enabled", u->enabled);
+		cJSON_AddItemToArray(units, o);
+	}
 	char kernel[256];
 	size_t groups = 0;
 	probe_iommu_sysfs(p, kernel, sizeof(kernel), &groups);
@@ -385,17 +397,20 @@ static void arm64_iommu(struct probe *p)
 				 disabled ? " (some are disabled: status not okay)" : "");
 		if (kernel[0])
 			check_set_detail(c, "firmware lists no IOMMU, but the kernel has IOMMUs: %s", kernel);
+		c->data = units;
 		return;
 	}
 	if (kernel[0]) {
 		struct check *c = probe_addf(p, "iommu.present", CHECK_PASS, NULL, "%s enabled", found);
 		check_set_detail(c, "%s; kernel: %s; %zu IOMMU groups", source, kernel, groups);
+		c->data = units;
 	} else if (!kernel_known) {
 		struct check *c = probe_addf(p, "iommu.present", CHECK_WARN,
 					     "capture the snapshot with 'probe --capture', which records sys/class/iommu",
 					     "%s, kernel unknown", found);
 		check_set_detail(c, "%s lists it; the snapshot has no sys/class/iommu, so whether the kernel "
 				    "registered it cannot be known", source);
+		c->data = units;
 	} else {
 		char hint[400];
 		if (drivers[0])
@@ -408,6 +423,7 @@ static void arm64_iommu(struct probe *p)
 						     "it: enable its driver and check dmesg | grep -i iommu", unknown_driver);
 		struct check *c = probe_addf(p, "iommu.present", CHECK_WARN, hint, "%s not enabled", found);
 		check_set_detail(c, "%s lists it; /sys/class/iommu is empty", source);
+		c->data = units;
 	}
 }
 

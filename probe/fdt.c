@@ -222,31 +222,34 @@ static void scan_node(const void *fdt, int node, int depth, struct fdt_facts *ou
 		note_iommu(out, fdt, node, first, NULL);
 }
 
-/* The SoC: root compatible lists go from the board to the chip, and some
- * end in a family ("amlogic,s905x", "amlogic,meson-gxl"): the first entry
- * after the board's own that has the last entry's vendor is the chip. */
+/* The SoC: root compatible lists go from the board to the chip, so the
+ * last entry names it; except where a vendor's trees end in a family
+ * ("amlogic,s905x", "amlogic,meson-gxl"; "apple,t8103",
+ * "apple,arm-platform"): there the entry before, when it is not the
+ * board's own and has the same vendor, is the chip.  (Qualcomm's boards
+ * share the chip's vendor: "qcom,msm8916-mtp", "qcom,msm8916".) */
 static void pick_soc(const void *blob, struct fdt_facts *out)
 {
+	static const char *const family_last[] = { "amlogic,", "apple,", "arm,vexpress" };
 	int n = fdt_stringlist_count(blob, 0, "compatible"), len;
 	if (n < 2)
 		return;
-	const char *last = fdt_stringlist_get(blob, 0, "compatible", n - 1, &len);
-	if (!last)
+	const char *pick = fdt_stringlist_get(blob, 0, "compatible", n - 1, &len);
+	if (!pick)
 		return;
-	const char *comma = strchr(last, ',');
-	size_t vendor = comma ? (size_t)(comma - last) + 1 : 0;
-	const char *pick = last;
-	int pick_len = len;
-	for (int i = 1; vendor && i < n - 1; i++) {
+	int family = 0;
+	for (size_t i = 0; i < sizeof(family_last) / sizeof(family_last[0]); i++)
+		family |= !strncmp(pick, family_last[i], strlen(family_last[i]));
+	const char *comma = strchr(pick, ',');
+	if (family && comma && n >= 3) {
 		int l;
-		const char *c = fdt_stringlist_get(blob, 0, "compatible", i, &l);
-		if (c && !strncmp(c, last, vendor)) {
-			pick = c;
-			pick_len = l;
-			break;
+		const char *before = fdt_stringlist_get(blob, 0, "compatible", n - 2, &l);
+		if (before && !strncmp(before, pick, (size_t)(comma - pick) + 1)) {
+			pick = before;
+			len = l;
 		}
 	}
-	copy_str(out->soc, sizeof(out->soc), pick, pick_len);
+	copy_str(out->soc, sizeof(out->soc), pick, len);
 }
 
 int fdt_facts_parse(const void *blob, size_t len, struct fdt_facts *out, char *err, size_t err_size)

@@ -21,7 +21,7 @@ PROBE=${KVMQUAL_TEST_PROBE:-build/probe}
 CHECK=build/tests/fixture_check
 KQ=${KVMQUAL_TEST_KVMQUAL:-build/kvmqual}
 JG=build/tests/json_get
-TESTS=${TESTS:-unit fixture malformed cli live cross lab kit guest run measure report matrix publish browser compare nightly hostile lava}
+TESTS=${TESTS:-unit fixture malformed dtbs cli live cross lab kit guest run measure report matrix publish browser compare nightly hostile lava}
 tmp=$(mktemp -d /tmp/kvmqual-test.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT INT TERM
 passed=0 failed=0 skipped=0

@@ -294,6 +294,14 @@ TEST(fdt_its_status_soc_and_maintenance_interrupt)
 	CHECK_INT(fdt_facts_parse(fdt, len, &f, err, sizeof(err)), 0);
 	CHECK_STR(f.soc, "amlogic,s905x");
 	free(fdt);
+	fdt = build(S("qcom,msm8916-mtp/1\0qcom,msm8916-mtp\0qcom,msm8916"), virt, 1, &len);
+	CHECK_INT(fdt_facts_parse(fdt, len, &f, err, sizeof(err)), 0);
+	CHECK_STR(f.soc, "qcom,msm8916");
+	free(fdt);
+	fdt = build(S("hardkernel,odroid-c4\0amlogic,sm1"), virt, 1, &len);
+	CHECK_INT(fdt_facts_parse(fdt, len, &f, err, sizeof(err)), 0);
+	CHECK_STR(f.soc, "amlogic,sm1");
+	free(fdt);
 	fdt = build(S("apple,j274\0apple,t8103\0apple,arm-platform"), virt, 1, &len);
 	CHECK_INT(fdt_facts_parse(fdt, len, &f, err, sizeof(err)), 0);
 	CHECK_STR(f.soc, "apple,t8103");
