@@ -244,8 +244,8 @@ static void check_android(struct probe *p)
 		c = probe_add(p, "android.hypervisor", CHECK_PASS, value, NULL, NULL);
 	else if (a.protected_vm_supported == 1)
 		c = probe_add(p, "android.hypervisor", CHECK_WARN, value, NULL,
-			      "Android offers protected VMs only (pKVM through the Virtualization Framework); "
-			      "ordinary VMs need root and /dev/kvm");
+			      "Android offers protected VMs only, through its Virtualization Framework (pKVM, "
+			      "or the vendor's hypervisor); ordinary VMs need root and /dev/kvm");
 	else
 		c = probe_add(p, "android.hypervisor", CHECK_WARN, value, NULL,
 			      "Android states no VM support: the vendor's build does not enable pKVM/AVF");

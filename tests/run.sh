@@ -109,6 +109,27 @@ if want fixture; then
 	else
 		fail fixture/dir-and-tarball-agree "$(strip "$tmp/pi5-dir.json" | diff - "$tmp/pi5-tar.s" | head -5 | tr '\n' ' ')"
 	fi
+	# Without a device tree or ACPI tables (a capture without root), the
+	# GIC comes from the kernel log, and the detail names that source.
+	rm -rf "$tmp/pi5-nofdt" && cp -r tests/fixtures/snapshots/pi5-like "$tmp/pi5-nofdt" &&
+		rm "$tmp/pi5-nofdt/sys/firmware/fdt"
+	probe_json pi5-nofdt --sysroot "$tmp/pi5-nofdt"
+	printf 'check gic.version warn v2\ndetail gic.version kernel log (no device tree or ACPI MADT to read): GIC: Using split EOI/Deactivate mode\n' \
+		>"$tmp/pi5-nofdt.expect"
+	expect_check fixture/gic-from-the-kernel-log "$tmp/pi5-nofdt.json" "$tmp/pi5-nofdt.expect"
+	# The same snapshot with its tree's maintenance interrupt removed (the
+	# Raspberry Pi 5 DTB that hung every KVM guest): a limit, with the hint.
+	if command -v dtc >/dev/null 2>&1; then
+		rm -rf "$tmp/pi5-nomaint" && cp -r tests/fixtures/snapshots/pi5-like "$tmp/pi5-nomaint"
+		grep -v 'interrupts = <1 9' tests/fixtures/src/pi5-like.dts >"$tmp/pi5-nomaint.dts"
+		dtc -q -I dts -O dtb -o "$tmp/pi5-nomaint/sys/firmware/fdt" "$tmp/pi5-nomaint.dts"
+		probe_json pi5-nomaint --sysroot "$tmp/pi5-nomaint"
+		printf 'verdict kvm-limited\ncheck gic.maint_irq warn missing\nhint gic.maint_irq vGIC maintenance interrupt\n' \
+			>"$tmp/pi5-nomaint.expect"
+		expect_check fixture/pi5-without-maintenance-irq "$tmp/pi5-nomaint.json" "$tmp/pi5-nomaint.expect"
+	else
+		fail fixture/pi5-without-maintenance-irq "no dtc (apt-get install device-tree-compiler)"
+	fi
 fi
 
 if want malformed; then
