@@ -484,8 +484,20 @@ static void number_cell(const struct matrix_run *r, enum matrix_col col, struct 
 		cost_cell(r, col, cell);
 		return;
 	}
-	static const char *const targets[] = { [MC_BOOT_KVM] = "boot", [MC_CPU] = "cpu", [MC_MEMORY] = "memory",
-					       [MC_NETWORK] = "network", [MC_DISK] = "disk", [MC_SPEEDUP] = NULL };
+	static const char *const targets[] = { [MC_BOOT_KVM] = "boot", [MC_EXIT] = NULL, [MC_CPU] = "cpu",
+					       [MC_MEMORY] = "memory", [MC_NETWORK] = "network", [MC_DISK] = "disk",
+					       [MC_SPEEDUP] = NULL };
+	if (col == MC_EXIT) {
+		/* The probe's number: it does not need a KVM boot. */
+		if (isnan(r->exit_ns)) {
+			cell_missing(cell, kq_xstrdup("the probe measured no exit latency (no live KVM test in this run's probe)"));
+			return;
+		}
+		cell->value = r->exit_ns;
+		cell->text = kq_xasprintf("%.0f ns", r->exit_ns);
+		cell->detail = kq_xasprintf("probe measurement %s", r->exit_id);
+		return;
+	}
 	double v = col == MC_BOOT_KVM ? r->boot_ms[1]
 		   : col == MC_SPEEDUP ? r->speedup
 		   : r->pct[col - MC_CPU];
@@ -583,12 +595,14 @@ static void fill_cells(const struct matrix *m, struct matrix_row *row)
 		kq_buf_printf(&b, "%s%s: %s", b.len ? "; " : "", row->marks[i].kind, row->marks[i].detail);
 	int done[MC_COUNT] = { 0 };
 	for (int c = 0; c < MC_RUN; c++) {
-		if (done[c] || !row->cells[c].missing)
+		/* Runs whose probe measured no exits are the older ones: the
+		 * cell's own reason says so, the notes would say it on every row. */
+		if (done[c] || !row->cells[c].missing || c == MC_EXIT)
 			continue;
 		kq_buf_printf(&b, "%s", b.len ? "; " : "");
 		const char *sep = "";
 		for (int d = c; d < MC_RUN; d++) {
-			if (!row->cells[d].missing || strcmp(row->cells[d].missing, row->cells[c].missing))
+			if (!row->cells[d].missing || d == MC_EXIT || strcmp(row->cells[d].missing, row->cells[c].missing))
 				continue;
 			kq_buf_printf(&b, "%s%s", sep, matrix_columns[d].title);
 			sep = ", ";

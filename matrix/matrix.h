@@ -41,7 +41,7 @@ enum matrix_col {
 	/* the probe's key checks */
 	MC_BOOT_EL, MC_KVM_MODE, MC_GIC, MC_SMMU, MC_DEV_KVM, MC_SMOKE, MC_VHOST_NET, MC_PAGE_SIZE,
 	/* the headline numbers */
-	MC_BOOT_KVM, MC_CPU, MC_MEMORY, MC_NETWORK, MC_DISK, MC_SPEEDUP,
+	MC_BOOT_KVM, MC_EXIT, MC_CPU, MC_MEMORY, MC_NETWORK, MC_DISK, MC_SPEEDUP,
 	/* what virtualization costs (issue 17), under KVM */
 	MC_LATENCY, MC_COLD_BOOT, MC_OVERHEAD, MC_CPU_COST, MC_ENERGY,
 	MC_RUN, MC_NOTES,
@@ -101,6 +101,8 @@ struct matrix_run {
 	struct matrix_check probe_checks[MATRIX_KEY_CHECKS]; /* the same in the probe document */
 	size_t boots[2];               /* [0] tcg, [1] kvm */
 	double boot_ms[2];             /* medians, NAN when none */
+	double exit_ns;                /* the probe's exit to user space and back (median), NAN */
+	const char *exit_id;           /* which measurement gave it */
 	double pct[4];                 /* KVM % of native: cpu, memory, network, disk; NAN */
 	const char *network_workload;  /* which workload gave pct[2] */
 	double speedup;                /* geometric mean of KVM/TCG over metrics, NAN */

@@ -38,6 +38,9 @@ const struct matrix_column matrix_columns[MC_COUNT] = {
 			   "kernel page size" },
 	[MC_BOOT_KVM] = { "boot_kvm_ms", "boot (KVM)", "number", MATRIX_COL_NUMBER, "ms", NULL, NULL,
 			  "median guest boot time under KVM, exec of QEMU to the agent's ready (target < 2 s)" },
+	[MC_EXIT] = { "exit_ns", "KVM exit", "number", MATRIX_COL_NUMBER, "ns", NULL, NULL,
+		      "the probe's round trip of a guest exit to user space and back, median (arm64: an MMIO "
+		      "load, kvm.exit.mmio_user; x86: an OUT, kvm.exit.pio_user)" },
 	[MC_CPU] = { "cpu_pct", "CPU", "number", MATRIX_COL_NUMBER, "%", NULL, NULL,
 		     "sysbench cpu under KVM, % of native (target >= 85 %)" },
 	[MC_MEMORY] = { "memory_pct", "memory", "number", MATRIX_COL_NUMBER, "%", NULL, NULL,
@@ -356,6 +359,24 @@ static int read_probe(struct matrix_run *r, const cJSON *probe, const char *wher
 			}
 		}
 	}
+	/* "measurements": [{ "id", "value", "unit", ... }] (probe 0.1.0 with
+	 * issue 15; older documents have none). */
+	const cJSON *ms = cJSON_GetObjectItemCaseSensitive(probe, "measurements"), *mt;
+	if (ms && !cJSON_IsNull(ms) && !cJSON_IsArray(ms))
+		return probe_type_error(err, where, "measurements", "an array");
+	cJSON_ArrayForEach(mt, ms) {
+		const cJSON *id = cJSON_GetObjectItemCaseSensitive(mt, "id");
+		const cJSON *value = cJSON_GetObjectItemCaseSensitive(mt, "value");
+		const cJSON *unit = cJSON_GetObjectItemCaseSensitive(mt, "unit");
+		if (!cJSON_IsString(id) || !cJSON_IsNumber(value) || !cJSON_IsString(unit) ||
+		    strcmp(unit->valuestring, "ns") || !(value->valuedouble >= 0) || !isnan(r->exit_ns))
+			continue;
+		if (!strcmp(id->valuestring, "kvm.exit.mmio_user") || !strcmp(id->valuestring, "kvm.exit.pio_user")) {
+			r->exit_ns = value->valuedouble;
+			r->exit_id = !strcmp(id->valuestring, "kvm.exit.mmio_user") ? "kvm.exit.mmio_user"
+										      : "kvm.exit.pio_user";
+		}
+	}
 	return 0;
 }
 
@@ -392,6 +413,7 @@ struct matrix_run *matrix_begin_run(struct matrix *m, size_t source, const struc
 	r->guest_image_hash = dup_or_null(rec->info.guest_image_hash);
 	r->probe_kvm_usable = -1;
 	r->boot_ms[0] = r->boot_ms[1] = NAN;
+	r->exit_ns = NAN;
 	for (int i = 0; i < 4; i++)
 		r->pct[i] = NAN;
 	r->pct_user_network = NAN;
@@ -600,6 +622,7 @@ void matrix_end_run(struct matrix_run *r)
 	}
 	for (int i = 0; i < 4; i++)
 		hash_double(&h, r->pct[i]);
+	hash_double(&h, r->exit_ns);
 	hash_double(&h, r->speedup);
 	const double costs[] = { r->latency_us[0], r->latency_us[1], r->cold_boot_ms, r->overhead_mib, r->less_pct[0],
 				 r->less_pct[1] };

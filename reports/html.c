@@ -200,6 +200,20 @@ static void numbers(FILE *out, const struct report *r)
 		td_target(out, r, r->boot.target);
 		fputs("</tr>\n", out);
 	}
+	/* The probe's exit and interrupt latencies, beside the boot time: KVM
+	 * only, measured by the probe's own tiny guests. */
+	const char *mid, *munit;
+	double mvalue;
+	for (int i = 0; report_probe_measurement(r, &i, &mid, &mvalue, &munit) == 0;) {
+		fputs("<tr class=\"probe-measurement\"><td>probe</td><td>", out);
+		H(mid);
+		fputs("</td><td>", out);
+		H(munit);
+		fputs("</td><td class=\"num\">&ndash;</td><td class=\"num\">&ndash;</td>", out);
+		td_number(out, mvalue);
+		fputs("<td class=\"num\">&ndash;</td><td class=\"num\">&ndash;</td><td class=\"num\">&ndash;</td><td></td></tr>\n",
+		      out);
+	}
 	for (size_t i = 0; i < r->metric_count; i++) {
 		const struct report_metric *m = &r->metrics[i];
 		fputs("<tr><td>", out);

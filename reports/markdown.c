@@ -140,6 +140,18 @@ void report_write_markdown(const struct report *r, const struct report_plots *pl
 		target(out, r, r->boot.target);
 		fputs(" |\n", out);
 	}
+	/* The probe's exit and interrupt latencies, beside the boot time. */
+	const char *mid, *munit;
+	double mvalue;
+	for (int i = 0; report_probe_measurement(r, &i, &mid, &mvalue, &munit) == 0;) {
+		fputs("| probe | ", out);
+		M(mid);
+		fputs(" | ", out);
+		M(munit);
+		fputs(" | \xe2\x80\x93 | \xe2\x80\x93 | ", out);
+		num(out, mvalue);
+		fputs(" | \xe2\x80\x93 | \xe2\x80\x93 | \xe2\x80\x93 |  |\n", out);
+	}
 	for (size_t i = 0; i < r->metric_count; i++) {
 		const struct report_metric *m = &r->metrics[i];
 		fputs("| ", out);

@@ -839,3 +839,23 @@ void report_history_finish(struct report *r)
 	}
 	r->history_count = kept;
 }
+
+int report_probe_measurement(const struct report *r, int *i, const char **id, double *value, const char **unit)
+{
+	const cJSON *ms = r->probe ? cJSON_GetObjectItemCaseSensitive(r->probe, "measurements") : NULL;
+	int n = cJSON_IsArray(ms) ? cJSON_GetArraySize(ms) : 0;
+	for (; *i < n; (*i)++) {
+		const cJSON *m = cJSON_GetArrayItem(ms, *i);
+		const cJSON *mid = cJSON_GetObjectItemCaseSensitive(m, "id");
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(m, "value");
+		const cJSON *u = cJSON_GetObjectItemCaseSensitive(m, "unit");
+		if (cJSON_IsString(mid) && cJSON_IsNumber(v) && cJSON_IsString(u) && isfinite(v->valuedouble)) {
+			*id = mid->valuestring;
+			*value = v->valuedouble;
+			*unit = u->valuestring;
+			(*i)++;
+			return 0;
+		}
+	}
+	return -1;
+}

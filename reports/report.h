@@ -205,6 +205,11 @@ void report_gp_string(FILE *out, const char *text);
 /* A number for people: 4 significant digits without exponent for the
  * usual range ("107938", "1043", "19.2", "0.971"); "–" for NaN. */
 void report_number(char buf[32], double v);
+/* The probe's measurements (exit and interrupt latencies) of the run's
+ * probe document, one at a time: returns 0 and fills id, value, unit while
+ * i is in range and the entry is well-formed, -1 past the end; malformed
+ * entries are skipped. */
+int report_probe_measurement(const struct report *r, int *i, const char **id, double *value, const char **unit);
 /* The shortest text that reads back as the same double (as the export). */
 void report_exact(char buf[32], double v);
 /* "2026-11-24T08:05:24.900Z" -> unix seconds; NaN when not that form. */

@@ -1,4 +1,5 @@
-/* Text from the host: kernel log, kernel config, cpuinfo, command line.
+/* Text from the host: kernel log, kernel config, cpuinfo, command line,
+ * /proc/interrupts, CPU vulnerabilities, cgroup controllers, getprop.
  * The buffers are not NUL-terminated, as a read() would give them. */
 #include <stddef.h>
 #include <stdint.h>
@@ -18,15 +19,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	dmesg_boot_el(text, size, line, sizeof(line));
 	kconfig_value(text, size, "KVM");
 	kconfig_value(text, size, "VHOST_NET");
+	dmesg_gic_version(text, size, line, sizeof(line));
+	proc_interrupts_find(text, size, "vgic", line, sizeof(line));
 	struct cpuinfo ci;
 	cpuinfo_parse(text, size, &ci);
+	char why[200];
+	cpuinfo_vhe(&ci, why, sizeof(why));
 	cpuinfo_free(&ci);
+	struct vuln_report vr;
+	vuln_parse(text, size, &vr);
+	char summary[300];
+	vuln_summary(&vr, summary, sizeof(summary));
+	struct android_hyp ah;
+	android_props_parse(text, size, &ah);
 	char *z = malloc(size + 1);
 	memcpy(z, data, size);
 	z[size] = '\0';
 	char value[32];
 	cmdline_get(z, "kvm-arm.mode", value, sizeof(value));
 	flag_list_has(z, "vmx");
+	char missing[16];
+	cgroup_missing_controllers(z, missing, sizeof(missing));
 	free(z);
 	return 0;
 }

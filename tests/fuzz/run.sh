@@ -26,6 +26,8 @@ for f in tests/fixtures/snapshots/*.tar.gz; do
 	name=$(basename "$f" .tar.gz)
 	tar -xzf "$f" -O dmesg.txt >"$seeds/text/$name-dmesg" 2>/dev/null
 	tar -xzf "$f" -O proc/cpuinfo >"$seeds/text/$name-cpuinfo" 2>/dev/null
+	tar -xzf "$f" -O proc/interrupts >"$seeds/text/$name-interrupts" 2>/dev/null
+	tar -xzf "$f" -O android-getprop.txt >"$seeds/text/$name-getprop" 2>/dev/null
 	tar -xzf "$f" -O sys/firmware/fdt >"$seeds/fdt/$name" 2>/dev/null
 	for t in APIC IORT; do
 		tar -xzf "$f" -O "sys/firmware/acpi/tables/$t" >"$seeds/acpi/$name-$t.body" 2>/dev/null &&
@@ -38,6 +40,10 @@ for d in tests/fixtures/snapshots/*/; do
 	tar -cf "$seeds/snapshot/$name.tar" -C "$d" .
 	cp "$d/sys/firmware/fdt" "$seeds/fdt/$name" 2>/dev/null
 	cp "$d/dmesg.txt" "$seeds/text/$name-dmesg" 2>/dev/null
+	cp "$d/android-getprop.txt" "$seeds/text/$name-getprop" 2>/dev/null
+	for v in "$d"/sys/devices/system/cpu/vulnerabilities/*; do
+		[ -f "$v" ] && printf '%s:%s\n' "${v##*/}" "$(cat "$v")"
+	done >"$seeds/text/$name-vulnerabilities"
 done
 # The report: byte 0 then an export document, byte 1 then an SVG.
 # What a run costs: smaps (0), the Pi's PMIC (1), QMP (2), /proc/PID/stat (3).

@@ -144,6 +144,18 @@ if want matrix; then
 			"$(mx_get "$J" "F NoTap" cells.network_pct.detail)" \
 			"user-mode networking (iperf3-h2g): no tap/vhost-net measurement"
 
+		# The probe's exit latency beside the boot time: from the measurements
+		# of the run's probe document; missing (with why, and no note) for
+		# the runs whose probe measured none.
+		mkdir -p "$mx/exit-in"
+		sed 's/"probe":{/"probe":{"measurements":[{"id":"kvm.exit.pio_user","value":10713.5,"unit":"ns","samples":32,"detail":"d"}],/g' \
+			"$FIX/x86-pvm-host.json" >"$mx/exit-in/x86.json"
+		mx_run exit --in "$mx/exit-in" --out "$mx/out-exit"
+		mx_expect matrix/exit-latency "$rc $("$JG" "$mx/out-exit/matrix.json" rows.0.cells.exit_ns.value) $("$JG" "$mx/out-exit/matrix.json" rows.0.cells.exit_ns.text)" \
+			"0 10713.5 10714 ns"
+		mx_expect matrix/exit-latency-missing "$(mx_get "$J" "M Missing" cells.exit_ns.missing) $(mx_get "$J" "M Missing" cells.notes.text | grep -c 'KVM exit')" \
+			"the probe measured no exit latency (no live KVM test in this run's probe) 0"
+
 		# a missing column, and why
 		mx_expect matrix/missing-column-json \
 			"$(mx_get "$J" "M Missing" cells.memory_pct.value) / $(mx_get "$J" "M Missing" cells.memory_pct.missing)" \
@@ -151,7 +163,7 @@ if want matrix; then
 		mx_expect matrix/missing-kvm-boot-json "$(mx_get "$J" "C NoKVM" cells.boot_kvm_ms.missing)" \
 			"KVM did not boot the guest"
 		mrow=$(grep '^| M Missing |' "$mx/out/matrix.md")
-		mcol=$(echo "$mrow" | awk -F' [|] ' '{ print $16 }')
+		mcol=$(echo "$mrow" | awk -F' [|] ' '{ print $17 }')
 		if [ "$mcol" = "—" ] && grep -q "M Missing.*memory: not measured: kvm did not run it" "$mx/out/matrix.md"; then
 			pass matrix/missing-column-md
 		else
@@ -244,7 +256,7 @@ if want matrix; then
 		H=$mx/out/matrix.html
 		html_rows=$(grep -o '<tr data-host-key="[0-9a-f]\{16\}"' "$H" | wc -l)
 		html_th=$(grep -o '<th data-key="[a-z_]*" data-type="\(number\|text\)"' "$H" | wc -l)
-		if [ "$html_rows" = 14 ] && [ "$html_th" = 26 ] && grep -q '<table id="matrix">' "$H" &&
+		if [ "$html_rows" = 14 ] && [ "$html_th" = 27 ] && grep -q '<table id="matrix">' "$H" &&
 			grep -q '<td class="num" title="median of 3 boots" data-value="900">900 ms</td>' "$H"; then
 			pass matrix/html-table
 		else

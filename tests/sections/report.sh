@@ -44,6 +44,17 @@ if want report; then
 		done
 		if [ $rrc -eq 0 ] && [ -z "$missing" ]; then pass report/files; else
 			fail report/files "exit $rrc, missing:$missing $(head -c 300 "$rep/main.err")"; fi
+		# The probe's measurements (exit and interrupt latencies) sit beside
+		# the boot time: one row each, in the page and in the Markdown, as
+		# many as the run's probe document has (on a host with live KVM).
+		nmeas=$(sqlite3 "$rdb" "SELECT coalesce(json_array_length(probe_json, '\$.measurements'), 0) FROM runs ORDER BY id DESC LIMIT 1" 2>&1)
+		nhtml=$(grep -c '<tr class="probe-measurement"><td>probe</td><td>kvm\.' "$out/index.html")
+		nmd=$(grep -c '^| probe | kvm\.' "$out/report.md")
+		if [ "$nhtml" = "$nmeas" ] && [ "$nmd" = "$nmeas" ]; then
+			pass "report/probe-measurements ($nmeas)"
+		else
+			fail report/probe-measurements "probe document: $nmeas, page: $nhtml, Markdown: $nmd"
+		fi
 		if ls -d "$rep"/out.tmp.* "$rep"/out.old.* >/dev/null 2>&1; then
 			fail report/no-temporary-left "$(ls -d "$rep"/out.*)"
 		else
