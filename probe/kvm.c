@@ -3,6 +3,8 @@
  * test lives in kvm_<hostarch>.c. */
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
 #include <stdio.h>
@@ -172,7 +174,7 @@ static void skip_irq(struct probe *p, const char *why)
 
 /* What the interrupt test found.  A guest that gets no interrupts hangs,
  * so a failure here blocks KVM like a failed smoke test. */
-static void check_irq(struct probe *p, int fd)
+static void check_irq(struct probe *p, int fd, int irq_rc)
 {
 	if (!p->live) {
 		skip_irq(p, "snapshot: the interrupt test needs the live host");
@@ -191,7 +193,7 @@ static void check_irq(struct probe *p, int fd)
 		skip_irq(p, "the smoke test did not pass");
 		return;
 	}
-	if (kvm_host_irq(fd, &p->kvm) == -ENOTSUP) {
+	if (irq_rc == -ENOTSUP) {
 		skip_irq(p, "no interrupt test for this host architecture");
 		return;
 	}
@@ -228,13 +230,41 @@ static void check_irq(struct probe *p, int fd)
 	}
 }
 
+/* The interrupt test runs on a thread of its own beside the smoke test:
+ * most of either is the kernel setting a VM up and tearing it down, which
+ * two VMs do at once.  The smoke test owns SIGALRM (setitimer is per
+ * process), so this thread and the vCPU threads it starts block it. */
+struct irq_job {
+	int fd;
+	struct kvm_live *kvm;
+	int rc;
+	pthread_t thread;
+	int started;
+};
+
+static void *irq_job_main(void *arg)
+{
+	struct irq_job *j = arg;
+	sigset_t block;
+	sigemptyset(&block);
+	sigaddset(&block, SIGALRM);
+	pthread_sigmask(SIG_BLOCK, &block, NULL);
+	j->rc = kvm_host_irq(j->fd, j->kvm);
+	return NULL;
+}
+
 void probe_kvm_checks(struct probe *p)
 {
 	int fd;
 	check_device(p, &fd);
 	check_api(p, fd);
+	struct irq_job job = { .fd = fd, .kvm = &p->kvm, .rc = -ENOTSUP };
+	if (fd >= 0 && p->live && !p->opt.skip_smoke && probe_find(p, "kvm.api")->status == CHECK_PASS)
+		job.started = pthread_create(&job.thread, NULL, irq_job_main, &job) == 0;
 	check_smoke(p, fd);
-	check_irq(p, fd);
+	if (job.started)
+		pthread_join(job.thread, NULL);
+	check_irq(p, fd, job.rc);
 	if (fd >= 0 && p->live) {
 		if (kvm_host_vgic(fd, &p->kvm) == 0)
 			p->kvm.vgic_ran = 1;
