@@ -117,6 +117,13 @@ if want fixture; then
 	printf 'check gic.version warn v2\ndetail gic.version kernel log (no device tree or ACPI MADT to read): GIC: Using split EOI/Deactivate mode\n' \
 		>"$tmp/pi5-nofdt.expect"
 	expect_check fixture/gic-from-the-kernel-log "$tmp/pi5-nofdt.json" "$tmp/pi5-nofdt.expect"
+	# A 36-bit IPA (the kernel log's "IPA Size Limit"): guests up to 63 GiB,
+	# and QEMU's virt board needs highmem=off on old QEMU.
+	rm -rf "$tmp/pi5-ipa36" && cp -r tests/fixtures/snapshots/pi5-like "$tmp/pi5-ipa36" &&
+		sed -i 's/IPA Size Limit: 40 bits/IPA Size Limit: 36 bits/' "$tmp/pi5-ipa36/dmesg.txt"
+	probe_json pi5-ipa36 --sysroot "$tmp/pi5-ipa36"
+	printf 'check kvm.ipa warn 36 bits: guests up to 63 GiB\nhint kvm.ipa highmem=off\n' >"$tmp/pi5-ipa36.expect"
+	expect_check fixture/small-ipa "$tmp/pi5-ipa36.json" "$tmp/pi5-ipa36.expect"
 	# The same snapshot with its tree's maintenance interrupt removed (the
 	# Raspberry Pi 5 DTB that hung every KVM guest): a limit, with the hint.
 	if command -v dtc >/dev/null 2>&1; then
