@@ -18,7 +18,7 @@
 #include "irq_guest.h"
 
 enum label {
-	L_VCPU0, L_VCPU1, L_IRQ0, L_IRQ1, L_FAULT, L_OFF,
+	L_VCPU0, L_VCPU1, L_IRQ, L_FAULT, L_OFF,
 	L_WAIT_READY, L_WAIT_DONE, L_HVC, L_MMIO, L_VGIC, L_PARK,
 	L_WAIT0, L_WAIT0_DONE, L_WAIT1, L_WAIT1_DONE, L_NOT_TIMER,
 };
@@ -158,15 +158,14 @@ int irq_guest_build(struct a64 *a, const struct irq_guest_params *p, uint64_t *v
 	if ((p->gic_version != 2 && p->gic_version != 3) || !p->samples || p->samples > 4095)
 		return -1;
 	a64_b(a, L_VCPU0);
-	vectors(a, L_IRQ0);
-	size_t vectors0 = a64_here(a) - 0x800;
-	vectors(a, L_IRQ1);
-	size_t vectors1 = a64_here(a) - 0x800;
+	/* One vector table and one handler serve both vCPUs. */
+	vectors(a, L_IRQ);
+	size_t vector_table = a64_here(a) - 0x800;
 
 	/* ---- vCPU 0 ---- */
 	a64_label(a, L_VCPU0);
 	set_bases(a, p, 0);
-	a64_mov64(a, 0, vectors0);
+	a64_mov64(a, 0, vector_table);
 	a64_emit(a, a64_msr(A64_VBAR_EL1, 0));
 	a64_emit(a, A64_ISB);
 	gic_dist_init(a, p);
@@ -255,9 +254,9 @@ int irq_guest_build(struct a64 *a, const struct irq_guest_params *p, uint64_t *v
 	a64_emit(a, A64_HVC0);
 	a64_b(a, L_OFF);
 
-	/* vCPU 0's handler: the timer's level must drop before the EOI, or
-	 * it fires again at once. */
-	a64_label(a, L_IRQ0);
+	/* The handler: the counter first, then acknowledge; the timer's level
+	 * must drop before the EOI, or it fires again at once. */
+	a64_label(a, L_IRQ);
 	a64_emit(a, a64_mrs(18, A64_CNTVCT_EL0));
 	gic_ack(a, p, 9);
 	a64_emit(a, a64_ubfx(10, 9, 0, 10));
@@ -275,7 +274,7 @@ int irq_guest_build(struct a64 *a, const struct irq_guest_params *p, uint64_t *v
 	size_t vcpu1 = a64_here(a);
 	set_bases(a, p, 1);
 	stage(a, IRQ_S_V1_ENTERED);
-	a64_mov64(a, 0, vectors1);
+	a64_mov64(a, 0, vector_table);
 	a64_emit(a, a64_msr(A64_VBAR_EL1, 0));
 	a64_emit(a, A64_ISB);
 	gic_cpu_init(a, p, 1u << IRQ_SGI);
@@ -296,13 +295,6 @@ int irq_guest_build(struct a64 *a, const struct irq_guest_params *p, uint64_t *v
 	a64_emit(a, A64_WFI);
 	a64_b(a, L_PARK);
 
-	a64_label(a, L_IRQ1);
-	a64_emit(a, a64_mrs(18, A64_CNTVCT_EL0));
-	gic_ack(a, p, 9);
-	a64_emit(a, a64_ubfx(10, 9, 0, 10));
-	gic_eoi(a, p, 9);
-	a64_emit(a, a64_add_imm(19, 10, 1));
-	a64_emit(a, A64_ERET);
 
 	/* Any other exception: which slot, ESR and ELR, then park. */
 	a64_label(a, L_FAULT);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "probe.h"
@@ -164,6 +165,18 @@ void kvm_add_measurement(struct kvm_live *out, const char *id, double value, con
 	snprintf(m->unit, sizeof(m->unit), "%s", unit);
 	m->samples = samples;
 	snprintf(m->detail, sizeof(m->detail), "%s", detail);
+}
+
+void kvm_close_vm(int vm, int vcpu, void *mem, size_t mem_size, void *run, long run_size)
+{
+	if (run != MAP_FAILED)
+		munmap(run, (size_t)run_size);
+	if (vcpu >= 0)
+		close(vcpu);
+	if (mem != MAP_FAILED)
+		munmap(mem, mem_size);
+	if (vm >= 0)
+		close(vm);
 }
 
 static void skip_irq(struct probe *p, const char *why)

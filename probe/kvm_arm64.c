@@ -157,14 +157,7 @@ int kvm_host_smoke(int kvm_fd, struct kvm_live *out)
 			 "via hvc (KVM_EXIT_SYSTEM_EVENT)", init.target, SMOKE_VALUE, SMOKE_MMIO);
 	}
 done:
-	if (run != MAP_FAILED)
-		munmap(run, (size_t)run_size);
-	if (vcpu >= 0)
-		close(vcpu);
-	if (mem != MAP_FAILED)
-		munmap(mem, GUEST_MEM);
-	if (vm >= 0)
-		close(vm);
+	kvm_close_vm(vm, vcpu, mem, GUEST_MEM, run, run_size);
 	out->smoke_us = (double)(kq_now_ns() - start) / 1e3;
 	return rc;
 }

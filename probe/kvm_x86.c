@@ -143,14 +143,7 @@ int kvm_host_smoke(int kvm_fd, struct kvm_live *out)
 			 SMOKE_PORT, SMOKE_VALUE);
 	}
 done:
-	if (run != MAP_FAILED)
-		munmap(run, (size_t)run_size);
-	if (vcpu >= 0)
-		close(vcpu);
-	if (mem != MAP_FAILED)
-		munmap(mem, GUEST_MEM);
-	if (vm >= 0)
-		close(vm);
+	kvm_close_vm(vm, vcpu, mem, GUEST_MEM, run, run_size);
 	out->smoke_us = (double)(kq_now_ns() - start) / 1e3;
 	return rc;
 }
@@ -412,13 +405,6 @@ done:
 	if (!out->timer_ok)
 		snprintf(out->timer_detail, sizeof(out->timer_detail), "%s: %s", out->irq_chip,
 			 err[0] ? err : "the guest ended without its timer interrupt");
-	if (run != MAP_FAILED)
-		munmap(run, (size_t)run_size);
-	if (vcpu >= 0)
-		close(vcpu);
-	if (mem != MAP_FAILED)
-		munmap(mem, GUEST_MEM);
-	if (vm >= 0)
-		close(vm);
+	kvm_close_vm(vm, vcpu, mem, GUEST_MEM, run, run_size);
 	return 0;
 }

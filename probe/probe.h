@@ -212,6 +212,8 @@ int kvm_host_smoke(int kvm_fd, struct kvm_live *out);
 int kvm_host_vgic(int kvm_fd, struct kvm_live *out);
 /* Returns 0 when the test ran (its results in out), -ENOTSUP without one. */
 int kvm_host_irq(int kvm_fd, struct kvm_live *out);
+/* Unmaps and closes what a test set up; MAP_FAILED and -1 are skipped. */
+void kvm_close_vm(int vm, int vcpu, void *mem, size_t mem_size, void *run, long run_size);
 /* Median of n values (reorders them); NAN when n is 0.  kvm.c. */
 double kvm_median(double *v, size_t n);
 /* Adds a measurement to out (ignored past KVM_MAX_MEASUREMENTS). */

@@ -150,10 +150,9 @@ TEST(irq_guest_builds_and_disassembles)
 		struct irq_guest_params params = { .gic_version = v, .timer_delta = 62500, .samples = 64 };
 		CHECK_INT(irq_guest_build(&a, &params, &entry), 0);
 		CHECK(a64_here(&a) <= IRQ_GUEST_DATA);
-		CHECK(entry > 0x1000 && entry < IRQ_GUEST_DATA && entry % 4 == 0);
-		/* Vector slot 5 of each table is a branch; slot 0 sets x28. */
+		CHECK(entry > 0x1000 && entry < IRQ_GUEST_DATA && entry % 4 == 0);   /* after the vectors */
+		/* Vector slot 5 of the table is a branch; slot 0 sets x28. */
 		CHECK_INT(a.w[(0x800 + 0x280) / 4] & 0xfc000000u, 0x14000000u);
-		CHECK_INT(a.w[(0x1000 + 0x280) / 4] & 0xfc000000u, 0x14000000u);
 		CHECK_INT(a.w[0x800 / 4], a64_movz(28, 0, 0));
 		if (!have_tools())
 			continue;   /* reported by the test above */
