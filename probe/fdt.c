@@ -259,6 +259,16 @@ int fdt_facts_parse(const void *blob, size_t len, struct fdt_facts *out, char *e
 		snprintf(err, err_size, "device tree blob is truncated (%zu bytes)", len);
 		return -1;
 	}
+	/* libfdt 1.6.1's fdt_check_full() reads through a NULL pointer on
+	 * blobs of the old versions (found by fuzz_fdt: version 9); Linux
+	 * writes version 17 and reads 16 and later, so older ones are refused
+	 * before libfdt sees them. */
+	uint32_t version = fdt_version(blob), last_comp = fdt_last_comp_version(blob);
+	if (fdt_magic(blob) == FDT_MAGIC && (version < 16 || last_comp > 17)) {
+		snprintf(err, err_size, "device tree blob version %u (compatible with %u) is not supported: "
+					"Linux writes version 17", version, last_comp);
+		return -1;
+	}
 	int rc = fdt_check_full(blob, len);
 	if (rc) {
 		snprintf(err, err_size, "device tree blob is invalid: %s", fdt_strerror(rc));

@@ -102,6 +102,13 @@ TEST(fdt_malformed)
 	memset(bad + off + 8, 0xff, 16);
 	CHECK_INT(fdt_facts_parse(bad, len, &f, err, sizeof(err)), -1);
 	CHECK(strstr(err, "device tree") != NULL);
+	/* an old version (9): libfdt 1.6.1's fdt_check_full() crashed on such
+	 * a blob (fuzz_fdt); refused with the version named */
+	memcpy(bad, fdt, len);
+	fdt_set_version(bad, 9);
+	fdt_set_last_comp_version(bad, 0);
+	CHECK_INT(fdt_facts_parse(bad, len, &f, err, sizeof(err)), -1);
+	CHECK(strstr(err, "version 9") != NULL);
 	/* garbage */
 	memset(bad, 0x5a, len);
 	CHECK_INT(fdt_facts_parse(bad, len, &f, err, sizeof(err)), -1);
