@@ -39,7 +39,8 @@ dir=$(median 3)
 	echo "# Probe benchmarks"
 	echo
 	echo "Produced by \`make bench\` (bench/probe.sh) on $(date -u +%Y-%m-%d), $(uname -m), $(nproc) CPUs,"
-	echo "kernel $(uname -r); hyperfine, $runs runs after 3 warm-ups, no shell."
+	echo "kernel $(uname -r); hyperfine, $runs runs after 3 warm-ups, no shell; load average at the end:"
+	echo "$(cut -d' ' -f1-3 /proc/loadavg) (the machine is shared: compare medians, not means)."
 	echo
 	cat "$tmp/times.md"
 	echo
