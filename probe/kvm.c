@@ -227,6 +227,15 @@ static void check_irq(struct probe *p, int fd, int irq_rc)
 	if (k->timer_ok == 1) {
 		c = probe_addf(p, "kvm.irq.timer", CHECK_PASS, NULL, "%.0f us", k->timer_us);
 		check_set_detail(c, "%s%s", k->timer_detail, pvm);
+	} else if (k->irq_no_chip && p->arch && !strcmp(p->arch->name, "x86_64")) {
+		/* x86 QEMU can emulate the interrupt controllers itself
+		 * (kernel_irqchip=off): slower, but guests run. */
+		c = probe_add(p, "kvm.irq.timer", CHECK_WARN, "no in-kernel irqchip", NULL,
+			      "KVM refused its in-kernel interrupt controllers: QEMU has to emulate them "
+			      "(-machine kernel_irqchip=off), which costs an exit to user space per interrupt; "
+			      "read dmesg | grep -i kvm");
+		c->limits = 1;
+		check_set_detail(c, "%s", k->timer_detail);
 	} else {
 		c = probe_add(p, "kvm.irq.timer", CHECK_FAIL, k->irq_no_chip ? "no interrupt controller" : "not delivered",
 			      NULL, hint);
