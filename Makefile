@@ -214,6 +214,13 @@ $(TEST_OUT)/json_get: tests/tools/json_get.c build/deps/lib/libcjson.a
 	@echo "  CC      $@"
 	$(Q)gcc -std=gnu11 $(WARN) -O1 -g -Ibuild/deps/include -o $@ $< build/deps/lib/libcjson.a
 
+# An empty store for tests that write rows with sqlite3 (readers never create one).
+STORE_SRCS := $(filter-out store/cmd_%.c,$(wildcard store/*.c))
+$(TEST_OUT)/store_init: tests/tools/store_init.c $(STORE_SRCS) $(wildcard store/*.h) store/schema.sql lib/util.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $@"
+	$(Q)gcc -std=gnu11 $(WARN) -O1 -g -o $@ tests/tools/store_init.c $(STORE_SRCS) lib/util.c -lsqlite3
+
 test-deps:
 	$(Q)scripts/deps.sh test
 	$(Q)scripts/deps.sh lava
@@ -241,7 +248,8 @@ $(TEST_OUT)/http_fetch: tests/tools/http_fetch.c matrix/http.c matrix/http_dav.c
 	$(Q)gcc -std=gnu11 $(WARN) -O1 -g $(SAN) -o $@ tests/tools/http_fetch.c matrix/http.c matrix/http_dav.c lib/util.c -lcurl
 
 test: test-deps
-	$(Q)$(MAKE) --no-print-directory ARCH=$(HOST_ARCH) probe kvmqual $(TEST_OUT)/unit $(TEST_OUT)/fixture_check $(TEST_OUT)/dtb_check $(TEST_OUT)/json_get $(TEST_OUT)/test_stream $(TEST_OUT)/tcp_listen $(TEST_OUT)/http_fetch $(TEST_OUT)/http_hostile $(TEST_OUT)/host_key
+	$(Q)$(MAKE) --no-print-directory ARCH=$(HOST_ARCH) probe kvmqual $(TEST_OUT)/unit $(TEST_OUT)/fixture_check $(TEST_OUT)/dtb_check $(TEST_OUT)/json_get $(TEST_OUT)/test_stream $(TEST_OUT)/tcp_listen $(TEST_OUT)/http_fetch $(TEST_OUT)/http_hostile $(TEST_OUT)/host_key \
+		$(TEST_OUT)/store_init
 	$(Q)$(MAKE) --no-print-directory ARCH=aarch64 probe
 	$(Q)$(MAKE) --no-print-directory guest-image
 	$(Q)$(MAKE) --no-print-directory kit ARCH=aarch64

@@ -48,6 +48,10 @@ struct opts {
 	const char *db, *baseline, *candidate, *junit;
 	double threshold;
 	int json, allow_different, no_baseline_ok;
+	/* Where the table or JSON and the JUnit XML go while the store is read
+	 * (memory: they reach stdout and the --junit file once it is known that
+	 * no writer changed the store meanwhile). */
+	FILE *out, *junit_out;
 };
 
 /* An error: text on stderr, and with --json a document whose error member
@@ -67,7 +71,7 @@ static int fail(const struct opts *o, const char *fmt, ...)
 		cJSON_AddStringToObject(doc, "db", o->db);
 		cJSON_AddStringToObject(doc, "error", msg);
 		char *text = cJSON_Print(doc);
-		printf("%s\n", text);
+		fprintf(o->out, "%s\n", text);
 		free(text);
 		cJSON_Delete(doc);
 	}
@@ -253,16 +257,12 @@ static int no_baseline(const struct opts *o, const struct store_run_identity *ca
 					    .unit = "", .decision = COMPARE_MISSING };
 		snprintf(r.why, sizeof(r.why), "%s", msg);
 		struct compare_report one = { .results = &r, .count = 1 };
-		struct kq_err err;
-		if (compare_write_junit(o->junit, &ctx, &one, &err)) {
-			free(msg);
-			return fail(o, "%s", err.msg);
-		}
+		compare_print_junit(o->junit_out, &ctx, &one);
 	}
 	if (o->json)
-		compare_print_json(stdout, &ctx, &empty);
+		compare_print_json(o->out, &ctx, &empty);
 	else
-		printf("%s: nothing to do (first run on this machine?)\n", msg);
+		fprintf(o->out, "%s: nothing to do (first run on this machine?)\n", msg);
 	free(msg);
 	return 0;
 }
@@ -347,15 +347,13 @@ static int compare_main(const struct opts *o, struct store *s)
 		struct compare_context ctx = { .db = o->db, .baseline_desc = desc, .base_runs = base_ids,
 					       .base_count = nbase, .cand_run = cand.id, .differences = diffs.data,
 					       .rule = &rule };
-		if (o->junit && compare_write_junit(o->junit, &ctx, &rep, &err))
-			rc = fail(o, "%s", err.msg);
-		if (!rc) {
-			if (o->json)
-				compare_print_json(stdout, &ctx, &rep);
-			else
-				compare_print_table(stdout, &ctx, &rep);
-			rc = rep.regressions ? 1 : 0;
-		}
+		if (o->junit)
+			compare_print_junit(o->junit_out, &ctx, &rep);
+		if (o->json)
+			compare_print_json(o->out, &ctx, &rep);
+		else
+			compare_print_table(o->out, &ctx, &rep);
+		rc = rep.regressions ? 1 : 0;
 		compare_report_free(&rep);
 	}
 	compare_set_free(&base_set);
@@ -372,7 +370,7 @@ out:
 int cmd_compare(int argc, char **argv)
 {
 	struct opts o = { .db = STORE_DEFAULT_PATH, .baseline = "last-good:5", .candidate = "latest",
-			  .threshold = NAN };
+			  .threshold = NAN, .out = stdout };
 	static const struct option opts[] = {
 		{ "db", required_argument, NULL, 'd' },
 		{ "baseline", required_argument, NULL, 'b' },
@@ -415,14 +413,35 @@ int cmd_compare(int argc, char **argv)
 		fprintf(stderr, "kvmqual compare: unexpected argument '%s'\n", argv[optind]);
 		return 2;
 	}
-	/* Comparing needs runs: never create an empty database by mistake. */
-	if (access(o.db, F_OK))
-		return fail(&o, "%s: %s", o.db, strerror(errno));
-	struct kq_err err;
-	struct store *s = store_open(o.db, NULL, &err);
-	if (!s)
-		return fail(&o, "%s", err.msg);
-	int rc = compare_main(&o, s);
-	store_close(s);
-	return rc;
+	/* Only read: nothing in the store changes, nothing is created (a
+	 * typo in --db is an error), a read-only store in a read-only
+	 * directory reads.  A writer that changed it while it was read (a
+	 * checkpoint into the file): read again, at most twice. */
+	for (int attempt = 0;; attempt++) {
+		char *text = NULL, *xml = NULL;
+		size_t text_len = 0, xml_len = 0;
+		o.out = open_memstream(&text, &text_len);
+		o.junit_out = o.junit ? open_memstream(&xml, &xml_len) : NULL;
+		if (!o.out || (o.junit && !o.junit_out))
+			abort();
+		struct kq_err err;
+		struct store *s = store_open_readonly(o.db, &err);
+		int rc = s ? compare_main(&o, s) : fail(&o, "%s", err.msg);
+		int again = s && rc != 2 && store_changed_since_open(s) && attempt < 2;
+		store_close(s);
+		fclose(o.out);
+		if (o.junit_out)
+			fclose(o.junit_out);
+		o.out = stdout;
+		if (!again && rc != 2 && o.junit && compare_write_junit(o.junit, xml, xml_len, &err)) {
+			text_len = 0;
+			rc = fail(&o, "%s", err.msg);
+		}
+		if (!again)
+			fwrite(text, 1, text_len, stdout);
+		free(text);
+		free(xml);
+		if (!again)
+			return rc;
+	}
 }

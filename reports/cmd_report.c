@@ -40,34 +40,23 @@ static int on_history(const struct store_history_point *p, void *ctx)
 	return 0;
 }
 
-/* Reads the run (and the host's history) out of the store. */
-static int load_run(const char *db, const char *run_arg, struct report *r, char **export_text, size_t *export_len,
-		    struct kq_err *err)
+/* Reads the run (and the host's history) out of the store s. */
+static int read_run(struct store *s, const char *db, const char *run_arg, struct report *r, char **export_text,
+		    size_t *export_len, struct kq_err *err)
 {
-	struct stat sb;
-	if (stat(db, &sb) != 0)
-		return kq_error(err, "%s: %s (make a run first: kvmqual run --db %s)", db, strerror(errno), db);
-	if (S_ISREG(sb.st_mode) && sb.st_size == 0)
-		return kq_error(err, "%s: an empty file, not a kvmqual store", db);
-	int recovered;
-	struct store *s = store_open(db, &recovered, err);
-	if (!s)
-		return -1;
-	int ret = -1;
 	int64_t run;
 	if (!strcmp(run_arg, "latest")) {
 		run = store_latest_run(s, err);
 		if (run == 0)
-			kq_error(err, "%s holds no finished run", db);
+			kq_error(err, "%s holds no finished run (give one with --run ID)", db);
 		if (run <= 0)
-			goto out;
+			return -1;
 	} else {
 		char *end;
+		errno = 0;
 		long long id = strtoll(run_arg, &end, 10);
-		if (*end || end == run_arg || id <= 0) {
-			kq_error(err, "--run takes a run id or 'latest', not '%s'", run_arg);
-			goto out;
-		}
+		if (errno || *end || end == run_arg || id <= 0)
+			return kq_error(err, "--run takes a run id or 'latest', not '%s'", run_arg);
 		run = id;
 	}
 	FILE *mem = open_memstream(export_text, export_len);
@@ -76,17 +65,36 @@ static int load_run(const char *db, const char *run_arg, struct report *r, char 
 	int rc = store_export(s, run, STORE_FORMAT_JSON, mem, err);
 	fclose(mem);
 	if (rc || report_load(r, *export_text, *export_len, err))
-		goto out;
+		return -1;
 	const char *keys[MAX_HEADLINE_KEYS];
 	size_t nkeys = report_headline_keys(r, keys, MAX_HEADLINE_KEYS);
 	struct kq_err herr;
 	if (r->host_key && store_history(s, r->host_key, keys, nkeys, r->run_id, on_history, r, &herr))
 		fprintf(stderr, "kvmqual report: no history plot: %s\n", herr.msg);
 	report_history_finish(r);
-	ret = 0;
-out:
-	store_close(s);
-	return ret;
+	return 0;
+}
+
+/* The store is only read: opened read-only (nothing in it changes, nothing
+ * is created, a read-only directory works).  A writer that changed the
+ * file while it was read: read again. */
+static int load_run(const char *db, const char *run_arg, struct report *r, char **export_text, size_t *export_len,
+		    struct kq_err *err)
+{
+	for (int attempt = 0;; attempt++) {
+		struct store *s = store_open_readonly(db, err);
+		if (!s)
+			return -1;
+		int rc = read_run(s, db, run_arg, r, export_text, export_len, err);
+		int changed = store_changed_since_open(s);
+		store_close(s);
+		if (rc || !changed || attempt == 2)
+			return rc;
+		report_free(r);
+		free(*export_text);
+		*export_text = NULL;
+		*export_len = 0;
+	}
 }
 
 static int write_file(const char *dir, const char *name, const void *data, size_t len, struct kq_err *err)

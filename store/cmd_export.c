@@ -1,5 +1,6 @@
 /* kvmqual export: the samples and verdicts of a run (or of all runs) from
  * the store, as JSON (schema kvmqual.export) or CSV. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,15 +45,18 @@ int cmd_export(int argc, char **argv)
 	long long id = 0;
 	if (strcmp(run, "all")) {
 		char *end;
+		errno = 0;
 		id = strtoll(run, &end, 10);
-		if (*end || id <= 0) {
+		if (errno || end == run || *end || id <= 0) {
 			fprintf(stderr, "kvmqual export: --run takes a run id or 'all', not '%s'\n", run);
 			return 2;
 		}
 	}
 	struct kq_err err;
-	int recovered = 0;
-	struct store *s = store_open(db, &recovered, &err);
+	/* A reader: nothing in the file changes, nothing is created (a typo in
+	 * --db is an error, not a new empty store), a read-only store in a
+	 * read-only directory reads. */
+	struct store *s = store_open_readonly(db, &err);
 	if (!s) {
 		fprintf(stderr, "kvmqual export: %s\n", err.msg);
 		return 2;
@@ -60,6 +64,13 @@ int cmd_export(int argc, char **argv)
 	int rc = store_export(s, id, f, stdout, &err);
 	if (rc)
 		fprintf(stderr, "kvmqual export: %s\n", err.msg);
+	else if (store_changed_since_open(s)) {
+		/* Written as it was read: what a writer's checkpoint changed
+		 * meanwhile may be half in it. */
+		fprintf(stderr, "kvmqual export: %s changed while it was exported (a run wrote to it): the output may"
+				" mix before and after; export again\n", db);
+		rc = -1;
+	}
 	store_close(s);
 	return rc ? 2 : 0;
 }

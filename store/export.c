@@ -166,7 +166,8 @@ static int json_rows(struct store *s, FILE *out, const char *name, sqlite3_stmt 
 
 enum { RUN_COLS = 12, HOST_COLS = 6 };
 static const char run_query[] =
-	"SELECT r.id, r.started_at, r.finished_at, r.status, r.reason, r.profile, r.suite_version,"
+	"SELECT r.id, r.started_at, r.finished_at, " STORE_STATUS_SQL("r") " AS status, " STORE_REASON_SQL("r")
+	" AS reason, r.profile, r.suite_version,"
 	" r.qemu_version, r.guest_image_hash, r.command_line, r.pid, r.boot_id,"
 	" h.host_key AS key, h.arch, h.model, h.soc, h.kernel_release, h.page_size,"
 	" json(r.probe_json) AS probe"
@@ -297,7 +298,7 @@ int store_export(struct store *s, int64_t run, enum store_format format, FILE *o
 		ret = store_query_int(s, sql, &exists, "exporting", err);
 		sqlite3_free(sql);
 		if (!ret && !exists)
-			ret = kq_error(err, "%s: no run %" PRId64, s->path, run);
+			ret = store_no_such_run(s, run, err);
 	}
 	if (!ret)
 		ret = format == STORE_FORMAT_CSV ? export_csv(s, run, out, err) : export_json(s, run, out, err);

@@ -5,6 +5,7 @@
 #define KQ_STORE_INTERNAL_H
 
 #include <sqlite3.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "store.h"
@@ -32,12 +33,29 @@ struct store {
 	int batch_depth;
 	char boot_id[64];
 	sqlite3_stmt *stmt[STMT_COUNT];
+	/* A read-only handle opened as immutable (no write-ahead log then):
+	 * the file as it was, to tell whether a writer changed it since. */
+	int immutable;
+	struct stat opened;
 };
+
+/* What a run whose process is gone is marked with, by the next writer's
+ * recovery; readers show it so at once (STORE_STATUS_SQL). */
+#define STORE_DEAD_REASON "the process running it died (killed?)"
+/* A run's status and reason as readers show them (R: the runs table's
+ * alias): a 'running' run whose process is gone reads as 'interrupted',
+ * as the next kvmqual run will store it, without writing anything
+ * (kq_owner_gone is registered on every handle, store.c). */
+#define STORE_OWNER_GONE_SQL(R) R ".status = 'running' AND kq_owner_gone(" R ".pid, " R ".pid_start, " R ".boot_id)"
+#define STORE_STATUS_SQL(R) "(CASE WHEN " STORE_OWNER_GONE_SQL(R) " THEN 'interrupted' ELSE " R ".status END)"
+#define STORE_REASON_SQL(R) "(CASE WHEN " STORE_OWNER_GONE_SQL(R) " THEN '" STORE_DEAD_REASON "' ELSE " R ".reason END)"
 
 /* store.c */
 int store_db_error(const struct store *s, struct kq_err *err, const char *what);
 int store_exec(struct store *s, const char *sql, const char *what, struct kq_err *err);
 int store_query_int(struct store *s, const char *sql, int64_t *out, const char *what, struct kq_err *err);
+/* "no run N" with the ids the store does hold, into err; returns -1. */
+int store_no_such_run(struct store *s, int64_t run, struct kq_err *err);
 /* Start time (clock ticks since boot) and state of a process, from
  * /proc/PID/stat.  Returns 0 if the file was read. */
 int store_proc_stat(pid_t pid, unsigned long long *start, char *state);

@@ -8,7 +8,7 @@
 #include "read_compare.h"
 
 static const char identity_columns[] =
-	"r.id, r.started_at, r.status, r.reason, h.host_key, h.arch, h.model, h.soc, h.kernel_release,"
+	"r.id, r.started_at, " STORE_STATUS_SQL("r") ", " STORE_REASON_SQL("r") ", h.host_key, h.arch, h.model, h.soc, h.kernel_release,"
 	" h.page_size, r.profile, r.suite_version, r.qemu_version, r.guest_image_hash"
 	" FROM runs r JOIN hosts h ON h.id = r.host_id";
 
@@ -74,8 +74,9 @@ int store_run_identity(struct store *s, int64_t run, struct store_run_identity *
 	if (rc == SQLITE_ROW)
 		identity_from_row(st, id);
 	else if (rc == SQLITE_DONE) {
-		kq_error(err, "%s: there is no run %lld", s->path, (long long)run);
-		ret = 1;
+		sqlite3_finalize(st);
+		store_no_such_run(s, run, err);
+		return 1;
 	} else
 		ret = store_db_error(s, err, "reading a run");
 	sqlite3_finalize(st);

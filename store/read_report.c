@@ -9,7 +9,7 @@
 int64_t store_latest_run(struct store *s, struct kq_err *err)
 {
 	int64_t id;
-	if (store_query_int(s, "SELECT coalesce(max(id), 0) FROM runs WHERE status != 'running'", &id,
+	if (store_query_int(s, "SELECT coalesce(max(r.id), 0) FROM runs r WHERE " STORE_STATUS_SQL("r") " != 'running'", &id,
 		      "looking for the latest run", err))
 		return -1;
 	return id;

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -155,21 +156,40 @@ int store_proc_stat(pid_t pid, unsigned long long *start, char *state)
 	return -1;
 }
 
-static int pid_alive(pid_t pid, long long recorded_start)
+static int pid_alive(int64_t pid, long long recorded_start)
 {
-	if (pid <= 0)
+	/* A crafted store may hold any number: only a real pid is asked about. */
+	if (pid <= 0 || pid > INT_MAX)
 		return 0;
-	if (kill(pid, 0) != 0 && errno != EPERM)
+	if (kill((pid_t)pid, 0) != 0 && errno != EPERM)
 		return 0;
 	unsigned long long start;
 	char state = '?';
-	if (store_proc_stat(pid, &start, &state) == 0) {
+	if (store_proc_stat((pid_t)pid, &start, &state) == 0) {
 		if (state == 'Z' || state == 'X')
 			return 0;
 		if (recorded_start > 0 && (unsigned long long)recorded_start != start)
 			return 0; /* the pid now belongs to another process */
 	}
 	return 1;
+}
+
+/* Whether the process that began a run is gone: another boot, no such
+ * process, a zombie, or the pid reused by another process. */
+static int owner_gone(const struct store *s, int64_t pid, int64_t pid_start, const char *boot)
+{
+	int same_boot = !boot || !s->boot_id[0] || !strcmp(boot, s->boot_id);
+	return !same_boot || !pid_alive(pid, pid_start);
+}
+
+/* kq_owner_gone(pid, pid_start, boot_id) in SQL: owner_gone for readers
+ * (STORE_STATUS_SQL). */
+static void sql_owner_gone(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	(void)argc;
+	const struct store *s = sqlite3_user_data(ctx);
+	const char *boot = (const char *)sqlite3_value_text(argv[2]);
+	sqlite3_result_int(ctx, owner_gone(s, sqlite3_value_int64(argv[0]), sqlite3_value_int64(argv[1]), boot));
 }
 
 static int recover_runs(struct store *s, int *recovered, struct kq_err *err)
@@ -182,9 +202,8 @@ static int recover_runs(struct store *s, int *recovered, struct kq_err *err)
 		return store_db_error(s, err, "looking for unfinished runs");
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *boot = (const char *)sqlite3_column_text(st, 3);
-		int same_boot = !boot || !s->boot_id[0] || !strcmp(boot, s->boot_id);
-		if (same_boot && pid_alive((pid_t)sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 2)))
+		if (!owner_gone(s, sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 2),
+				(const char *)sqlite3_column_text(st, 3)))
 			continue;
 		if (dead_count == dead_cap) {
 			dead_cap = dead_cap ? dead_cap * 2 : 8;
@@ -207,7 +226,7 @@ static int recover_runs(struct store *s, int *recovered, struct kq_err *err)
 	if (store_batch_begin(s, err))
 		goto fail;
 	if (sqlite3_prepare_v2(s->db,
-			       "UPDATE runs SET status = 'interrupted', reason = 'the process running it died (killed?)',"
+			       "UPDATE runs SET status = 'interrupted', reason = '" STORE_DEAD_REASON "',"
 			       " finished_at = " NOW_SQL " WHERE id = ?1 AND status = 'running'",
 			       -1, &st, NULL) != SQLITE_OK) {
 		store_db_error(s, err, "marking dead runs interrupted");
@@ -257,6 +276,14 @@ static struct store *open_handle(const char *path, const char *name, int flags, 
 	}
 	sqlite3_extended_result_codes(s->db, 1);
 	sqlite3_busy_timeout(s->db, STORE_BUSY_TIMEOUT_MS);
+	read_boot_id(s->boot_id, sizeof(s->boot_id));
+	/* Direct-only: a crafted store's views and triggers cannot call it. */
+	if (sqlite3_create_function(s->db, "kq_owner_gone", 3, SQLITE_UTF8 | SQLITE_DIRECTONLY, s, sql_owner_gone,
+				    NULL, NULL) != SQLITE_OK) {
+		store_db_error(s, err, what);
+		store_close(s);
+		return NULL;
+	}
 	return s;
 }
 
@@ -288,6 +315,43 @@ static int make_parent_dirs(const char *path, struct kq_err *err)
 	return 0;
 }
 
+/* Whether an existing file may become (or is) a kvmqual store, asked
+ * before anything in it changes: another application's SQLite database is
+ * refused as it is, never switched to WAL or migrated.  A missing or empty
+ * file will become one; so does a SQLite file without tables (one that
+ * another kvmqual is creating right now). */
+static int check_store_file(const char *path, struct kq_err *err)
+{
+	struct stat sb;
+	if (stat(path, &sb) != 0 || sb.st_size == 0)
+		return 0;
+	/* Read-only, with SQLite's locks (another kvmqual may be writing). */
+	struct store *s = open_handle(path, path, SQLITE_OPEN_READONLY, "opening", err);
+	if (!s)
+		return -1;
+	int64_t app_id, version, tables;
+	int rc = -1;
+	if (store_query_int(s, "PRAGMA application_id", &app_id, "reading the application id", err) ||
+	    store_query_int(s, "PRAGMA user_version", &version, "reading the schema version", err) ||
+	    store_query_int(s, "SELECT count(*) FROM sqlite_schema", &tables, "reading the schema", err))
+		goto out;
+	if (app_id != 0 && app_id != STORE_APPLICATION_ID)
+		kq_error(err, "%s: a SQLite database of another application (application_id 0x%" PRIx64
+			      "), not a kvmqual store; it was left as it is: give another --db path",
+			 path, (uint64_t)app_id);
+	else if (version == 0 && tables > 0)
+		kq_error(err, "%s: a SQLite database with tables but no kvmqual schema version, not a kvmqual"
+			      " store; it was left as it is: give another --db path", path);
+	else if (version > store_schema_version())
+		kq_error(err, "%s: schema version %" PRId64 " is newer than this kvmqual knows (%d); use a newer"
+			      " kvmqual, or another --db path", path, version, store_schema_version());
+	else
+		rc = 0;
+out:
+	store_close(s);
+	return rc;
+}
+
 struct store *store_open(const char *path, int *recovered, struct kq_err *err)
 {
 	if (recovered)
@@ -296,17 +360,15 @@ struct store *store_open(const char *path, int *recovered, struct kq_err *err)
 		path = STORE_DEFAULT_PATH;
 	struct stat sb;
 	if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) {
-		kq_error(err, "%s: not a regular file", path);
+		kq_error(err, "%s: not a regular file (a store is a SQLite file: give its path)", path);
 		return NULL;
 	}
-	if (make_parent_dirs(path, err))
+	if (check_store_file(path, err) || make_parent_dirs(path, err))
 		return NULL;
 
 	struct store *s = open_handle(path, path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, "opening", err);
 	if (!s)
 		return NULL;
-	read_boot_id(s->boot_id, sizeof(s->boot_id));
-	/* The first statement that reads the file tells garbage from SQLite. */
 	if (set_wal(s, err) ||
 	    store_exec(s, "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL", "setting pragmas", err) ||
 	    store_migrate(s, err) || store_prepare_writes(s, err))
@@ -348,7 +410,8 @@ int store_batch_begin(struct store *s, struct kq_err *err)
 int store_batch_commit(struct store *s, struct kq_err *err)
 {
 	if (s->batch_depth == 0)
-		return kq_error(err, "%s: commit without a batch", s->path);
+		return kq_error(err, "%s: a commit without a transaction begun (a bug in kvmqual: please report it"
+				     " with the command line)", s->path);
 	if (s->batch_depth > 1) {
 		s->batch_depth--;
 		return 0;
@@ -393,6 +456,20 @@ void store_host_key(const struct store_host *host, char key[17])
 }
 
 /* ---- helpers for the other store/ files ---- */
+
+/* Which runs there are, for a run id that is not one of them. */
+int store_no_such_run(struct store *s, int64_t run, struct kq_err *err)
+{
+	int64_t count = 0, lo = 0, hi = 0;
+	if (store_query_int(s, "SELECT count(*) FROM runs", &count, "listing the runs", err) ||
+	    (count && (store_query_int(s, "SELECT min(id) FROM runs", &lo, "listing the runs", err) ||
+		       store_query_int(s, "SELECT max(id) FROM runs", &hi, "listing the runs", err))))
+		return -1;
+	if (!count)
+		return kq_error(err, "%s: no run %" PRId64 ": the store holds no runs yet", s->path, run);
+	return kq_error(err, "%s: no run %" PRId64 ": the store holds %" PRId64 " run%s, ids %" PRId64 " to %" PRId64,
+			s->path, run, count, count == 1 ? "" : "s", lo, hi);
+}
 
 void store_bind_text(sqlite3_stmt *st, int i, const char *text)
 {
@@ -467,26 +544,33 @@ struct store *store_open_readonly(const char *path, struct kq_err *err)
 		path = STORE_DEFAULT_PATH;
 	struct stat sb;
 	if (stat(path, &sb) != 0) {
-		kq_error(err, "%s: %s", path, strerror(errno));
+		if (errno == ENOENT)
+			kq_error(err, "%s: No such file or directory (a reader never creates a store: check the --db path, or"
+				      " make a run first with kvmqual run --db %s)", path, path);
+		else
+			kq_error(err, "%s: %s", path, strerror(errno));
 		return NULL;
 	}
 	if (!S_ISREG(sb.st_mode)) {
-		kq_error(err, "%s: not a regular file", path);
+		kq_error(err, "%s: not a regular file (a store is a SQLite file: give its path)", path);
 		return NULL;
 	}
 	if (sb.st_size == 0) {
-		kq_error(err, "%s: an empty file, not a kvmqual store", path);
+		kq_error(err, "%s: an empty file, not a kvmqual store (check the --db path)", path);
 		return NULL;
 	}
 	/* Without a write-ahead log nobody has the file open and everything is
 	 * in the main file: read it as immutable, which needs no shared-memory
 	 * file (so a read-only directory works) and creates nothing beside it.
 	 * With one, a writer may be at work: read through the log, read-only. */
-	char *uri = readonly_uri(path, !store_has_wal(path));
+	int immutable = !store_has_wal(path);
+	char *uri = readonly_uri(path, immutable);
 	struct store *s = open_handle(path, uri, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, "opening read-only", err);
 	sqlite3_free(uri);
 	if (!s)
 		return NULL;
+	s->immutable = immutable;
+	s->opened = sb;
 	int64_t version, app_id;
 	if (store_exec(s, "PRAGMA query_only = ON", "setting query_only", err) ||
 	    store_query_int(s, "PRAGMA application_id", &app_id, "reading the application id", err) ||
@@ -494,11 +578,12 @@ struct store *store_open_readonly(const char *path, struct kq_err *err)
 		goto fail;
 	if (app_id != 0 && app_id != STORE_APPLICATION_ID) {
 		kq_error(err, "%s: a SQLite database of another application (application_id 0x%" PRIx64
-			      "), not a kvmqual store", path, (uint64_t)app_id);
+			      "), not a kvmqual store (check the --db path)", path, (uint64_t)app_id);
 		goto fail;
 	}
 	if (version == 0) {
-		kq_error(err, "%s: a SQLite database without a kvmqual schema version; not a kvmqual store", path);
+		kq_error(err, "%s: a SQLite database without a kvmqual schema version, not a kvmqual store"
+			      " (check the --db path)", path);
 		goto fail;
 	}
 	if (version > store_schema_version()) {
@@ -510,4 +595,16 @@ struct store *store_open_readonly(const char *path, struct kq_err *err)
 fail:
 	store_close(s);
 	return NULL;
+}
+
+int store_changed_since_open(const struct store *s)
+{
+	if (!s->immutable)
+		return 0;
+	struct stat sb;
+	if (store_has_wal(s->path) || stat(s->path, &sb) != 0)
+		return 1;
+	/* A writer's checkpoint writes into the main file. */
+	return sb.st_ino != s->opened.st_ino || sb.st_dev != s->opened.st_dev || sb.st_size != s->opened.st_size ||
+	       sb.st_mtim.tv_sec != s->opened.st_mtim.tv_sec || sb.st_mtim.tv_nsec != s->opened.st_mtim.tv_nsec;
 }

@@ -103,10 +103,12 @@ struct store_speedup {
 
 enum store_format { STORE_FORMAT_JSON, STORE_FORMAT_CSV };
 
-/* Opens (creating it and its directory if needed) and migrates the store.
- * Refuses a file that is not SQLite, is corrupt, or has a schema newer than
- * this code knows.  Runs left 'running' by a process that is gone are marked
- * 'interrupted'; *recovered (if not NULL) says how many. */
+/* Opens (creating it and its directory if needed) and migrates the store:
+ * for the writer, kvmqual run.  Refuses a file that is not SQLite, is
+ * corrupt, is another application's database or has a schema newer than
+ * this code knows, and changes nothing in it then.  Runs left 'running' by a
+ * process that is gone are marked 'interrupted'; *recovered (if not NULL)
+ * says how many.  Readers use store_open_readonly. */
 struct store *store_open(const char *path, int *recovered, struct kq_err *err);
 /* Finalizes everything; rolls back an open batch.  NULL is fine. */
 void store_close(struct store *s);
@@ -160,13 +162,20 @@ void store_csv_field(FILE *out, const char *field);
  * nothing written to the file or created beside it when no write-ahead log
  * is there (a read-only file or directory works).  Refuses a missing file,
  * a directory, an empty file, a file that is not a kvmqual store and a
- * schema newer than this code knows.  Writing functions fail on it. */
+ * schema newer than this code knows.  Writing functions fail on it.  Runs
+ * whose process is gone read as interrupted (as the next writer stores
+ * them), though nothing is written. */
 struct store *store_open_readonly(const char *path, struct kq_err *err);
 
 /* Whether PATH-wal exists.  store_open_readonly reads a store without one
  * as immutable: a caller that sees one appear after reading (a writer
  * opened the file meanwhile) reads again. */
 int store_has_wal(const char *path);
+/* For a handle of store_open_readonly: whether a writer may have changed
+ * what it read (the file was read as immutable, and a write-ahead log
+ * appeared or the file itself changed since it was opened).  Read again
+ * through a new handle then.  0 for other handles. */
+int store_changed_since_open(const struct store *s);
 
 /* kvmqual export (cmd_export.c): runs as JSON or CSV on standard output. */
 int cmd_export(int argc, char **argv);

@@ -148,7 +148,8 @@ int store_finish_run(struct store *s, int64_t run, enum store_run_status status,
 	if (rc)
 		return -1;
 	if (!changed)
-		return kq_error(err, "%s: no run %" PRId64, s->path, run);
+		return kq_error(err, "%s: cannot finish run %" PRId64 ": it is no longer in the store (deleted by"
+				     " somebody else?)", s->path, run);
 	return 0;
 }
 

@@ -9,6 +9,8 @@
 #   guest      the benchmark guest image under TCG: agent, tools, failure paths
 #   run        kvmqual run end to end (quick profile, TCG) and its failure paths
 #   hostile    hostile input and faults (tests/sections/hostile.sh)
+#   hostile-store  hostile input and faults for the store, export, compare, run
+#              and guest (tests/sections/hostile-store.sh)
 # and the sections kept in files of their own, tests/sections/NAME.sh (each
 # says what it tests at its top), sourced here with the helpers below.
 # Run from the top of the checkout after 'make test' has built everything;
@@ -21,7 +23,7 @@ PROBE=${KVMQUAL_TEST_PROBE:-build/probe}
 CHECK=build/tests/fixture_check
 KQ=${KVMQUAL_TEST_KVMQUAL:-build/kvmqual}
 JG=build/tests/json_get
-TESTS=${TESTS:-unit fixture malformed dtbs cli live cross lab kit guest run measure report matrix publish browser compare nightly hostile lava}
+TESTS=${TESTS:-unit fixture malformed dtbs cli live cross lab kit guest run measure report matrix publish browser compare nightly hostile hostile-store lava}
 tmp=$(mktemp -d /tmp/kvmqual-test.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT INT TERM
 passed=0 failed=0 skipped=0

@@ -159,7 +159,7 @@ TEST(store_create_insert_reopen)
 	CHECK_INT(run2, run + 1);
 	CHECK_INT(store_finish_run(s, run2, STORE_RUN_RUNNING, NULL, &err), -1);
 	CHECK_INT(store_finish_run(s, 999, STORE_RUN_COMPLETE, NULL, &err), -1);
-	CHECK(strstr(err.msg, "no run 999") != NULL);
+	CHECK(strstr(err.msg, "cannot finish run 999: it is no longer in the store") != NULL);
 	CHECK_INT(store_finish_run(s, run2, STORE_RUN_COMPLETE, NULL, &err), 0);
 	store_close(s);
 
@@ -265,12 +265,23 @@ TEST(store_refuses_garbage_and_foreign_databases)
 	CHECK(strstr(err.msg, t.db) != NULL);
 	CHECK(strstr(err.msg, "corrupt") != NULL);
 
-	/* somebody else's SQLite file */
+	/* somebody else's SQLite file: refused before anything in it changes
+	 * (it stays in its rollback-journal mode) */
 	snprintf(t.db, sizeof(t.db), "%s/other.db", t.dir);
 	sql_exec(t.db, "CREATE TABLE photos (id)");
 	s = store_open(t.db, NULL, &err);
 	CHECK(s == NULL);
 	CHECK(strstr(err.msg, "not a kvmqual store") != NULL);
+	char *mode = sql_text(t.db, "PRAGMA journal_mode");
+	CHECK_STR(mode, "delete");
+	free(mode);
+	sql_exec(t.db, "PRAGMA application_id = 42");
+	s = store_open(t.db, NULL, &err);
+	CHECK(s == NULL);
+	CHECK(strstr(err.msg, "another application (application_id 0x2a)") != NULL);
+	mode = sql_text(t.db, "PRAGMA journal_mode");
+	CHECK_STR(mode, "delete");
+	free(mode);
 
 	/* a directory */
 	s = store_open(t.dir, NULL, &err);
@@ -414,6 +425,44 @@ TEST(store_recovers_a_run_whose_process_died)
 	CHECK_INT(recovered, 1);
 	store_close(s);
 	CHECK_INT(sql_int(t.db, "SELECT count(*) FROM runs WHERE status = 'interrupted'"), 3);
+	tmp_free(&t);
+}
+
+TEST(store_readers_show_dead_runs_interrupted)
+{
+	struct tmp t;
+	tmp_init(&t, "dead.db");
+	struct kq_err err = { "" };
+	struct store *s = store_open(t.db, NULL, &err);
+	store_close(s);
+	pid_t pid = fork();
+	if (pid == 0) {
+		struct store *c = store_open(t.db, NULL, &err);
+		int64_t run = c ? store_begin_run(c, &test_host, &test_info, &err) : -1;
+		_exit(run > 0 ? 0 : 1); /* like SIGKILL: no finish, no close */
+	}
+	int status = -1;
+	waitpid(pid, &status, 0);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	/* A reader writes nothing, yet shows the run as the next writer will
+	 * store it. */
+	s = store_open_readonly(t.db, &err);
+	CHECK(s != NULL);
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	CHECK_INT(store_export(s, 0, STORE_FORMAT_JSON, f, &err), 0);
+	fclose(f);
+	store_close(s);
+	cJSON *doc = cJSON_Parse(text);
+	cJSON *run = cJSON_GetArrayItem(cJSON_GetObjectItem(doc, "runs"), 0);
+	CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(run, "status")), "interrupted");
+	CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(run, "reason")), "the process running it died (killed?)");
+	cJSON_Delete(doc);
+	free(text);
+	char *stored = sql_text(t.db, "SELECT status FROM runs");
+	CHECK_STR(stored, "running");
+	free(stored);
 	tmp_free(&t);
 }
 
