@@ -341,6 +341,13 @@ static int compare_main(const struct opts *o, struct store *s)
 		rc = load_run(o, s, earlier[i].id, &history);
 	}
 	store_run_identities_free(earlier, nearlier);
+	/* Nothing measured on one side is not "nothing regressed". */
+	if (!rc && !cand_set.count)
+		rc = fail(o, "run %lld holds no samples to compare%s%s%s: run it again, or compare another run with"
+			     " --candidate ID", (long long)cand.id, cand.reason[0] ? " (" : "", cand.reason,
+			  cand.reason[0] ? ")" : "");
+	if (!rc && !base_set.count)
+		rc = fail(o, "the baseline, %s, holds no samples to compare with: give another with --baseline", desc);
 	if (!rc) {
 		struct compare_report rep;
 		compare_sets(&base_set, &cand_set, &history, &rule, &rep);

@@ -1,6 +1,7 @@
 /* What kvmqual compare reads from the store (read_compare.h): a run's
  * identity, the runs of one machine, and a run's samples grouped by
  * metric. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -178,8 +179,28 @@ int store_run_samples(struct store *s, int64_t run, struct store_sample_group **
 			g->values = kq_xrealloc(g->values, vcap * sizeof(*g->values));
 			g->flags = kq_xrealloc(g->flags, vcap * sizeof(*g->flags));
 		}
+		/* A value that is not a finite number (text or a blob in a store
+		 * that was edited, an infinity) would read as 0 or win every
+		 * comparison: the run and the metric are named instead. */
+		int type = sqlite3_column_type(st, 5);
+		double value = sqlite3_column_double(st, 5);
+		if (type != SQLITE_FLOAT && type != SQLITE_INTEGER) {
+			const char *text = (const char *)sqlite3_column_text(st, 5);
+			kq_error(err, "%s: run %lld: %s %s.%s: sample %zu is %s ('%.40s'), not a number: the store was"
+				      " edited or damaged; delete the run or leave it out of the comparison",
+				 s->path, (long long)run, accel, workload, metric, g->count + 1,
+				 type == SQLITE_BLOB ? "a blob" : "text", type == SQLITE_BLOB ? "..." : text ? text : "");
+			goto bad;
+		}
+		if (!isfinite(value)) {
+			kq_error(err, "%s: run %lld: %s %s.%s: sample %zu is %s, not a measurement: the store was edited"
+				      " or damaged; delete the run or leave it out of the comparison",
+				 s->path, (long long)run, accel, workload, metric, g->count + 1,
+				 isnan(value) ? "NaN" : value > 0 ? "+infinity" : "-infinity");
+			goto bad;
+		}
 		const char *flags = (const char *)sqlite3_column_text(st, 6);
-		g->values[g->count] = sqlite3_column_double(st, 5);
+		g->values[g->count] = value;
 		g->flags[g->count++] = flags && *flags ? kq_xstrdup(flags) : NULL;
 	}
 	sqlite3_finalize(st);
@@ -190,4 +211,10 @@ int store_run_samples(struct store *s, int64_t run, struct store_sample_group **
 		return store_db_error(s, err, "reading a run's samples");
 	}
 	return 0;
+bad:
+	sqlite3_finalize(st);
+	store_sample_groups_free(*groups, *count);
+	*groups = NULL;
+	*count = 0;
+	return -1;
 }

@@ -40,6 +40,8 @@ struct store_sample_group {
 	double *values;
 	char **flags;   /* per value: comma-separated, NULL when none */
 };
+/* A value that is not a finite number (text or a blob in an edited store,
+ * an infinity) is an error naming the run, the metric and the sample. */
 int store_run_samples(struct store *s, int64_t run, struct store_sample_group **groups, size_t *count,
 		      struct kq_err *err);
 void store_sample_groups_free(struct store_sample_group *groups, size_t count);

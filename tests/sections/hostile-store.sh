@@ -167,17 +167,39 @@ if want hostile-store; then
 		fail hostile-store/junit-symlink-kept "exit $rc, $(ls -l "$hs/junit-link.xml"): $(hs_err "$hs/junit.err")"
 	fi
 
+	# ---- 19: compare on degenerate data: exit 2 naming the run and metric ----
+	# Run 6 has no samples (cut off), run 7 an infinite value, run 8 a
+	# value that is text (an edited store).
+	sqlite3 "$hs_db" "INSERT INTO runs (host_id, status, profile, suite_version, qemu_version, guest_image_hash, pid)
+		VALUES (1, 'complete', 'quick', '0.1.0', '7.2.22', 'sha256:one', 1)"
+	hs_cmp_run "$hs_db" 1
+	sqlite3 "$hs_db" "UPDATE samples SET value = 1e999 WHERE run_id = 7 AND metric = 'triad_mbps' AND iteration = 2"
+	hs_cmp_run "$hs_db" 1
+	sqlite3 "$hs_db" "UPDATE samples SET value = 'fast' WHERE run_id = 8 AND metric = 'events_per_second' AND iteration = 3"
+	hs_degenerate() {
+		"$KQ" compare --db "$hs_db" --baseline 5 --candidate "$2" >"$hs/degenerate.out" 2>"$hs/degenerate.err"
+		rc=$?
+		if [ $rc -eq 2 ] && grep -q -- "$3" "$hs/degenerate.err"; then
+			pass "hostile-store/compare-$1"
+		else
+			fail "hostile-store/compare-$1" "exit $rc: $(hs_err "$hs/degenerate.err") $(hs_err "$hs/degenerate.out")"
+		fi
+	}
+	hs_degenerate candidate-without-samples 6 "run 6 holds no samples to compare"
+	hs_degenerate infinite-value 7 "run 7: tcg stream.triad_mbps: sample 2 is +infinity"
+	hs_degenerate text-value 8 "run 8: tcg sysbench-cpu-1t.events_per_second: sample 3 is text ('fast')"
+
 	# ---- 24: what a missing run is, and what there is ----
 	"$KQ" compare --db "$hs_db" --candidate 9223372036854775807 >"$hs/msg.out" 2>"$hs/msg.err"
 	rc=$?
-	if [ $rc -eq 2 ] && grep -q "no run 9223372036854775807: the store holds 5 runs, ids 1 to 5" "$hs/msg.err"; then
+	if [ $rc -eq 2 ] && grep -q "no run 9223372036854775807: the store holds 8 runs, ids 1 to 8" "$hs/msg.err"; then
 		pass hostile-store/compare-no-such-run-says-which-exist
 	else
 		fail hostile-store/compare-no-such-run-says-which-exist "exit $rc: $(hs_err "$hs/msg.err")"
 	fi
 	"$KQ" export --db "$hs_db" --run 9223372036854775807 >"$hs/msg.out" 2>"$hs/msg.err"
 	rc=$?
-	if [ $rc -eq 2 ] && grep -q "no run 9223372036854775807: the store holds 5 runs, ids 1 to 5" "$hs/msg.err"; then
+	if [ $rc -eq 2 ] && grep -q "no run 9223372036854775807: the store holds 8 runs, ids 1 to 8" "$hs/msg.err"; then
 		pass hostile-store/export-no-such-run-says-which-exist
 	else
 		fail hostile-store/export-no-such-run-says-which-exist "exit $rc: $(hs_err "$hs/msg.err")"
