@@ -98,7 +98,7 @@ WORKLOAD_SRCS := $(wildcard workloads/*.c)
 # into the store (store/), read by compare/, reports/ and matrix/.
 # remote/ (kvmqual remote, the field kit's controller) sits above them all.
 STAGE_SRCS := $(wildcard runners/*.c store/*.c compare/*.c reports/*.c matrix/*.c remote/*.c)
-KVMQUAL_SRCS := cli/kvmqual.c $(STAGE_SRCS) $(WORKLOAD_SRCS) lib/frame.c lib/stale.c lib/runcmd.c lib/stats.c lib/sha256.c \
+KVMQUAL_SRCS := cli/kvmqual.c $(STAGE_SRCS) $(WORKLOAD_SRCS) lib/frame.c lib/stale.c lib/runcmd.c lib/stats.c lib/sha256.c lib/number.c \
 	$(LIB_SRCS) $(PROBE_LIB_SRCS)
 KVMQUAL_LIBS := -lcurl -lsqlite3 -lfdt -lz -lm
 KVMQUAL_OBJS := $(KVMQUAL_SRCS:%.c=$(OUT)/obj/%.o)
@@ -185,7 +185,7 @@ TEST_OUT := build/tests
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 HOST_KVM_SRC := $(or $(KVM_SRC_$(HOST_ARCH)),probe/kvm_none.c)
-UNIT_LIB_SRCS := $(LIB_SRCS) lib/frame.c lib/stale.c lib/runcmd.c lib/stats.c lib/sha256.c $(STAGE_SRCS) $(WORKLOAD_SRCS) \
+UNIT_LIB_SRCS := $(LIB_SRCS) lib/frame.c lib/stale.c lib/runcmd.c lib/stats.c lib/sha256.c lib/number.c $(STAGE_SRCS) $(WORKLOAD_SRCS) \
 	$(filter-out probe/kvm_%.c,$(PROBE_LIB_SRCS)) $(HOST_KVM_SRC)
 
 $(TEST_OUT)/unit: $(UNIT_SRCS) $(UNIT_LIB_SRCS) $(wildcard tests/unit/*.h probe/*.h lib/*.h runners/*.h store/*.h compare/*.h workloads/*.h reports/*.h matrix/*.h) build/deps/lib/libcjson.a

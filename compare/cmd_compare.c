@@ -12,6 +12,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "../lib/number.h"
 #include "compare.h"
 #include "../store/read_compare.h"
 
@@ -81,10 +82,8 @@ static int fail(const struct opts *o, const char *fmt, ...)
 
 static int parse_run_id(const char *s, int64_t *id)
 {
-	char *end;
-	errno = 0;
-	long long v = strtoll(s, &end, 10);
-	if (errno || end == s || *end || v <= 0)
+	long long v;
+	if (kq_number_int(s, 1, INT64_MAX, &v))
 		return -1;
 	*id = v;
 	return 0;
@@ -401,17 +400,13 @@ int cmd_compare(int argc, char **argv)
 		case 'j': o.json = 1; break;
 		case 'a': o.allow_different = 1; break;
 		case 'n': o.no_baseline_ok = 1; break;
-		case 't': {
-			char *end;
-			errno = 0;
-			o.threshold = strtod(optarg, &end);
-			if (errno || end == optarg || *end || !(o.threshold >= 0 && o.threshold <= 1000)) {
+		case 't':
+			if (kq_number_double(optarg, 0, 1000, 0, &o.threshold)) {
 				fprintf(stderr, "kvmqual compare: --threshold takes a percentage from 0 to 1000, not '%s'\n",
 					optarg);
 				return 2;
 			}
 			break;
-		}
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "../lib/number.h"
 #include "../store/read_report.h"
 #include "report.h"
 
@@ -52,10 +53,8 @@ static int read_run(struct store *s, const char *db, const char *run_arg, struct
 		if (run <= 0)
 			return -1;
 	} else {
-		char *end;
-		errno = 0;
-		long long id = strtoll(run_arg, &end, 10);
-		if (errno || *end || end == run_arg || id <= 0)
+		long long id;
+		if (kq_number_int(run_arg, 1, INT64_MAX, &id))
 			return kq_error(err, "--run takes a run id or 'latest', not '%s'", run_arg);
 		run = id;
 	}

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../lib/number.h"
 #include "runners.h"
 #include "guest.h"
 #include "memory.h"
@@ -50,6 +51,30 @@ static char **split_words(char *line)
 	return v;
 }
 
+/* A file of size bytes in dir that has no name (O_TMPFILE; where the file
+ * system has none, a name removed at once), open for reading and writing
+ * and inherited by QEMU.  Returns the descriptor, or -1 with errno. */
+static int scratch_disk(const char *dir, off_t size)
+{
+	int fd = open(dir, O_TMPFILE | O_RDWR, 0600);
+	if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
+		char path[64];
+		snprintf(path, sizeof(path), "%s/kvmqual-disk.XXXXXX", dir);
+		fd = mkstemp(path);
+		if (fd >= 0)
+			unlink(path);
+	}
+	if (fd < 0)
+		return -1;
+	if (ftruncate(fd, size) != 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
 static volatile sig_atomic_t interrupted;
 
 static void on_signal(int sig)
@@ -82,12 +107,33 @@ int cmd_guest(int argc, char **argv)
 		case 'i': cfg.image_dir = optarg; break;
 		case 'a': cfg.arch = optarg; break;
 		case 'A': cfg.accel = optarg; break;
-		case 'c': cfg.cpus = atoi(optarg); break;
-		case 'm': cfg.mem_mb = atoi(optarg); break;
-		case 'd': disk_mb = atoi(optarg); break;
+		case 'c':
+		case 'm':
+		case 'd':
+		case 't':
+		case 'b': {
+			/* Strictly (lib/number.h): "2abc" is an error, not 2. */
+			static const struct {
+				int ch;
+				const char *name;
+				long long min, max;
+			} nums[] = { { 'c', "--cpus", 1, 512 },	       { 'm', "--mem", 64, 1 << 20 },
+				     { 'd', "--disk-mb", 1, 1 << 20 }, { 't', "--timeout", 1, 86400 },
+				     { 'b', "--boot-timeout", 1, 86400 } };
+			size_t k = 0;
+			while (nums[k].ch != ch)
+				k++;
+			long long v;
+			struct kq_err nerr;
+			if (kq_opt_int(nums[k].name, optarg, nums[k].min, nums[k].max, &v, &nerr)) {
+				fprintf(stderr, "kvmqual guest: %s\n", nerr.msg);
+				return 2;
+			}
+			*(ch == 'c' ? &cfg.cpus : ch == 'm' ? &cfg.mem_mb : ch == 'd' ? &disk_mb
+				: ch == 't' ? &timeout_s : &boot_timeout_s) = (int)v;
+			break;
+		}
 		case 'n': cfg.net_user = 1; break;
-		case 't': timeout_s = atoi(optarg); break;
-		case 'b': boot_timeout_s = atoi(optarg); break;
 		case 'j': json = 1; break;
 		case 's': script = optarg; break;
 		case 'p': cfg.append = optarg; break;
@@ -179,21 +225,30 @@ int cmd_guest(int argc, char **argv)
 		ncmd++;
 	}
 
+	/* The scratch disk is a file without a name: nothing is left in /tmp
+	 * on any path out, SIGKILL included.  QEMU inherits the descriptor and
+	 * opens it as /dev/fd/N. */
 	char disk_path[64] = "";
+	int disk_fd = -1;
 	if (disk_mb) {
-		snprintf(disk_path, sizeof(disk_path), "/tmp/kvmqual-disk.XXXXXX");
-		int fd = mkstemp(disk_path);
-		if (fd < 0 || ftruncate(fd, (off_t)disk_mb << 20)) {
-			fprintf(stderr, "kvmqual guest: scratch disk: %s\n", strerror(errno));
+		disk_fd = scratch_disk("/tmp", (off_t)disk_mb << 20);
+		if (disk_fd < 0) {
+			fprintf(stderr, "kvmqual guest: --disk-mb %d: a scratch disk in /tmp: %s\n", disk_mb,
+				strerror(errno));
+			for (size_t i = 0; i < ncmd; i++)
+				free(cmds[i]);
+			free(cmds);
+			free(script_text);
 			return 2;
 		}
-		close(fd);
+		snprintf(disk_path, sizeof(disk_path), "/dev/fd/%d", disk_fd);
 		cfg.disk = disk_path;
 	}
 
 	struct sigaction sa = { .sa_handler = on_signal };
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL); /* a closed terminal: power the guest off too */
 	struct guest g;
 	struct kq_err err;
 	int rc = 0;
@@ -306,8 +361,8 @@ int cmd_guest(int argc, char **argv)
 	}
 	cJSON_Delete(doc);
 out:
-	if (disk_path[0])
-		unlink(disk_path);
+	if (disk_fd >= 0)
+		close(disk_fd);
 	for (size_t i = 0; i < ncmd; i++)
 		free(cmds[i]);
 	free(cmds);

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "../lib/json.h"
+#include "../lib/number.h"
 #include "../lib/stale.h"
 #include "../lib/stats.h"
 #include "../probe/probe.h"
@@ -34,9 +35,16 @@
 
 volatile sig_atomic_t run_stop_requested;
 
+/* How long a write of the run waits for another process's lock on the
+ * store (a sqlite3 shell, a second run) before the run fails: a sample
+ * that took minutes to measure is worth waiting for. */
+#define RUN_LOCK_WAIT_S 600
+
 static void on_stop(int sig)
 {
-	run_stop_requested = sig;
+	/* A store failure stays the reason the run stopped. */
+	if (run_stop_requested != RUN_STOP_STORE)
+		run_stop_requested = sig;
 }
 
 /* ---- set-up ---- */
@@ -49,6 +57,7 @@ static void usage(FILE *out)
 		"                   [--workloads LIST] [--net auto|user|tap] [--iterations N]\n"
 		"                   [--until-stable [--stable-ci PCT] [--stable-budget S] [--max-iterations N]]\n"
 		"                   [--hugepages auto|off|SIZE[,SIZE]] [--balloon auto|on|off] [--cold-boot on|off]\n"
+		"                   [--lock-wait S]\n"
 		"\n"
 		"Probes the host, runs the workloads natively, then boots the guest under each\n"
 		"accelerator (default: kvm and tcg where the probe finds KVM usable, tcg\n"
@@ -78,9 +87,14 @@ static void usage(FILE *out)
 		"it (default 2), at most --max-iterations N (default 30), all within\n"
 		"--stable-budget SECONDS of wall clock (default 600, shared among the steps);\n"
 		"the summary and the stored verdicts say which metrics did not settle.\n"
+		"--lock-wait S: how long a write waits for another process's lock on the\n"
+		"database (default 600) before the run stops.\n"
+		"A result that cannot be stored (a full disk, a lock held too long) stops the run:\n"
+		"it ends failed with the reason, keeping what was stored before.\n"
 		"Exit status: 0 when the run completed, 1 when it is incomplete (an accelerator\n"
-		"or a workload failed, with the reason), 2 on usage errors or when nothing ran,\n"
-		"130 / 143 when interrupted.\n");
+		"or a workload failed, with the reason), 2 on usage errors, when nothing ran or\n"
+		"when a result could not be stored, 129 / 130 / 143 when interrupted (SIGHUP,\n"
+		"SIGINT, SIGTERM).\n");
 }
 
 /* The directory of this binary (build/), to find build/guest/ARCH. */
@@ -249,7 +263,7 @@ int cmd_run(int argc, char **argv)
 {
 	const char *db = STORE_DEFAULT_PATH, *accel_opt = NULL, *guest_arch = NULL, *image = NULL,
 		   *targets_path = NULL, *profile_name = "quick";
-	int json = 0, cpus = 0, iterations = 0, until_stable = 0, max_iterations = 30;
+	int json = 0, cpus = 0, iterations = 0, until_stable = 0, max_iterations = 30, lock_wait_s = RUN_LOCK_WAIT_S;
 	double stable_pct = 2, stable_budget_s = 600;
 	static const struct option opts[] = {
 		{ "db", required_argument, NULL, 'd' },        { "accel", required_argument, NULL, 'a' },
@@ -262,6 +276,7 @@ int cmd_run(int argc, char **argv)
 		{ "stable-budget", required_argument, NULL, 'B' }, { "max-iterations", required_argument, NULL, 'M' },
 		{ "hugepages", required_argument, NULL, 'H' },   { "balloon", required_argument, NULL, 'L' },
 		{ "cold-boot", required_argument, NULL, 'K' },
+		{ "lock-wait", required_argument, NULL, 'W' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *only = NULL, *net = "auto", *hugepages = "auto", *balloon = "auto", *cold_boot = "on";
@@ -276,44 +291,44 @@ int cmd_run(int argc, char **argv)
 		case 'n': net = optarg; break;
 		case 'U': until_stable = 1; break;
 		case 'C':
-		case 'B': {
-			/* Either implies --until-stable. */
-			char *end;
-			double v = strtod(optarg, &end);
-			int bad = end == optarg || *end || !(ch == 'C' ? v > 0 && v <= 100 : v > 0 && v <= 86400);
+		case 'B':
+		case 'M':
+		case 'I':
+		case 'W':
+		case 'c': {
+			/* Every number strictly (lib/number.h): "2abc" is an error,
+			 * not 2.  --stable-ci, --stable-budget and --max-iterations
+			 * imply --until-stable. */
+			struct kq_err nerr;
+			long long n = 0;
+			int bad = ch == 'C'   ? kq_opt_double("--stable-ci", optarg, 0, 100, 1, &stable_pct, &nerr)
+				  : ch == 'B' ? kq_opt_double("--stable-budget", optarg, 0, 86400, 1, &stable_budget_s, &nerr)
+				  : ch == 'M' ? kq_opt_int("--max-iterations", optarg, 1, 64, &n, &nerr)
+				  : ch == 'I' ? kq_opt_int("--iterations", optarg, 1, 64, &n, &nerr)
+				  : ch == 'W' ? kq_opt_int("--lock-wait", optarg, 1, 86400, &n, &nerr)
+					      : kq_opt_int("--cpus", optarg, 1, 512, &n, &nerr);
 			if (bad) {
-				fprintf(stderr, "kvmqual run: --%s takes %s, not '%s'\n",
-					ch == 'C' ? "stable-ci" : "stable-budget",
-					ch == 'C' ? "a percentage above 0, at most 100" : "seconds, above 0, at most 86400",
-					optarg);
+				fprintf(stderr, "kvmqual run: %s\n", nerr.msg);
 				return 2;
 			}
-			*(ch == 'C' ? &stable_pct : &stable_budget_s) = v;
-			until_stable = 1;
+			if (ch == 'M')
+				max_iterations = (int)n;
+			else if (ch == 'I')
+				iterations = (int)n;
+			else if (ch == 'c')
+				cpus = (int)n;
+			else if (ch == 'W')
+				lock_wait_s = (int)n;
+			if (ch != 'I' && ch != 'c' && ch != 'W')
+				until_stable = 1;
 			break;
 		}
-		case 'M':
-			max_iterations = atoi(optarg);
-			if (max_iterations < 1 || max_iterations > 64) {
-				fprintf(stderr, "kvmqual run: --max-iterations takes 1 to 64, not '%s'\n", optarg);
-				return 2;
-			}
-			until_stable = 1;
-			break;
-		case 'I':
-			iterations = atoi(optarg);
-			if (iterations < 1 || iterations > 64) {
-				fprintf(stderr, "kvmqual run: --iterations takes 1 to 64, not '%s'\n", optarg);
-				return 2;
-			}
-			break;
 		case 'd': db = optarg; break;
 		case 'a': accel_opt = optarg; break;
 		case 'g': guest_arch = optarg; break;
 		case 'i': image = optarg; break;
 		case 't': targets_path = optarg; break;
 		case 'p': profile_name = optarg; break;
-		case 'c': cpus = atoi(optarg); break;
 		case 'j': json = 1; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
@@ -346,28 +361,49 @@ int cmd_run(int argc, char **argv)
 	}
 	int want_tcg = 1, want_kvm = -1; /* -1: as the probe says */
 	if (accel_opt) {
+		/* Every comma-separated name must be one: "," or "tcg," names
+		 * nothing, and a run of nothing is a usage error, not a failed
+		 * run stored without a reason. */
 		want_tcg = want_kvm = 0;
-		char *copy = kq_xstrdup(accel_opt);
-		for (char *a = strtok(copy, ","); a; a = strtok(NULL, ",")) {
+		char *copy = kq_xstrdup(accel_opt), *rest = copy;
+		int bad = !*copy;
+		for (char *a; !bad && (a = strsep(&rest, ","));) {
 			if (!strcmp(a, "tcg"))
 				want_tcg = 1;
 			else if (!strcmp(a, "kvm"))
 				want_kvm = 1;
-			else {
-				fprintf(stderr, "kvmqual run: --accel takes kvm and/or tcg, not '%s'\n", a);
-				free(copy);
-				return 2;
-			}
+			else
+				bad = 1;
 		}
 		free(copy);
+		if (bad) {
+			fprintf(stderr, "kvmqual run: --accel takes kvm, tcg or kvm,tcg, not '%s'\n", accel_opt);
+			return 2;
+		}
 		if (want_kvm == 1 && strcmp(guest_arch, u.machine)) {
 			fprintf(stderr, "kvmqual run: KVM runs guests of the host's own architecture (%s), not %s\n",
 				u.machine, guest_arch);
 			return 2;
 		}
 	}
+	/* Everything below is freed at out:, on every way out (LeakSanitizer
+	 * checks the error paths too). */
+	int rc = 2;
 	char *dir = self_dir();
-	char *image_buf = NULL, *targets_buf = NULL;
+	char *image_buf = NULL, *targets_buf = NULL, *hash = NULL, *stream_path = NULL, *probe_text = NULL;
+	char *qver = NULL, *dbdir = NULL;
+	struct target *targets = NULL;
+	size_t ntargets = 0;
+	struct run_ctx c;
+	memset(&c, 0, sizeof(c));
+	kq_buf_init(&c.failures);
+	struct probe pr;
+	memset(&pr, 0, sizeof(pr));
+	struct hostfs *fs = NULL;
+	cJSON *probe_doc = NULL, *summary = NULL;
+	struct kq_buf cmdline;
+	kq_buf_init(&cmdline);
+	struct kq_err err;
 	if (!image) {
 		char *rel = kq_xasprintf("guest/%s", guest_arch), *inst = kq_xasprintf("lib/kvmqual/guest/%s", guest_arch);
 		image = image_buf = suite_path(dir, rel, inst);
@@ -376,27 +412,21 @@ int cmd_run(int argc, char **argv)
 	}
 	if (!targets_path)
 		targets_path = targets_buf = suite_path(dir, "../runners/targets.conf", "share/kvmqual/targets.conf");
-	struct kq_err err;
-	struct target *targets = NULL;
-	size_t ntargets = 0;
-	char *hash = NULL;
 	if (targets_load(targets_path, &targets, &ntargets, &err)) {
 		fprintf(stderr, "kvmqual run: %s\n", err.msg);
-		return 2;
+		goto out;
 	}
 	char hash_buf[128], image_arch[32];
 	if (guest_image_info(image, image_arch, sizeof(image_arch), hash_buf, sizeof(hash_buf), &err)) {
 		fprintf(stderr, "kvmqual run: %s\n", err.msg);
-		return 2;
+		goto out;
 	}
 	if (strcmp(image_arch, guest_arch)) {
 		fprintf(stderr, "kvmqual run: %s is an image for %s, not %s\n", image, image_arch, guest_arch);
-		return 2;
+		goto out;
 	}
 	hash = kq_xstrdup(hash_buf);
 
-	struct run_ctx c;
-	memset(&c, 0, sizeof(c));
 	c.prof = prof;
 	c.json = json;
 	c.until_stable = until_stable;
@@ -407,7 +437,7 @@ int cmd_run(int argc, char **argv)
 	c.guest_arch = guest_arch;
 	c.image_dir = image;
 	/* STREAM: build/stream, or PREFIX/lib/kvmqual/stream when installed. */
-	char *stream_path = suite_path(dir, "stream", "lib/kvmqual/stream");
+	stream_path = suite_path(dir, "stream", "lib/kvmqual/stream");
 	*strrchr(stream_path, '/') = '\0';
 	c.bin_dir = stream_path;
 	c.only = only;
@@ -422,17 +452,17 @@ int cmd_run(int argc, char **argv)
 	} else if (!strcmp(net, "tap")) {
 		if (!can_tap) {
 			fprintf(stderr, "kvmqual run: --net tap needs root, /dev/net/tun and a writable /run (for ip netns)\n");
-			return 2;
+			goto out;
 		}
 		c.use_tap = 1;
 	} else if (!strcmp(net, "auto")) {
 		c.use_tap = can_tap && c.vhost;
 	} else {
 		fprintf(stderr, "kvmqual run: --net takes auto, user or tap, not '%s'\n", net);
-		return 2;
+		goto out;
 	}
 	if (parse_measure_options(&c, prof, hugepages, balloon, cold_boot))
-		return 2;
+		goto out;
 	c.start_ns = kq_now_ns();
 	c.stable_deadline_ns = c.start_ns + (uint64_t)(stable_budget_s * 1e9);
 	int nsteps = 0, native_steps = 0;
@@ -446,27 +476,25 @@ int cmd_run(int argc, char **argv)
 		for (size_t i = 0; i < run_plan_count; i++)
 			fprintf(stderr, " %s", run_plan[i].label);
 		fprintf(stderr, "\n");
-		return 2;
+		goto out;
 	}
 	c.cpus = cpus > 0 ? cpus : (int)sysconf(_SC_NPROCESSORS_ONLN);
 	if (c.cpus > 8)
 		c.cpus = 8;
 	c.boot_ms[0] = c.boot_ms[1] = NAN;
-	kq_buf_init(&c.failures);
 	snprintf(c.host_arch, sizeof(c.host_arch), "%s", u.machine);
 
 	/* The probe first: it decides the accelerators and is stored with the run. */
-	struct probe pr;
 	struct probe_options popt = { 0 };
-	struct hostfs *fs = hostfs_open_live();
+	fs = hostfs_open_live();
 	if (probe_run(&pr, fs, &popt, &err)) {
 		fprintf(stderr, "kvmqual run: probe: %s\n", err.msg);
-		return 2;
+		goto out;
 	}
 	if (!json)
 		fprintf(stderr, "probe: %s\n", pr.verdict_summary);
-	cJSON *probe_doc = probe_to_json(&pr);
-	char *probe_text = cJSON_PrintUnformatted(probe_doc);
+	probe_doc = probe_to_json(&pr);
+	probe_text = cJSON_PrintUnformatted(probe_doc);
 	if (want_kvm < 0)
 		want_kvm = pr.verdict != VERDICT_TCG_ONLY && !strcmp(guest_arch, u.machine);
 	c.host_emulated = pr.host.emulated;
@@ -492,17 +520,16 @@ int cmd_run(int argc, char **argv)
 	c.store = store_open(db, &recovered, &err);
 	if (!c.store) {
 		fprintf(stderr, "kvmqual run: %s\n", err.msg);
-		return 2;
+		goto out;
 	}
+	store_set_busy_timeout(c.store, lock_wait_s * 1000);
 	if (recovered && !json)
 		fprintf(stderr, "kvmqual run: %d earlier run%s in %s had been cut off (now marked interrupted)\n",
 			recovered, recovered == 1 ? "" : "s", db);
-	struct kq_buf cmdline;
-	kq_buf_init(&cmdline);
 	kq_buf_printf(&cmdline, "kvmqual");
 	for (int i = 0; i < argc; i++)
 		kq_buf_printf(&cmdline, " %s", argv[i]);
-	char *qver = qemu_version(guest_arch);
+	qver = qemu_version(guest_arch);
 	struct store_host host = { .arch = pr.host.arch, .model = pr.host.model, .soc = pr.host.soc,
 				   .kernel_release = pr.host.kernel_release, .page_size = pr.host.page_size };
 	struct store_run_info info = { .profile = prof->name, .suite_version = SUITE_VERSION,
@@ -511,25 +538,26 @@ int cmd_run(int argc, char **argv)
 	c.run_id = store_begin_run(c.store, &host, &info, &err);
 	if (c.run_id < 0) {
 		fprintf(stderr, "kvmqual run: %s\n", err.msg);
-		store_close(c.store);
-		return 2;
+		goto out;
 	}
 	struct store_check *checks = kq_xcalloc(pr.check_count, sizeof(*checks));
 	for (size_t i = 0; i < pr.check_count; i++)
 		checks[i] = (struct store_check){ pr.checks[i].id, check_status_name(pr.checks[i].status),
 						  pr.checks[i].value, pr.checks[i].detail, pr.checks[i].hint };
-	if (store_add_checks(c.store, c.run_id, checks, pr.check_count, &err))
-		fprintf(stderr, "kvmqual run: %s\n", err.msg);
-	free(checks);
-
+	/* A closed terminal (SIGHUP) stops the run like Ctrl-C or SIGTERM:
+	 * stored as interrupted, never left 'running'. */
 	struct sigaction sa = { .sa_handler = on_stop };
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	if (store_add_checks(c.store, c.run_id, checks, pr.check_count, &err))
+		run_store_failed(&c, &err);
+	free(checks);
 
 	/* Scratch space: a file for fio natively and a raw disk for the guest,
 	 * next to the database (results/ is on a real disk; /tmp may be tmpfs,
 	 * which refuses O_DIRECT). */
-	char *dbdir = kq_xstrdup(db);
+	dbdir = kq_xstrdup(db);
 	char *slash = strrchr(dbdir, '/');
 	if (slash)
 		*slash = '\0';
@@ -585,7 +613,7 @@ int cmd_run(int argc, char **argv)
 	if (c.disk_path[0])
 		unlink(c.disk_path);
 
-	cJSON *summary = cJSON_CreateObject();
+	summary = cJSON_CreateObject();
 	cJSON_AddStringToObject(summary, "schema", "kvmqual.run-summary");
 	cJSON_AddNumberToObject(summary, "schema_version", 1);
 	cJSON_AddNumberToObject(summary, "run", (double)c.run_id);
@@ -617,14 +645,28 @@ int cmd_run(int argc, char **argv)
 	if (c.until_stable)
 		run_stability_report(&c, summary);
 
-	enum store_run_status status = run_stop_requested ? STORE_RUN_INTERRUPTED
+	int store_failed = run_stop_requested == RUN_STOP_STORE;
+	int signalled = run_stop_requested > 0;
+	enum store_run_status status = store_failed ? STORE_RUN_FAILED
+				       : signalled ? STORE_RUN_INTERRUPTED
 				       : c.failures.len ? STORE_RUN_INCOMPLETE : STORE_RUN_COMPLETE;
-	if (run_stop_requested)
-		kq_buf_printf(&c.failures, "%sinterrupted by signal %d", c.failures.len ? "; " : "", (int)run_stop_requested);
-	else if (!tcg_ok && !kvm_ok)
+	if (signalled)
+		kq_buf_printf(&c.failures, "%sinterrupted by signal %d (%s)", c.failures.len ? "; " : "",
+			      (int)run_stop_requested, strsignal((int)run_stop_requested));
+	else if (!store_failed && !tcg_ok && !kvm_ok)
 		status = STORE_RUN_FAILED;
-	if (store_finish_run(c.store, c.run_id, status, c.failures.len ? c.failures.data : NULL, &err))
-		fprintf(stderr, "kvmqual run: %s\n", err.msg);
+	/* A failed run always says why. */
+	if (status == STORE_RUN_FAILED && !c.failures.len)
+		kq_buf_printf(&c.failures, "no accelerator ran the guest");
+	/* After a store failure the end of the run gets a minute for another
+	 * writer's lock to go (the scratch files beside the store are gone
+	 * by now, which frees a full disk of theirs). */
+	if (store_failed)
+		store_set_busy_timeout(c.store, lock_wait_s * 1000 > 60000 ? lock_wait_s * 1000 : 60000);
+	int finished = store_finish_run(c.store, c.run_id, status, c.failures.len ? c.failures.data : NULL, &err) == 0;
+	if (!finished)
+		fprintf(stderr, "kvmqual run: %s; the run stays 'running' in %s until the next kvmqual run there marks"
+				" it interrupted\n", err.msg, db);
 	cJSON_AddStringToObject(summary, "status", store_run_status_name(status));
 	if (c.failures.len)
 		cJSON_AddStringToObject(summary, "reason", c.failures.data);
@@ -636,8 +678,11 @@ int cmd_run(int argc, char **argv)
 		run_print_summary(summary);
 		printf("stored as run %lld in %s\n", (long long)c.run_id, db);
 	}
-	int rc = run_stop_requested ? 128 + (int)run_stop_requested
-		 : status == STORE_RUN_COMPLETE ? 0 : status == STORE_RUN_INCOMPLETE ? 1 : 2;
+	rc = store_failed || !finished ? 2
+		 : signalled		   ? 128 + (int)run_stop_requested
+		 : status == STORE_RUN_COMPLETE ? 0
+		 : status == STORE_RUN_INCOMPLETE ? 1 : 2;
+out:
 	cJSON_Delete(summary);
 	store_close(c.store);
 	cJSON_Delete(probe_doc);

@@ -57,8 +57,11 @@ struct step {
 extern const struct step run_plan[];
 extern const size_t run_plan_count;
 
-/* Set by SIGINT or SIGTERM (cmd_run.c): every loop stops at its next step. */
+/* Why the run stops early: the number of the signal (SIGINT, SIGTERM,
+ * SIGHUP; cmd_run.c), or RUN_STOP_STORE when the store refused a result
+ * (run_store_failed).  Every loop stops at its next step. */
 extern volatile sig_atomic_t run_stop_requested;
+#define RUN_STOP_STORE (-1)
 
 struct run_ctx {
 	const struct profile *prof;
@@ -149,6 +152,10 @@ int run_sample_step(struct run_ctx *c, struct guest *g, const char *accel, const
  * boot; sizes the host has not reserved are skipped with the reason. */
 int run_hugepages(struct run_ctx *c, const char *accel, int boot_timeout_ms);
 size_t run_hugepage_steps(const struct run_ctx *c);
+/* A result the store did not take (full disk, a lock held too long, ...):
+ * the run stops, ends failed with err's text as the reason, and keeps what
+ * was stored before.  A sample that is not stored is never reported. */
+void run_store_failed(struct run_ctx *c, const struct kq_err *err);
 /* The median of v (sorted in place); NAN when n is 0. */
 double run_median(double *v, int n);
 

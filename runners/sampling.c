@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -190,6 +191,14 @@ void run_progress(struct run_ctx *c, const char *fmt, ...)
 		fprintf(stderr, "[%d/%d%s] %s\n", c->steps_done, c->steps_total, eta, line);
 }
 
+void run_store_failed(struct run_ctx *c, const struct kq_err *err)
+{
+	if (run_stop_requested == RUN_STOP_STORE)
+		return; /* the first failure is the reason */
+	run_stop_requested = RUN_STOP_STORE;
+	run_note_failure(c, "results not stored: %s", err->msg);
+}
+
 void run_note_failure(struct run_ctx *c, const char *fmt, ...)
 {
 	va_list ap;
@@ -213,8 +222,8 @@ void run_note_skip(struct run_ctx *c, const char *what, const char *fmt, ...)
 	struct store_verdict v = { .target = what, .metric = what, .value = STORE_UNKNOWN, .threshold = 0,
 				   .op = ">=", .status = "skip", .detail = why };
 	struct kq_err err;
-	if (store_add_verdict(c->store, c->run_id, &v, &err))
-		fprintf(stderr, "kvmqual run: %s\n", err.msg);
+	if (run_stop_requested != RUN_STOP_STORE && store_add_verdict(c->store, c->run_id, &v, &err))
+		run_store_failed(c, &err);
 	if (!c->json)
 		fprintf(stderr, "%sskipped: %s: %s\n", c->tty ? "\r\033[K" : "", what, why);
 }
@@ -227,8 +236,10 @@ void run_store_sample(struct run_ctx *c, const char *accel, const char *workload
 		.iteration = iteration, .higher_is_better = higher_is_better, .flags = flags && *flags ? flags : NULL,
 	};
 	struct kq_err err;
-	if (store_add_sample(c->store, c->run_id, &sample, &err))
-		fprintf(stderr, "kvmqual run: %s\n", err.msg);
+	if (store_add_sample(c->store, c->run_id, &sample, &err)) {
+		run_store_failed(c, &err);
+		return;
+	}
 	collect(c, accel, workload, metric, unit, higher_is_better, value);
 }
 
@@ -371,25 +382,26 @@ int run_step(struct run_ctx *c, struct guest *g, const char *accel, const struct
 		snprintf(flags + strlen(flags), sizeof(flags) - strlen(flags), "%sfallback", flags[0] ? "," : "");
 	if (s->tap && !c->vhost)
 		snprintf(flags + strlen(flags), sizeof(flags) - strlen(flags), "%sno-vhost", flags[0] ? "," : "");
+	/* One step's samples are stored together or not at all; a step that
+	 * could not be stored stops the run (run_store_failed). */
 	struct kq_err serr;
-	store_batch_begin(c->store, &serr);
-	for (int i = 0; i < n; i++) {
-		int higher = 1;
+	int stored = store_batch_begin(c->store, &serr) == 0;
+	int *higher = kq_xcalloc((size_t)n + 1, sizeof(*higher));
+	for (int i = 0; i < n && stored; i++) {
+		higher[i] = 1;
 		for (size_t k = 0; k < w->metric_count; k++)
 			if (!strcmp(w->metrics[k].metric, m[i].metric))
-				higher = w->metrics[k].higher_is_better;
+				higher[i] = w->metrics[k].higher_is_better;
 		struct store_sample sample = {
 			.accel = accel, .workload = s->label, .metric = m[i].metric, .unit = m[i].unit,
-			.value = m[i].value, .iteration = iteration, .higher_is_better = higher,
+			.value = m[i].value, .iteration = iteration, .higher_is_better = higher[i],
 			.flags = flags[0] ? flags : NULL, .conditions = cond_text,
 		};
-		if (store_add_sample(c->store, c->run_id, &sample, &serr))
-			fprintf(stderr, "kvmqual run: %s\n", serr.msg);
-		collect(c, accel, s->label, m[i].metric, m[i].unit, higher, m[i].value);
+		stored = store_add_sample(c->store, c->run_id, &sample, &serr) == 0;
 	}
 	/* The cost, beside the metrics: the sample's flags, and the energy
 	 * sensor's on the energy metrics. */
-	for (size_t i = 0; i < cost.count; i++) {
+	for (size_t i = 0; i < cost.count && stored; i++) {
 		char cflags[160];
 		int energy_metric = !strncmp(cost.m[i].metric, "energy_", 7);
 		snprintf(cflags, sizeof(cflags), "%s%s%s", flags, flags[0] && energy_metric && cost.flags[0] ? "," : "",
@@ -399,13 +411,24 @@ int run_step(struct run_ctx *c, struct guest *g, const char *accel, const struct
 			.value = cost.m[i].value, .iteration = iteration, .higher_is_better = 0,
 			.flags = cflags[0] ? cflags : NULL, .conditions = cond_text,
 		};
-		if (store_add_sample(c->store, c->run_id, &sample, &serr))
-			fprintf(stderr, "kvmqual run: %s\n", serr.msg);
-		collect(c, accel, s->label, cost.m[i].metric, cost.m[i].unit, 0, cost.m[i].value);
+		stored = store_add_sample(c->store, c->run_id, &sample, &serr) == 0;
 	}
-	if (store_batch_commit(c->store, &serr))
-		fprintf(stderr, "kvmqual run: %s\n", serr.msg);
+	if (stored)
+		stored = store_batch_commit(c->store, &serr) == 0;
+	else
+		store_batch_rollback(c->store);
 	free(cond_text);
+	if (!stored) {
+		free(higher);
+		run_store_failed(c, &serr);
+		snprintf(why, why_size, "%s (%s): not stored", s->label, accel);
+		return -1;
+	}
+	for (int i = 0; i < n; i++)
+		collect(c, accel, s->label, m[i].metric, m[i].unit, higher[i], m[i].value);
+	for (size_t i = 0; i < cost.count; i++)
+		collect(c, accel, s->label, cost.m[i].metric, cost.m[i].unit, 0, cost.m[i].value);
+	free(higher);
 	return 0;
 }
 
@@ -463,7 +486,8 @@ int run_sample_step(struct run_ctx *c, struct guest *g, const char *accel, const
 			run_progress(c, "%s: %s, sample %d of %d", accel, s->label, it, c->prof->iterations);
 		char why[600];
 		if (run_step(c, g, accel, s, it, why, sizeof(why))) {
-			run_note_failure(c, "%s", why);
+			if (run_stop_requested != RUN_STOP_STORE) /* that one is noted already */
+				run_note_failure(c, "%s", why);
 			failed = 1;
 			break;
 		}
@@ -556,10 +580,13 @@ static double measure_boots(struct run_ctx *c, const char *accel, int timeout_ms
 			.before_kernel_ms = total - g.ready.ready_s * 1e3,
 			.flags = conditions_throttled(&before, &after) ? "throttled" : NULL,
 		};
-		if (store_add_boot_sample(c->store, c->run_id, &b, &err))
-			fprintf(stderr, "kvmqual run: %s\n", err.msg);
-		totals[n++] = total;
 		guest_stop(&g);
+		if (store_add_boot_sample(c->store, c->run_id, &b, &err)) {
+			run_store_failed(c, &err);
+			snprintf(why, why_size, "boot %d not stored", i);
+			break;
+		}
+		totals[n++] = total;
 	}
 	if (c->until_stable && n)
 		record_stability(c, accel, "boot", "total_ms", totals, (size_t)n);
@@ -592,6 +619,8 @@ int run_accel(struct run_ctx *c, const char *accel, int boot_timeout_ms, double 
 {
 	char why[1200];
 	*boot_median = measure_boots(c, accel, boot_timeout_ms, why, sizeof(why));
+	if (run_stop_requested == RUN_STOP_STORE)
+		return -1;
 	if (isnan(*boot_median)) {
 		if (!run_stop_requested)
 			run_note_failure(c, "%s: the guest did not boot: %s", accel, why);

@@ -18,9 +18,13 @@ struct target {
 	char unit[16];
 };
 
-/* Parses the file; errors name the file, the line and what was wrong. */
+/* Parses the file; errors name the file, the line and what was wrong: a
+ * malformed line, a metric kvmqual run does not measure (a typo would
+ * otherwise be "not measured" forever), a NUL or control byte. */
 int targets_load(const char *path, struct target **out, size_t *count, struct kq_err *err);
-int targets_parse(const char *text, const char *origin, struct target **out, size_t *count, struct kq_err *err);
+/* The same on len bytes of text (not NUL-terminated; origin names it). */
+int targets_parse(const char *text, size_t len, const char *origin, struct target **out, size_t *count,
+		  struct kq_err *err);
 const char *target_op_name(enum target_op op);
 /* Whether value meets the target (value is a percentage for %native>=). */
 int target_met(const struct target *t, double value);

@@ -71,8 +71,8 @@ int run_judge(struct run_ctx *c, const struct target *t, size_t nt, cJSON *summa
 					   .op = t[i].op == OP_PCT_NATIVE_GE ? ">=" : target_op_name(t[i].op),
 					   .status = status, .detail = detail };
 		struct kq_err err;
-		if (store_add_verdict(c->store, c->run_id, &v, &err))
-			fprintf(stderr, "kvmqual run: %s\n", err.msg);
+		if (run_stop_requested != RUN_STOP_STORE && store_add_verdict(c->store, c->run_id, &v, &err))
+			run_store_failed(c, &err);
 		cJSON *o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "target", t[i].name);
 		cJSON_AddStringToObject(o, "accel", t[i].accel);
@@ -109,8 +109,8 @@ void run_speedups(struct run_ctx *c, cJSON *summary)
 			.tcg_pct_of_native = pct_of(tcg, native, higher),
 		};
 		struct kq_err err;
-		if (store_add_speedup(c->store, c->run_id, &sp, &err))
-			fprintf(stderr, "kvmqual run: %s\n", err.msg);
+		if (run_stop_requested != RUN_STOP_STORE && store_add_speedup(c->store, c->run_id, &sp, &err))
+			run_store_failed(c, &err);
 		cJSON *o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "workload", k->workload);
 		cJSON_AddStringToObject(o, "metric", k->metric);
@@ -154,8 +154,8 @@ void run_stability_report(struct run_ctx *c, cJSON *summary)
 					   .threshold = c->stable_pct, .op = "<=",
 					   .status = st->settled ? "pass" : "fail", .detail = detail };
 		struct kq_err err;
-		if (store_add_verdict(c->store, c->run_id, &v, &err))
-			fprintf(stderr, "kvmqual run: %s\n", err.msg);
+		if (run_stop_requested != RUN_STOP_STORE && store_add_verdict(c->store, c->run_id, &v, &err))
+			run_store_failed(c, &err);
 		cJSON *m = cJSON_CreateObject();
 		cJSON_AddStringToObject(m, "accel", st->accel);
 		cJSON_AddStringToObject(m, "workload", st->workload);

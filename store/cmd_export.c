@@ -1,11 +1,12 @@
 /* kvmqual export: the samples and verdicts of a run (or of all runs) from
  * the store, as JSON (schema kvmqual.export) or CSV. */
-#include <errno.h>
 #include <getopt.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../lib/number.h"
 #include "store.h"
 
 int cmd_export(int argc, char **argv)
@@ -44,10 +45,7 @@ int cmd_export(int argc, char **argv)
 	}
 	long long id = 0;
 	if (strcmp(run, "all")) {
-		char *end;
-		errno = 0;
-		id = strtoll(run, &end, 10);
-		if (errno || end == run || *end || id <= 0) {
+		if (kq_number_int(run, 1, INT64_MAX, &id)) {
 			fprintf(stderr, "kvmqual export: --run takes a run id or 'all', not '%s'\n", run);
 			return 2;
 		}

@@ -31,6 +31,7 @@ struct store {
 	sqlite3 *db;
 	char *path;
 	int batch_depth;
+	int busy_ms;        /* how long a write waits for another writer's lock */
 	char boot_id[64];
 	sqlite3_stmt *stmt[STMT_COUNT];
 	/* A read-only handle opened as immutable (no write-ahead log then):

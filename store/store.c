@@ -36,6 +36,12 @@ const char *store_path(const struct store *s)
 	return s->path;
 }
 
+void store_set_busy_timeout(struct store *s, int ms)
+{
+	s->busy_ms = ms;
+	sqlite3_busy_timeout(s->db, ms);
+}
+
 
 /* The one place that turns SQLite's codes into text for the user. */
 int store_db_error(const struct store *s, struct kq_err *err, const char *what)
@@ -45,10 +51,11 @@ int store_db_error(const struct store *s, struct kq_err *err, const char *what)
 		return kq_error(err, "%s: not a SQLite database, or a corrupt one (%s: %s)", s->path, what,
 				sqlite3_errmsg(s->db));
 	if (code == SQLITE_BUSY)
-		return kq_error(err, "%s: %s: still locked by another writer after %d s (%s)", s->path, what,
-				STORE_BUSY_TIMEOUT_MS / 1000, sqlite3_errmsg(s->db));
+		return kq_error(err, "%s: %s: another process held the store's write lock for %d s (another kvmqual"
+				     " run, or a sqlite3 shell with a transaction open: fuser -v %s-wal names it)",
+				s->path, what, s->busy_ms / 1000, s->path);
 	if (code == SQLITE_FULL)
-		return kq_error(err, "%s: %s: the disk is full", s->path, what);
+		return kq_error(err, "%s: %s: the disk is full (free space where the store is)", s->path, what);
 	if (code == SQLITE_READONLY || code == SQLITE_CANTOPEN || code == SQLITE_PERM)
 		return kq_error(err, "%s: %s: %s (check the file's and its directory's permissions)", s->path,
 				what, sqlite3_errmsg(s->db));
@@ -106,7 +113,7 @@ static int set_wal(struct store *s, struct kq_err *err)
 			}
 			sqlite3_finalize(st);
 		}
-		if ((rc & 0xff) != SQLITE_BUSY || waited >= STORE_BUSY_TIMEOUT_MS)
+		if ((rc & 0xff) != SQLITE_BUSY || waited >= s->busy_ms)
 			return store_db_error(s, err, "setting journal_mode=WAL");
 		sleep_ms(10);
 	}
@@ -275,7 +282,7 @@ static struct store *open_handle(const char *path, const char *name, int flags, 
 		return NULL;
 	}
 	sqlite3_extended_result_codes(s->db, 1);
-	sqlite3_busy_timeout(s->db, STORE_BUSY_TIMEOUT_MS);
+	store_set_busy_timeout(s, STORE_BUSY_TIMEOUT_MS);
 	read_boot_id(s->boot_id, sizeof(s->boot_id));
 	/* Direct-only: a crafted store's views and triggers cannot call it. */
 	if (sqlite3_create_function(s->db, "kq_owner_gone", 3, SQLITE_UTF8 | SQLITE_DIRECTONLY, s, sql_owner_gone,

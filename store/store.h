@@ -113,6 +113,9 @@ struct store *store_open(const char *path, int *recovered, struct kq_err *err);
 /* Finalizes everything; rolls back an open batch.  NULL is fine. */
 void store_close(struct store *s);
 const char *store_path(const struct store *s);
+/* How long a write waits for another process's write lock before it fails
+ * (STORE_BUSY_TIMEOUT_MS unless set). */
+void store_set_busy_timeout(struct store *s, int ms);
 /* The schema version this code creates and understands. */
 int store_schema_version(void);
 

@@ -84,6 +84,11 @@ mkdir -p "$seeds/compare"
 printf '1000 1004 998 1002 996\n800 803 799 801 798\n1000 990 1010 1005 995 1001\n1\n' >"$seeds/compare/regression"
 printf '7 7 7 7 7\n7 7 7 7 7\n\n0\n' >"$seeds/compare/ties"
 printf '1 2 3\n-1 0 nan inf\n0 5\n1\n' >"$seeds/compare/odd"
+# The targets file: the shipped one, and lines of every kind.
+mkdir -p "$seeds/targets"
+cp runners/targets.conf "$seeds/targets/shipped.conf"
+printf 'cpu tcg sysbench-cpu-1t.events_per_second >= 1e3 e/s\r\nnet kvm iperf3-g2h-tap.gbps > 0.5 Gbit/s # x\n' >"$seeds/targets/crlf.conf"
+printf 'boot kvm boot.total_ms < 2000 ms\n# a\000b\nx kvm y.z >= 1 %%\n' >"$seeds/targets/nul.conf"
 find "$seeds" -type f -size 0 -delete
 failed=0
 for target in "$@"; do

@@ -212,3 +212,209 @@ if want hostile-store; then
 		fail hostile-store/export-run-id-overflow "exit $rc: $(hs_err "$hs/msg.err")"
 	fi
 fi
+
+if want hostile-store && [ ! -f build/guest/aarch64/manifest.json ]; then
+	fail hostile-store/run "no guest image (make guest-image)"
+elif want hostile-store; then
+	hs_image=build/guest/aarch64
+	# hs_wait N CMD...: polls CMD every 0.2 s until it succeeds, at most N
+	# seconds (a busy machine is slow, never a reason to fail).
+	hs_wait() {
+		hs_n=$(($1 * 5))
+		shift
+		until "$@"; do
+			hs_n=$((hs_n - 1))
+			[ $hs_n -gt 0 ] || return 1
+			sleep 0.2
+		done
+	}
+	hs_status() { sqlite3 "$1" "SELECT status FROM runs ORDER BY id DESC LIMIT 1" 2>/dev/null; }
+	hs_running() { [ "$(hs_status "$1")" = running ]; }
+	hs_gone() { ! kill -0 "$1" 2>/dev/null; }
+	hs_line() { grep -q -- "$2" "$1" 2>/dev/null; }
+
+	# ---- 23: numbers strictly, in one helper ----
+	hs_usage() {
+		name=$1 want=$2
+		shift 2
+		rm -rf "$hs/usage"
+		timeout 300 "$KQ" "$@" >"$hs/usage.out" 2>"$hs/usage.err"
+		rc=$?
+		if [ $rc -eq 2 ] && grep -q -- "$want" "$hs/usage.err" && [ ! -e "$hs/usage/k.db" ]; then
+			pass "hostile-store/$name"
+		else
+			fail "hostile-store/$name" "exit $rc, stored: $(ls "$hs/usage" 2>&1): $(hs_err "$hs/usage.err")"
+		fi
+	}
+	hs_run_args="--guest-arch aarch64 --accel tcg --workloads sysbench-cpu-1t --iterations 1 --db $hs/usage/k.db"
+	# shellcheck disable=SC2086
+	hs_usage run-cpus-not-a-number "cpus takes a whole number from 1 to 512, not 'abc'" run $hs_run_args --cpus abc
+	hs_usage run-iterations-trailing-junk "iterations takes a whole number from 1 to 64, not '2abc'" \
+		run --guest-arch aarch64 --accel tcg --workloads sysbench-cpu-1t --db "$hs/usage/k.db" --iterations 2abc
+	hs_usage run-accel-names-nothing "accel takes kvm, tcg or kvm,tcg, not ','" \
+		run --guest-arch aarch64 --accel , --workloads sysbench-cpu-1t --iterations 1 --db "$hs/usage/k.db"
+	hs_usage run-accel-empty-name "accel takes kvm, tcg or kvm,tcg, not 'tcg,'" \
+		run --guest-arch aarch64 --accel tcg, --workloads sysbench-cpu-1t --iterations 1 --db "$hs/usage/k.db"
+	# shellcheck disable=SC2086
+	hs_usage run-stable-ci-not-finite "stable-ci takes a number above 0, at most 100, not 'nan'" \
+		run $hs_run_args --stable-ci nan
+	hs_usage guest-cpus-not-a-number "cpus takes a whole number from 1 to 512, not '2x'" \
+		guest --image "$hs_image" --cpus 2x -- true
+	hs_usage guest-disk-mb-not-a-number "disk-mb takes a whole number from 1 to 1048576, not '64M'" \
+		guest --image "$hs_image" --disk-mb 64M -- true
+	hs_usage compare-threshold-hex "threshold takes a percentage from 0 to 1000, not '0x10'" \
+		compare --db "$hs/cmp.db" --threshold 0x10
+
+	# ---- 22: targets.conf: a misspelt metric and a NUL byte name their line ----
+	printf 'boot kvm boot.total_ms < 2000 ms\ncpu kvm sysbench-cpu-1t.events_per_secnd %%native>= 85 %%\n' >"$hs/typo.conf"
+	# shellcheck disable=SC2086
+	hs_usage targets-unknown-metric "typo.conf:2: unknown metric 'sysbench-cpu-1t.events_per_secnd': sysbench-cpu-1t measures events_per_second" \
+		run $hs_run_args --targets "$hs/typo.conf"
+	printf 'boot kvm boot.total_ms < 2000 ms\n# \000\ndisk kvm fio-seqread.seqread_mbps >= 200 MB/s\n' >"$hs/nul.conf"
+	# shellcheck disable=SC2086
+	hs_usage targets-nul-byte "nul.conf:2: byte 0x00 (a NUL)" run $hs_run_args --targets "$hs/nul.conf"
+
+	# ---- 25: SIGHUP (the terminal closed) stores the run as interrupted ----
+	mkdir -p "$hs/hup"
+	"$KQ" run --guest-arch aarch64 --accel tcg --workloads sysbench-cpu --db "$hs/hup/k.db" >"$hs/hup.out" 2>&1 &
+	hs_pid=$!
+	hs_wait 120 hs_running "$hs/hup/k.db"
+	kill -HUP $hs_pid
+	wait $hs_pid
+	rc=$?
+	hs_row=$(sqlite3 "$hs/hup/k.db" "SELECT status || ': ' || reason FROM runs" 2>&1)
+	if [ $rc -eq 129 ] && echo "$hs_row" | grep -q '^interrupted: .*interrupted by signal 1 (Hangup)'; then
+		pass hostile-store/run-sighup-stored-interrupted
+	else
+		fail hostile-store/run-sighup-stored-interrupted "exit $rc, stored: $hs_row"
+	fi
+
+	# ---- 5: a native iperf3 server never outlives a SIGKILLed run ----
+	# The client is held back (a wrapper in PATH sleeps instead of
+	# connecting), so that the server is still waiting when kvmqual dies;
+	# a server whose client had connected would end with it anyway.
+	mkdir -p "$hs/iperf-bin" "$hs/iperf"
+	printf '#!/bin/sh\ncase " $* " in *" -s "*) exec %s "$@" ;; esac\nexec sleep 600\n' "$(command -v iperf3)" \
+		>"$hs/iperf-bin/iperf3"
+	chmod +x "$hs/iperf-bin/iperf3"
+	PATH="$hs/iperf-bin:$PATH" "$KQ" run --guest-arch aarch64 --accel tcg --workloads iperf3-h2g --iterations 1 \
+		--db "$hs/iperf/k.db" >"$hs/iperf.out" 2>&1 &
+	hs_pid=$!
+	hs_port=$((20000 + hs_pid % 20000))
+	hs_server() { hs_spid=$(pgrep -f "iperf3 -s -1 -B 127.0.0.1 -p $hs_port\$") && pgrep -P $hs_pid -x sleep >/dev/null; }
+	if hs_wait 180 hs_server; then
+		kill -KILL $hs_pid
+		wait $hs_pid 2>/dev/null
+		if hs_wait 30 hs_gone "$hs_spid"; then
+			pass hostile-store/run-sigkill-leaves-no-iperf3-server
+		else
+			fail hostile-store/run-sigkill-leaves-no-iperf3-server "iperf3 -s (pid $hs_spid) still listens on port $hs_port 30 s after kvmqual was killed"
+			kill "$hs_spid" 2>/dev/null
+		fi
+	else
+		fail hostile-store/run-sigkill-leaves-no-iperf3-server "the server never started: $(hs_err "$hs/iperf.out")"
+		kill -KILL $hs_pid 2>/dev/null
+		wait $hs_pid 2>/dev/null
+	fi
+
+	# ---- 3: a result that cannot be stored stops the run as failed ----
+	# Another process holds the store's write lock (a sqlite3 shell with a
+	# transaction open) longer than --lock-wait: the run ends failed,
+	# naming the lock, exit 2, and keeps what it stored before; when the
+	# lock is gone it can say so in the store.
+	mkdir -p "$hs/lock"
+	rm -f "$hs/lock.fifo"
+	mkfifo "$hs/lock.fifo"
+	"$KQ" run --guest-arch aarch64 --accel tcg --workloads sysbench-cpu-1t,stream --iterations 1 --lock-wait 3 \
+		--db "$hs/lock/k.db" >"$hs/lock.out" 2>"$hs/lock.err" &
+	hs_pid=$!
+	# The lock is taken once the first sample is in (stream's turn).
+	if hs_wait 300 hs_line "$hs/lock.err" "native: stream, sample 1"; then
+		sqlite3 "$hs/lock/k.db" <"$hs/lock.fifo" >"$hs/lock.sql.out" 2>&1 &
+		hs_sql=$!
+		exec 7>"$hs/lock.fifo"
+		echo "BEGIN IMMEDIATE; SELECT 'locked';" >&7
+		hs_wait 300 hs_line "$hs/lock.err" "results not stored"
+		echo "ROLLBACK;" >&7
+		exec 7>&-
+		wait $hs_sql
+	fi
+	hs_wait 300 hs_gone $hs_pid
+	wait $hs_pid
+	rc=$?
+	hs_row=$(sqlite3 "$hs/lock/k.db" "SELECT status || ': ' || reason FROM runs" 2>&1)
+	hs_kept=$(sqlite3 "$hs/lock/k.db" "SELECT count(*) FROM samples WHERE workload = 'sysbench-cpu-1t'" 2>&1)
+	if [ $rc -eq 2 ] && echo "$hs_row" | grep -q "^failed: results not stored: .*held the store's write lock for 3 s" &&
+		[ "$hs_kept" -ge 1 ]; then
+		pass hostile-store/run-lock-held-fails-the-run
+	else
+		fail hostile-store/run-lock-held-fails-the-run "exit $rc, stored: $hs_row, sysbench samples kept: $hs_kept; $(tail -c 400 "$hs/lock.err" | tr '\n' ' ')"
+	fi
+
+	# The disk under the store fills up mid-run (after the first step's
+	# samples are in): the run stops as failed, says the disk is full,
+	# keeps those samples, exits 2.  kvmqual is held (SIGSTOP) while the
+	# disk is filled, so that no busy machine can make the fill come late.
+	if hs_root && mkdir -p "$hs/full" && mount -t tmpfs -o size=160m tmpfs "$hs/full" 2>/dev/null; then
+		"$KQ" run --guest-arch aarch64 --accel tcg --workloads sysbench-cpu-1t,stream --iterations 1 \
+			--db "$hs/full/k.db" >"$hs/full.out" 2>"$hs/full.err" &
+		hs_pid=$!
+		if hs_wait 300 hs_line "$hs/full.err" "native: stream, sample 1"; then
+			kill -STOP $hs_pid
+			dd if=/dev/zero of="$hs/full/fill" bs=1M 2>/dev/null
+			dd if=/dev/zero of="$hs/full/fill2" bs=4k 2>/dev/null
+			kill -CONT $hs_pid
+		fi
+		hs_wait 300 hs_gone $hs_pid
+		wait $hs_pid
+		rc=$?
+		rm -f "$hs/full/fill" "$hs/full/fill2"
+		hs_row=$(sqlite3 "$hs/full/k.db" "SELECT status || ': ' || reason FROM runs" 2>&1)
+		hs_kept=$(sqlite3 "$hs/full/k.db" "SELECT count(*) FROM samples WHERE workload = 'sysbench-cpu-1t'" 2>&1)
+		if [ $rc -eq 2 ] && echo "$hs_row" | grep -q "^failed: results not stored: .*the disk is full" &&
+			[ "$hs_kept" -ge 1 ]; then
+			pass hostile-store/run-disk-full-fails-the-run
+		else
+			fail hostile-store/run-disk-full-fails-the-run "exit $rc, stored: $hs_row, sysbench samples kept: $hs_kept; $(tail -c 400 "$hs/full.err" | tr '\n' ' ')"
+		fi
+		umount "$hs/full"
+	else
+		skip hostile-store/run-disk-full-fails-the-run "needs root to mount a small tmpfs"
+	fi
+
+	# ---- 21: kvmqual guest --disk-mb leaves nothing in /tmp ----
+	# In a mount namespace of the test's own, over a /tmp of its own, so
+	# that other users' files there do not count: on the error path (the
+	# disk cannot be sized: a file size limit), and after SIGKILL.
+	if hs_root && command -v unshare >/dev/null; then
+		KQ_ABS=$(readlink -f "$KQ") IMG=$(readlink -f "$hs_image") unshare --mount --propagation private sh -c '
+			mount -t tmpfs -o size=256m hsdisk /tmp || exit 99
+			(ulimit -f 1024; trap "" XFSZ; "$KQ_ABS" guest --image "$IMG" --disk-mb 64 -- true) 2>/tmp/err
+			echo "error-path exit $?: $(head -c 300 /tmp/err | tr "\n" " ")"
+			ls -A /tmp | grep kvmqual-disk | sed "s/^/error-path left /"
+			"$KQ_ABS" guest --image "$IMG" --disk-mb 64 -- sleep 600 >/dev/null 2>&1 &
+			kq=$!
+			n=0
+			until pgrep -P $kq -f qemu-system >/dev/null || [ $n -ge 900 ]; do sleep 0.2; n=$((n + 1)); done
+			qemu=$(pgrep -P $kq -f qemu-system)
+			kill -KILL $kq
+			n=0
+			while [ -n "$qemu" ] && kill -0 $qemu 2>/dev/null && [ $n -lt 150 ]; do sleep 0.2; n=$((n + 1)); done
+			echo "killed: qemu ${qemu:-never started}"
+			ls -A /tmp | grep kvmqual-disk | sed "s/^/sigkill left /"
+			umount /tmp' >"$hs/disk.out" 2>&1
+		if grep -q "^error-path exit 2: .*disk-mb 64: a scratch disk in /tmp: File too large" "$hs/disk.out" &&
+			! grep -q "^error-path left" "$hs/disk.out"; then
+			pass hostile-store/guest-disk-error-path-leaves-nothing
+		else
+			fail hostile-store/guest-disk-error-path-leaves-nothing "$(hs_err "$hs/disk.out")"
+		fi
+		if grep -q "^killed: qemu [0-9]" "$hs/disk.out" && ! grep -q "^sigkill left" "$hs/disk.out"; then
+			pass hostile-store/guest-disk-sigkill-leaves-nothing
+		else
+			fail hostile-store/guest-disk-sigkill-leaves-nothing "$(hs_err "$hs/disk.out")"
+		fi
+	else
+		skip hostile-store/guest-disk-leaves-nothing "needs root and unshare for a /tmp of its own"
+	fi
+fi
