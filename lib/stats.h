@@ -55,7 +55,10 @@ double stats_mw_cdf(size_t m, size_t n, double u);
  * level): order statistics of those differences picked with the exact
  * no-ties distribution of U for small samples, the normal approximation
  * otherwise.  When the samples are too small for the level, the interval is
- * the whole range of differences (level says what it covers). */
+ * the whole range of differences (level says what it covers).  The order
+ * statistics are selected without forming the nx * ny differences:
+ * O((nx + ny) log(nx ny)) expected time, O(nx + ny) memory.  Returns -1
+ * when a sample is empty or holds a value that is not finite. */
 struct stats_shift {
 	double estimate, lo, hi, level;
 };

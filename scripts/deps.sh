@@ -33,7 +33,7 @@ guest) want="$build_pkgs $cross_pkgs $guest_pkgs" ;;
 lava) want="$lava_pkgs"; no_recommends=1 ;;
 test) want="$build_pkgs $cross_pkgs $guest_pkgs $test_pkgs $tools_pkgs sqlite3" ;;
 fuzz) want="$build_pkgs $fuzz_pkgs" ;;
-bench) want="$build_pkgs $cross_pkgs $guest_pkgs $test_pkgs $bench_pkgs" ;;
+bench) want="$build_pkgs $cross_pkgs $guest_pkgs $test_pkgs $bench_pkgs sqlite3" ;;
 qualify) want="$build_pkgs $cross_pkgs $guest_pkgs $qualify_pkgs" ;;
 *) echo "usage: $0 build|cross|guest|test|lava|fuzz|bench|qualify" >&2; exit 2 ;;
 esac

@@ -16,6 +16,12 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
 /* At most this many values a side: compare's own inputs are a few hundred
  * samples; the pairwise differences grow as the product. */
 #define MAX_VALUES 600
@@ -71,6 +77,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (nb < 30 && nc < 30 && stats_mann_whitney(base, nb, cand, nc, STATS_LESS, STATS_EXACT, &mw) == 0 &&
 	    !(mw.p >= 0 && mw.p <= 1))
 		abort();
+	/* The shift's order statistics are selected without forming the
+	 * differences (lib/stats.c): they must be what sorting them gives. */
+	struct stats_shift sh;
+	if (nb * nc <= 2500 && stats_hodges_lehmann(base, nb, cand, nc, 0.95, &sh) == 0) {
+		size_t mn = nb * nc;
+		double *d = malloc(mn * sizeof(*d));
+		for (size_t i = 0; i < nb; i++)
+			for (size_t j = 0; j < nc; j++)
+				d[i * nc + j] = cand[j] - base[i];
+		qsort(d, mn, sizeof(*d), cmp_double);
+		double median = mn % 2 ? d[mn / 2] : (d[mn / 2 - 1] + d[mn / 2]) / 2;
+		int lo_found = 0, hi_found = 0;
+		for (size_t k = 0; k < mn; k++) {
+			lo_found |= d[k] == sh.lo;
+			hi_found |= d[k] == sh.hi;
+		}
+		/* NaN == NaN is false: a median of infinities of both signs. */
+		if (!(sh.estimate == median || (isnan(sh.estimate) && isnan(median))) || !lo_found || !hi_found ||
+		    sh.lo > sh.hi)
+			abort();
+		free(d);
+	}
 	double lo, hi, level;
 	stats_median_ci(base, nb, 0.95, &lo, &hi, &level);
 	stats_robust_cv_pct(cand, nc);

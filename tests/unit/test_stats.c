@@ -3,7 +3,10 @@
  * samples with no spread, a single sample, empty input. */
 #include <math.h>
 
+#include <stdlib.h>
+
 #include "../../lib/stats.h"
+#include "../../lib/util.h"
 #include "test.h"
 
 #define CHECK_NEAR(a, b, tol)                                                               \
@@ -232,6 +235,68 @@ TEST(stats_large_samples_use_the_normal_approximation)
 	CHECK_NEAR(s.estimate, 30.5, 1e-9);
 	CHECK(s.lo < 30.5 && s.hi > 30.5);
 	CHECK_NEAR(s.level, 0.95, 0);
+}
+
+static int cmp_dbl(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* The estimate and the interval's ends are order statistics of every
+ * y_j - x_i: selected without forming them (lib/stats.c), they must be the
+ * very values that sorting all of them gives, ties and sizes of all kinds
+ * included. */
+TEST(stats_hodges_lehmann_selects_what_sorting_gives)
+{
+	struct stats_rng g;
+	stats_rng_seed(&g, 13);
+	static const size_t sizes[][2] = { { 1, 1 }, { 1, 7 }, { 7, 1 }, { 2, 2 }, { 5, 9 }, { 49, 49 }, { 50, 3 },
+					   { 60, 61 }, { 120, 80 }, { 3, 200 } };
+	for (size_t t = 0; t < KQ_ARRAY_SIZE(sizes); t++)
+		for (int ties = 0; ties < 2; ties++) {
+			size_t nx = sizes[t][0], ny = sizes[t][1], mn = nx * ny;
+			double *x = kq_xmalloc(nx * sizeof(*x)), *y = kq_xmalloc(ny * sizeof(*y));
+			double *d = kq_xmalloc(mn * sizeof(*d));
+			/* With ties: values on a coarse grid, so that many
+			 * differences are equal. */
+			for (size_t i = 0; i < nx; i++)
+				x[i] = ties ? (double)stats_rng_below(&g, 5) : (double)stats_rng_next(&g) / 1e18;
+			for (size_t j = 0; j < ny; j++)
+				y[j] = ties ? (double)stats_rng_below(&g, 7) : (double)stats_rng_next(&g) / 1.7e18 + 0.3;
+			for (size_t i = 0; i < nx; i++)
+				for (size_t j = 0; j < ny; j++)
+					d[i * ny + j] = y[j] - x[i];
+			qsort(d, mn, sizeof(*d), cmp_dbl);
+			struct stats_shift s;
+			CHECK_INT(stats_hodges_lehmann(x, nx, y, ny, 0.95, &s), 0);
+			double median = mn % 2 ? d[mn / 2] : (d[mn / 2 - 1] + d[mn / 2]) / 2;
+			if (s.estimate != median)
+				test_fail(__FILE__, __LINE__, "%zu x %zu (ties %d): estimate %.17g, sorting gives %.17g", nx,
+					  ny, ties, s.estimate, median);
+			/* The interval's ends are differences, symmetric in rank. */
+			size_t lo = 0;
+			while (lo < mn && d[lo] != s.lo)
+				lo++;
+			size_t hi = mn;
+			while (hi > 0 && d[hi - 1] != s.hi)
+				hi--;
+			CHECK(lo < mn && hi > 0);
+			/* Some copy of each end sits at ranks qu and mn + 1 - qu. */
+			int symmetric = 0;
+			for (size_t a = lo; a < mn && d[a] == s.lo && !symmetric; a++)
+				symmetric = d[mn - 1 - a] == s.hi;
+			if (!symmetric)
+				test_fail(__FILE__, __LINE__, "%zu x %zu (ties %d): interval [%.17g, %.17g] not symmetric in rank",
+					  nx, ny, ties, s.lo, s.hi);
+			free(x);
+			free(y);
+			free(d);
+		}
+	/* Values that are not finite are refused, not sorted into NaNs. */
+	const double a[] = { 1, INFINITY }, b[] = { 2, 3 };
+	struct stats_shift s;
+	CHECK_INT(stats_hodges_lehmann(a, 2, b, 2, 0.95, &s), -1);
 }
 
 TEST(stats_normal_functions)
