@@ -5,6 +5,7 @@
 #   make qualify         the main job on this host
 #   make nightly         run, compare with last-good:5 (JUnit), report, publish
 #   make fuzz | bench | install PREFIX=... (bin, lib/kvmqual, share/kvmqual) | clean
+#   make test SANITIZE=1 the whole suite on binaries built with ASan and UBSan
 # Quiet unless V=1.
 
 HOST_ARCH := $(shell uname -m)
@@ -15,6 +16,26 @@ CROSS :=
 else
 OUT := build/$(ARCH)
 CROSS := $(ARCH)-linux-gnu-
+endif
+
+# SANITIZE=1: kvmqual, the probe, STREAM and the test tools built with
+# AddressSanitizer and UndefinedBehaviorSanitizer into build-san/, a tree
+# laid out like build/ (its guest images are build/guest's: they run in the
+# guest).  Linked dynamically: ASan's run-time cannot be linked statically
+# (gcc: "-static" with -fsanitize=address does not link), so the probe is
+# not the static binary there.  Any undefined behaviour aborts
+# (-fno-sanitize-recover).
+SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+STATIC := -static
+TOOL_SAN :=
+ifeq ($(SANITIZE),1)
+ifneq ($(ARCH),$(HOST_ARCH))
+$(error SANITIZE=1 builds for this host only, not ARCH=$(ARCH))
+endif
+OUT := build-san
+CFLAGS := -O1 -g $(SAN)
+STATIC :=
+TOOL_SAN := $(SAN)
 endif
 ifeq ($(origin CC),default)
 CC := $(CROSS)gcc
@@ -59,15 +80,15 @@ PROBE_LIB_SRCS := probe/probe.c probe/check.c probe/common.c probe/host.c probe/
 PROBE_SRCS := $(LIB_SRCS) $(PROBE_LIB_SRCS) probe/main.c
 PROBE_OBJS := $(PROBE_SRCS:%.c=$(OUT)/obj/%.o)
 
-.PHONY: all probe agent stream fio kit launch kvmqual deps test test-unit test-lab lab fuzz bench qualify nightly install clean cross guest-image
+.PHONY: all probe agent stream fio kit launch kvmqual deps test test-build test-unit test-lab lab fuzz bench qualify nightly install clean cross guest-image
 
-all: probe agent stream $(if $(CROSS),,kvmqual)
+all: probe $(if $(filter 1,$(SANITIZE)),,agent) stream $(if $(CROSS),,kvmqual)
 
 probe: $(OUT)/probe
 
 $(OUT)/probe: $(PROBE_OBJS) $(CJSON_LIB)
 	@echo "  LD      $@"
-	$(Q)$(CC) -static -o $@ $(PROBE_OBJS) $(SYS_LDFLAGS) $(LIBS)
+	$(Q)$(CC) $(STATIC) $(if $(STATIC),,$(CFLAGS)) -o $@ $(PROBE_OBJS) $(SYS_LDFLAGS) $(LIBS)
 
 $(OUT)/obj/%.o: %.c $(CJSON_LIB) $(SYSROOT_STAMP) | $(OUT)/.deps-ok
 	@mkdir -p $(dir $@)
@@ -90,7 +111,7 @@ stream: $(OUT)/stream
 
 $(OUT)/stream: workloads/stream/stream.c workloads/stream/stream.h | $(OUT)/.deps-ok
 	@echo "  LD      $@"
-	$(Q)$(CC) -O2 -std=gnu11 $(WARN) -pthread -static -o $@ workloads/stream/stream.c
+	$(Q)$(CC) -O2 -std=gnu11 $(WARN) -pthread $(STATIC) $(TOOL_SAN) -o $@ workloads/stream/stream.c
 
 # The front-end (host only).
 WORKLOAD_SRCS := $(wildcard workloads/*.c)
@@ -113,7 +134,7 @@ $(OUT)/obj/store/schema.o: store/schema.sql
 
 $(OUT)/kvmqual: $(KVMQUAL_OBJS) $(CJSON_LIB)
 	@echo "  LD      $@"
-	$(Q)$(CC) -o $@ $(KVMQUAL_OBJS) $(SYS_LDFLAGS) $(KVMQUAL_CROSS_LDFLAGS) $(CJSON_LIB) $(KVMQUAL_LIBS)
+	$(Q)$(CC) $(TOOL_SAN) -o $@ $(KVMQUAL_OBJS) $(SYS_LDFLAGS) $(KVMQUAL_CROSS_LDFLAGS) $(CJSON_LIB) $(KVMQUAL_LIBS)
 
 # Debian packages first (installed when root, else the command is printed).
 $(OUT)/.deps-ok: scripts/deps.sh
@@ -173,7 +194,7 @@ GUEST_ARCHES := aarch64 x86_64
 guest-image:
 	$(Q)scripts/deps.sh guest
 	$(Q)for a in $(GUEST_ARCHES); do \
-		$(MAKE) --no-print-directory ARCH=$$a agent stream fio || exit 1; \
+		$(MAKE) --no-print-directory ARCH=$$a SANITIZE= agent stream fio || exit 1; \
 		dir=$$( [ $$a = $(HOST_ARCH) ] && echo build || echo build/$$a ); \
 		guest-image/build.sh --arch $$a --out build/guest/$$a \
 			--agent $$dir/kvmqual-agent --extra $$dir/stream --tool fio=$$dir/fio || exit 1; \
@@ -181,45 +202,44 @@ guest-image:
 
 # ---- tests ----
 
-TEST_OUT := build/tests
-SAN := -fsanitize=address,undefined -fno-omit-frame-pointer
+TEST_OUT := $(OUT)/tests
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 HOST_KVM_SRC := $(or $(KVM_SRC_$(HOST_ARCH)),probe/kvm_none.c)
 UNIT_LIB_SRCS := $(LIB_SRCS) lib/frame.c lib/stale.c lib/runcmd.c lib/stats.c lib/sha256.c lib/number.c $(STAGE_SRCS) $(WORKLOAD_SRCS) \
 	$(filter-out probe/kvm_%.c,$(PROBE_LIB_SRCS)) $(HOST_KVM_SRC)
 
-$(TEST_OUT)/unit: $(UNIT_SRCS) $(UNIT_LIB_SRCS) $(wildcard tests/unit/*.h probe/*.h lib/*.h runners/*.h store/*.h compare/*.h workloads/*.h reports/*.h matrix/*.h) build/deps/lib/libcjson.a
+$(TEST_OUT)/unit: $(UNIT_SRCS) $(UNIT_LIB_SRCS) $(wildcard tests/unit/*.h probe/*.h lib/*.h runners/*.h store/*.h compare/*.h workloads/*.h reports/*.h matrix/*.h) $(CJSON_LIB)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $@"
-	$(Q)gcc -std=gnu11 $(WARN) -O1 -g $(SAN) -Ibuild/deps/include -o $@ $(UNIT_SRCS) $(UNIT_LIB_SRCS) \
-		build/deps/lib/libcjson.a $(KVMQUAL_LIBS)
+	$(Q)gcc -std=gnu11 $(WARN) -O1 -g $(SAN) -I$(DEPS)/include -o $@ $(UNIT_SRCS) $(UNIT_LIB_SRCS) \
+		$(CJSON_LIB) $(KVMQUAL_LIBS)
 
-$(TEST_OUT)/fixture_check: tests/tools/fixture_check.c build/deps/lib/libcjson.a
+$(TEST_OUT)/fixture_check: tests/tools/fixture_check.c $(CJSON_LIB)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $@"
-	$(Q)gcc -std=gnu11 $(WARN) -O1 -g -Ibuild/deps/include -o $@ $< build/deps/lib/libcjson.a
+	$(Q)gcc -std=gnu11 $(WARN) -O1 -g $(TOOL_SAN) -I$(DEPS)/include -o $@ $< $(CJSON_LIB)
 
 $(TEST_OUT)/test_stream: workloads/stream/test_stream.c workloads/stream/stream.c workloads/stream/stream.h
 	@mkdir -p $(dir $@)
 	@echo "  CC      $@"
 	$(Q)gcc -O2 -std=gnu11 $(WARN) -pthread -DSTREAM_NO_MAIN $(SAN) -o $@ workloads/stream/test_stream.c workloads/stream/stream.c
 
-$(TEST_OUT)/dtb_check: tests/tools/dtb_check.c build/deps/lib/libcjson.a
+$(TEST_OUT)/dtb_check: tests/tools/dtb_check.c $(CJSON_LIB)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $@"
-	$(Q)gcc -std=gnu11 $(WARN) -O1 -g -Ibuild/deps/include -o $@ $< build/deps/lib/libcjson.a -lfdt
+	$(Q)gcc -std=gnu11 $(WARN) -O1 -g $(TOOL_SAN) -I$(DEPS)/include -o $@ $< $(CJSON_LIB) -lfdt
 
-$(TEST_OUT)/json_get: tests/tools/json_get.c build/deps/lib/libcjson.a
+$(TEST_OUT)/json_get: tests/tools/json_get.c $(CJSON_LIB)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $@"
-	$(Q)gcc -std=gnu11 $(WARN) -O1 -g -Ibuild/deps/include -o $@ $< build/deps/lib/libcjson.a
+	$(Q)gcc -std=gnu11 $(WARN) -O1 -g $(TOOL_SAN) -I$(DEPS)/include -o $@ $< $(CJSON_LIB)
 
 # An empty store for tests that write rows with sqlite3 (readers never create one).
 STORE_SRCS := $(filter-out store/cmd_%.c,$(wildcard store/*.c))
 $(TEST_OUT)/store_init: tests/tools/store_init.c $(STORE_SRCS) $(wildcard store/*.h) store/schema.sql lib/util.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $@"
-	$(Q)gcc -std=gnu11 $(WARN) -O1 -g -o $@ tests/tools/store_init.c $(STORE_SRCS) lib/util.c -lsqlite3
+	$(Q)gcc -std=gnu11 $(WARN) -O1 -g $(TOOL_SAN) -o $@ tests/tools/store_init.c $(STORE_SRCS) lib/util.c -lsqlite3
 
 test-deps:
 	$(Q)scripts/deps.sh test
@@ -229,31 +249,44 @@ test-deps:
 $(TEST_OUT)/tcp_listen: tests/tools/tcp_listen.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $@"
-	$(Q)gcc -std=gnu11 $(WARN) -O1 -g -o $@ $<
+	$(Q)gcc -std=gnu11 $(WARN) -O1 -g $(TOOL_SAN) -o $@ $<
 
 # A dripping, redirecting and flooding HTTP server for the hostile tests.
 $(TEST_OUT)/http_hostile: tests/tools/http_hostile.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $@"
-	$(Q)gcc -std=gnu11 $(WARN) -O1 -g -o $@ $<
+	$(Q)gcc -std=gnu11 $(WARN) -O1 -g $(TOOL_SAN) -o $@ $<
 
 $(TEST_OUT)/host_key: tests/tools/host_key.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $@"
-	$(Q)gcc -std=gnu11 $(WARN) -O1 -g -o $@ $<
+	$(Q)gcc -std=gnu11 $(WARN) -O1 -g $(TOOL_SAN) -o $@ $<
 
 $(TEST_OUT)/http_fetch: tests/tools/http_fetch.c matrix/http.c matrix/http_dav.c matrix/http.h lib/util.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $@"
 	$(Q)gcc -std=gnu11 $(WARN) -O1 -g $(SAN) -o $@ tests/tools/http_fetch.c matrix/http.c matrix/http_dav.c lib/util.c -lcurl
 
-test: test-deps
-	$(Q)$(MAKE) --no-print-directory ARCH=$(HOST_ARCH) probe kvmqual $(TEST_OUT)/unit $(TEST_OUT)/fixture_check $(TEST_OUT)/dtb_check $(TEST_OUT)/json_get $(TEST_OUT)/test_stream $(TEST_OUT)/tcp_listen $(TEST_OUT)/http_fetch $(TEST_OUT)/http_hostile $(TEST_OUT)/host_key \
-		$(TEST_OUT)/store_init
-	$(Q)$(MAKE) --no-print-directory ARCH=aarch64 probe
-	$(Q)$(MAKE) --no-print-directory guest-image
-	$(Q)$(MAKE) --no-print-directory kit ARCH=aarch64
+TEST_TOOLS := unit fixture_check dtb_check json_get test_stream tcp_listen http_fetch http_hostile host_key store_init
+
+# What the tests run, in $(OUT): build/, or build-san/ with SANITIZE=1
+# (there, build-san/guest is build/guest).
+test-build: test-deps
+	$(Q)$(MAKE) --no-print-directory ARCH=$(HOST_ARCH) probe kvmqual stream $(TEST_TOOLS:%=$(TEST_OUT)/%)
+	$(Q)$(MAKE) --no-print-directory ARCH=aarch64 SANITIZE= probe
+	$(Q)$(MAKE) --no-print-directory SANITIZE= guest-image
+	$(Q)$(MAKE) --no-print-directory SANITIZE= kit ARCH=aarch64
+	$(Q)$(if $(filter build-san,$(OUT)),ln -sfn ../build/guest build-san/guest)
+
+# make test: the whole suite, then (section `sanitizers`) a CI-length part
+# of it again on build-san/.  make test SANITIZE=1: all of it on build-san/.
+test: test-build
+ifeq ($(SANITIZE),1)
+	$(Q)KVMQUAL_TEST_BUILD=build-san tests/run.sh
+else
+	$(Q)$(MAKE) --no-print-directory SANITIZE=1 test-build
 	$(Q)tests/run.sh
+endif
 
 test-unit: $(TEST_OUT)/unit
 	$(Q)$(TEST_OUT)/unit
@@ -346,6 +379,6 @@ install: all
 	done
 
 clean:
-	rm -rf build
+	rm -rf build build-san
 
 -include $(PROBE_OBJS:.o=.d) $(AGENT_OBJS:.o=.d) $(KVMQUAL_OBJS:.o=.d)

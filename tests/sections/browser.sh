@@ -132,8 +132,8 @@ br_matrix() {
 
 if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
 	skip browser/all "chromium or chromedriver is not installed (Debian: chromium chromium-driver)"
-elif [ ! -x build/tests/tcp_listen ]; then
-	fail browser/tools "build/tests/tcp_listen is not built (make test builds it)"
+elif [ ! -x "$TT/tcp_listen" ]; then
+	fail browser/tools "$TT/tcp_listen is not built (make test builds it)"
 else
 	. tests/tools/webdriver.sh
 	. tests/tools/pages.sh
@@ -146,7 +146,7 @@ else
 		# Generated stores give the boot column several values and a gap.
 		if [ -f "$pages_dir/g1.db" ]; then br_min_distinct=3; else br_min_distinct=1; fi
 		# Every connection chromium makes to anything but 127.0.0.1 lands here.
-		build/tests/tcp_listen count "$br_dir/proxy.port" "$br_dir/proxy.log" 900 &
+		"$TT/tcp_listen" count "$br_dir/proxy.port" "$br_dir/proxy.log" 900 &
 		br_proxy_pid=$!
 		i=0
 		while [ ! -s "$br_dir/proxy.port" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done

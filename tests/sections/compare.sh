@@ -15,7 +15,7 @@ else
 
 	# cmp_db FILE: an empty store at the schema kvmqual creates, one host.
 	cmp_db() {
-		build/tests/store_init "$1"
+		"$TT/store_init" "$1"
 		sqlite3 "$1" "INSERT INTO hosts (host_key, arch, model, soc, kernel_release, page_size)
 			VALUES ('00000000000000aa', 'aarch64', 'board', 'soc', '6.1.0', 4096);"
 	}

@@ -29,8 +29,8 @@ if [ -z "$dtbs_pkg" ]; then
 	fail dtbs "no linux-image-* pinned in $dtbs_lock"
 elif [ -z "$dtbs_deb" ]; then
 	fail dtbs "cannot get $dtbs_pkg:arm64=$dtbs_ver (dpkg --add-architecture arm64; apt-get update): $(tail -3 "$tmp/dtbs-download.log" | tr '\n' ' ')"
-elif [ ! -x build/tests/dtb_check ]; then
-	fail dtbs "no build/tests/dtb_check (make test builds it)"
+elif [ ! -x "$TT/dtb_check" ]; then
+	fail dtbs "no $TT/dtb_check (make test builds it)"
 else
 	mkdir -p "$tmp/dtbs" "$tmp/dtbsnap/sys/firmware"
 	echo machine=aarch64 >"$tmp/dtbsnap/snapshot-info.txt"
@@ -46,7 +46,7 @@ else
 			echo "${dtb##*/}: probe exit $rc: $(head -c 200 "$tmp/dtb.err")" >>"$tmp/dtbs.problems"
 			continue
 		fi
-		build/tests/dtb_check "$dtb" "$tmp/dtb.json" | sed "s|$tmp/dtbs/||" >>"$tmp/dtbs.problems"
+		"$TT/dtb_check" "$dtb" "$tmp/dtb.json" | sed "s|$tmp/dtbs/||" >>"$tmp/dtbs.problems"
 	done <"$tmp/dtbs.list"
 	if [ "$total" -lt 100 ]; then
 		fail dtbs/all-trees "only $total device trees in $dtbs_deb"

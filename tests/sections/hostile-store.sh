@@ -22,7 +22,7 @@ if want hostile-store; then
 	# host; hs_cmp_run FILE FACTOR [STATUS]: a run of that host with five
 	# samples of two metrics, sysbench times FACTOR.
 	hs_cmp_db() {
-		build/tests/store_init "$1" && sqlite3 "$1" "INSERT INTO hosts (host_key, arch, model, soc,
+		"$TT/store_init" "$1" && sqlite3 "$1" "INSERT INTO hosts (host_key, arch, model, soc,
 			kernel_release, page_size) VALUES ('00000000000000bb', 'aarch64', 'board', 'soc', '6.1.0', 4096);"
 	}
 	hs_cmp_run() {

@@ -136,8 +136,8 @@ system('touch $ho/pwned-nl')
 	fi
 
 	# ---- 26: an empty tarball, under UBSan with halt_on_error ----
-	if [ -x build/tests/unit ]; then
-		UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 build/tests/unit tar_empty_archive >"$ho/ub.out" 2>&1
+	if [ -x "$TT/unit" ]; then
+		UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 "$TT/unit" tar_empty_archive >"$ho/ub.out" 2>&1
 		rc=$?
 		if [ $rc -eq 0 ] && grep -q '^PASS unit/tar_empty_archive' "$ho/ub.out"; then
 			pass hostile/empty-tarball-no-undefined-behaviour
@@ -145,7 +145,7 @@ system('touch $ho/pwned-nl')
 			fail hostile/empty-tarball-no-undefined-behaviour "exit $rc: $(grep -m1 'runtime error' "$ho/ub.out")"
 		fi
 	else
-		fail hostile/empty-tarball-no-undefined-behaviour "build/tests/unit is not built"
+		fail hostile/empty-tarball-no-undefined-behaviour "$TT/unit is not built"
 	fi
 
 	# ---- 9 and 18: full disks ----
@@ -191,7 +191,7 @@ system('touch $ho/pwned-nl')
 	# reason; an infinite verdict value.
 	ho_model="![x](http://evil.invalid/i.png) [link](https://evil.invalid/) <img src=http://evil.invalid/x> www.evil.invalid mail@evil.invalid $(printf '\377\376')"
 	cp tests/fixtures/results/x86-pvm-host.db "$ho/crafted.db"
-	ho_key=$(build/tests/host_key x86_64 "$ho_model" "AMD EPYC" 6.18.44-fc-v657 4096 2>/dev/null)
+	ho_key=$("$TT/host_key" x86_64 "$ho_model" "AMD EPYC" 6.18.44-fc-v657 4096 2>/dev/null)
 	ho_sq() { printf %s "$1" | sed "s/'/''/g"; }
 	sqlite3 "$ho/crafted.db" "UPDATE hosts SET model = '$(ho_sq "$ho_model")', host_key = '$ho_key';
 		UPDATE runs SET reason = '\`code\` | ~~s~~ [r](http://evil.invalid/r) $(printf '\303\050')';
@@ -360,7 +360,7 @@ EOF_PAGE
 		hs_name=$1
 		shift
 		rm -f "$ho/$hs_name.port"
-		build/tests/http_hostile "$ho/$hs_name.port" "$ho/$hs_name.log" 300 "$@" &
+		"$TT/http_hostile" "$ho/$hs_name.port" "$ho/$hs_name.log" 300 "$@" &
 		ho_pids="$ho_pids $!"
 		hs_i=0
 		while [ ! -s "$ho/$hs_name.port" ] && [ $hs_i -lt 100 ]; do sleep 0.1; hs_i=$((hs_i + 1)); done
@@ -371,8 +371,8 @@ EOF_PAGE
 	ho_secret="pw-$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')"
 	ho_leak() { grep -l -e "$ho_secret" "$@" 2>/dev/null | tr '\n' ' '; }
 	printf '{"a":1}\n' >"$ho/a.json"
-	if [ ! -x build/tests/http_hostile ] || [ ! -x build/tests/tcp_listen ]; then
-		fail hostile/servers "build/tests/http_hostile and tcp_listen are not built (make test builds them)"
+	if [ ! -x "$TT/http_hostile" ] || [ ! -x "$TT/tcp_listen" ]; then
+		fail hostile/servers "$TT/http_hostile and tcp_listen are not built (make test builds them)"
 	else
 		# A server that drips (200 bytes a second, headers done in half a second):
 		# cut off by the minimum rate,
@@ -423,7 +423,7 @@ EOF_PAGE
 
 		# 11: credentials in a URL, whatever the scheme's case: refused,
 		# never printed, nothing sent.
-		build/tests/tcp_listen count "$ho/nobody.port" "$ho/nobody.log" 300 &
+		"$TT/tcp_listen" count "$ho/nobody.port" "$ho/nobody.log" 300 &
 		ho_pids="$ho_pids $!"
 		hs_i=0
 		while [ ! -s "$ho/nobody.port" ] && [ $hs_i -lt 100 ]; do sleep 0.1; hs_i=$((hs_i + 1)); done

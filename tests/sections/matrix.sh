@@ -354,8 +354,8 @@ if want matrix; then
 		done
 
 		# --in URL: the bundles published to a WebDAV collection
-		[ -x build/tests/tcp_listen ] || make --no-print-directory build/tests/tcp_listen >/dev/null 2>&1
-		if why=$(tests/tools/nginx.sh available) && [ -x build/tests/tcp_listen ]; then
+		[ -x "$TT/tcp_listen" ] || make --no-print-directory build/tests/tcp_listen >/dev/null 2>&1
+		if why=$(tests/tools/nginx.sh available) && [ -x "$TT/tcp_listen" ]; then
 			ng=$mx/nginx
 			if NGINX_MAX_SECONDS=300 tests/tools/nginx.sh start "$ng" >"$mx/nginx.out" 2>&1; then
 				port=$(cat "$ng/port")
@@ -380,7 +380,7 @@ if want matrix; then
 				fail matrix/in-url "nginx did not start: $(tail -3 "$mx/nginx.out")"
 			fi
 		else
-			skip matrix/in-url "${why:-build/tests/tcp_listen is not built}"
+			skip matrix/in-url "${why:-$TT/tcp_listen is not built}"
 		fi
 	fi
 fi

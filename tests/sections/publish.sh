@@ -66,8 +66,8 @@ pub_same() {
 mkdir -p "$pub_dir"
 if ! pub_why=$(tests/tools/nginx.sh available); then
 	skip publish/nginx "$pub_why"
-elif [ ! -x build/tests/tcp_listen ] || [ ! -x build/tests/http_fetch ]; then
-	fail publish/tools "build/tests/tcp_listen and http_fetch are not built (make test builds them)"
+elif [ ! -x "$TT/tcp_listen" ] || [ ! -x "$TT/http_fetch" ]; then
+	fail publish/tools "$TT/tcp_listen and http_fetch are not built (make test builds them)"
 else
 	trap 'pub_cleanup; rm -rf "$tmp"' EXIT
 	trap 'pub_cleanup; rm -rf "$tmp"; exit 130' INT TERM
@@ -233,7 +233,7 @@ else
 		pub_log_sync
 		[ "$(pub_log | wc -l)" -eq 1 ] && [ $rc -eq 1 ] && grep -q '40[345]' "$pub_dir/no-retry-on-404.err" &&
 			pass publish/no-retry-on-4xx || fail publish/no-retry-on-4xx "exit $rc, $(pub_log | wc -l) requests: $(pub_err no-retry-on-404)"
-		pub_free=$(build/tests/tcp_listen free-port)
+		pub_free=$("$TT/tcp_listen" free-port)
 		pub_t0=$(date +%s)
 		pub_run refused --to "http://127.0.0.1:$pub_free/dav/" "$pub_dir/tree/a.json"
 		pub_t=$(($(date +%s) - pub_t0))
@@ -244,7 +244,7 @@ else
 			fail publish/connection-refused "exit $rc after ${pub_t}s: $(pub_err refused)"
 		fi
 		# A server that accepts and never answers: cut off by --timeout.
-		build/tests/tcp_listen count "$pub_dir/stall.port" "$pub_dir/stall.log" 60 hold &
+		"$TT/tcp_listen" count "$pub_dir/stall.port" "$pub_dir/stall.log" 60 hold &
 		pub_stall_pid=$!
 		pub_i=0
 		while [ ! -s "$pub_dir/stall.port" ] && [ $pub_i -lt 50 ]; do sleep 0.1; pub_i=$((pub_i + 1)); done
@@ -287,7 +287,7 @@ else
 		printf 'half' >"$pub_ng/www/dav/bundles/.x.json.upload-1-0000abcd"
 		printf 'text' >"$pub_ng/www/dav/bundles/notes.txt"
 		mkdir -p "$pub_ng/www/dav/bundles/older" && cp "$pub_dir/bundles-src/"*.json "$pub_ng/www/dav/bundles/older/"
-		pub_n=$(timeout 60 build/tests/http_fetch "$base/dav/bundles" "$pub_dir/fetched-bundles" 2>"$pub_dir/fetch.err")
+		pub_n=$(timeout 60 "$TT/http_fetch" "$base/dav/bundles" "$pub_dir/fetched-bundles" 2>"$pub_dir/fetch.err")
 		pub_want=$(ls "$pub_dir/bundles-src" | wc -l)
 		if [ "$pub_n" = "$pub_want" ] && diff -r "$pub_dir/bundles-src" "$pub_dir/fetched-bundles" >/dev/null; then
 			pass publish/fetch-collection
@@ -299,27 +299,27 @@ else
 		printf '{"g":2}\n' >"$pub_ng/www/hostile/also good.json"
 		printf 'x' >"$pub_ng/www/escape.json"
 		mkdir -p "$pub_dir/hostile/in"
-		pub_n=$(timeout 60 build/tests/http_fetch "$base/hostile/" "$pub_dir/hostile/in" 2>"$pub_dir/hostile.err")
+		pub_n=$(timeout 60 "$TT/http_fetch" "$base/hostile/" "$pub_dir/hostile/in" 2>"$pub_dir/hostile.err")
 		if [ "$pub_n" = 2 ] && [ "$(ls -A "$pub_dir/hostile/in" | tr '\n' '|')" = "also good.json|good.json|" ] &&
 			[ "$(ls -A "$pub_dir/hostile")" = in ] && [ ! -e "$pub_dir/escape.json" ] && [ ! -e "$pub_dir/escape2.json" ]; then
 			pass publish/fetch-hostile-listing
 		else
 			fail publish/fetch-hostile-listing "fetched '$pub_n': $(ls -A "$pub_dir/hostile/in" | tr '\n' '|') $(head -c 200 "$pub_dir/hostile.err")"
 		fi
-		timeout 60 build/tests/http_fetch "$base/notdav/" "$pub_dir/notdav" >/dev/null 2>"$pub_dir/notdav.err"
+		timeout 60 "$TT/http_fetch" "$base/notdav/" "$pub_dir/notdav" >/dev/null 2>"$pub_dir/notdav.err"
 		pub_frc=$?
 		[ $pub_frc -eq 1 ] && grep -q 'malformed multistatus' "$pub_dir/notdav.err" && pass publish/fetch-not-multistatus ||
 			fail publish/fetch-not-multistatus "exit $pub_frc: $(head -c 200 "$pub_dir/notdav.err")"
-		timeout 60 build/tests/http_fetch "$base/private/netrc/" "$pub_dir/priv" >/dev/null 2>"$pub_dir/fetch-401.err"
+		timeout 60 "$TT/http_fetch" "$base/private/netrc/" "$pub_dir/priv" >/dev/null 2>"$pub_dir/fetch-401.err"
 		pub_frc=$?
 		[ $pub_frc -eq 1 ] && grep -q '401' "$pub_dir/fetch-401.err" && pass publish/fetch-needs-credentials ||
 			fail publish/fetch-needs-credentials "exit $pub_frc: $(head -c 200 "$pub_dir/fetch-401.err")"
-		pub_n=$(HOME=$pub_dir/home timeout 60 build/tests/http_fetch "$base/private/netrc/" "$pub_dir/priv" 2>"$pub_dir/fetch-netrc.err")
+		pub_n=$(HOME=$pub_dir/home timeout 60 "$TT/http_fetch" "$base/private/netrc/" "$pub_dir/priv" 2>"$pub_dir/fetch-netrc.err")
 		[ "$pub_n" = 1 ] && cmp -s "$pub_dir/priv/a.json" "$pub_dir/tree/a.json" && pass publish/fetch-netrc ||
 			fail publish/fetch-netrc "fetched '$pub_n': $(head -c 200 "$pub_dir/fetch-netrc.err")"
 		pub_log_sync
 		: >"$log"
-		timeout 60 build/tests/http_fetch "$base/fail/" "$pub_dir/f503" >/dev/null 2>"$pub_dir/fetch-503.err"
+		timeout 60 "$TT/http_fetch" "$base/fail/" "$pub_dir/f503" >/dev/null 2>"$pub_dir/fetch-503.err"
 		pub_frc=$?
 		pub_log_sync
 		[ $pub_frc -eq 1 ] && grep -q '503' "$pub_dir/fetch-503.err" && [ "$(grep -c '^PROPFIND /fail/ 503$' "$log")" -eq 4 ] &&

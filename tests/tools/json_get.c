@@ -25,7 +25,10 @@ int main(int argc, char **argv)
 	while ((n = fread(buf + len, 1, cap - len, f)) > 0)
 		if ((len += n) == cap)
 			buf = realloc(buf, cap *= 2);
+	if (f != stdin)
+		fclose(f);
 	cJSON *v = cJSON_ParseWithLength(buf, len);
+	free(buf);
 	if (!v) {
 		fprintf(stderr, "json_get: %s is not JSON\n", argv[1]);
 		return 2;
@@ -37,8 +40,10 @@ int main(int argc, char **argv)
 		long idx = strtol(key, &end, 10);
 		v = (*end == '\0' && cJSON_IsArray(v)) ? cJSON_GetArrayItem(v, (int)idx) : cJSON_GetObjectItem(v, key);
 	}
-	if (!v)
+	if (!v) {
+		cJSON_Delete(root);
 		return 1;
+	}
 	if (cJSON_IsString(v))
 		printf("%s\n", v->valuestring);
 	else if (cJSON_IsNumber(v))
@@ -53,6 +58,5 @@ int main(int argc, char **argv)
 		free(t);
 	}
 	cJSON_Delete(root);
-	free(buf);
 	return 0;
 }

@@ -71,7 +71,7 @@ user=${3:-kvmqual}
 password=${4:-}
 token=${5:-}
 module=$(find_module) || { echo "nginx.sh: libnginx-mod-http-dav-ext is not installed" >&2; exit 1; }
-tcp_listen=$(dirname "$0")/../../build/tests/tcp_listen
+tcp_listen=$(dirname "$0")/../../${KVMQUAL_TEST_BUILD:-build}/tests/tcp_listen
 [ -x "$tcp_listen" ] || { echo "nginx.sh: build/tests/tcp_listen is not built (make build/tests/tcp_listen)" >&2; exit 1; }
 mkdir -p "$dir/www/dav" "$dir/www/private" "$dir/www/token" "$dir/www/fail" "$dir/www/hostile" "$dir/tmp"
 dir=$(cd "$dir" && pwd)

@@ -17,8 +17,8 @@
 #   wd_stop
 # On failure a function returns 1 and leaves the reason in $wd_error.
 
-WD_TCP_LISTEN=${WD_TCP_LISTEN:-build/tests/tcp_listen}
-WD_JG=${WD_JG:-build/tests/json_get}
+WD_TCP_LISTEN=${WD_TCP_LISTEN:-${KVMQUAL_TEST_BUILD:-build}/tests/tcp_listen}
+WD_JG=${WD_JG:-${KVMQUAL_TEST_BUILD:-build}/tests/json_get}
 WD_CURL_SECONDS=${WD_CURL_SECONDS:-60}
 wd_error=
 wd_pid=
