@@ -12,6 +12,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "../lib/json.h"
 #include "../lib/number.h"
 #include "compare.h"
 #include "../store/read_compare.h"
@@ -69,8 +70,8 @@ static int fail(const struct opts *o, const char *fmt, ...)
 		cJSON *doc = cJSON_CreateObject();
 		cJSON_AddStringToObject(doc, "schema", "kvmqual.compare");
 		cJSON_AddNumberToObject(doc, "version", 1);
-		cJSON_AddStringToObject(doc, "db", o->db);
-		cJSON_AddStringToObject(doc, "error", msg);
+		kq_json_string_or_null(doc, "db", o->db);
+		kq_json_string_or_null(doc, "error", msg);
 		char *text = cJSON_Print(doc);
 		fprintf(o->out, "%s\n", text);
 		free(text);

@@ -183,13 +183,13 @@ void compare_print_json(FILE *out, const struct compare_context *ctx, const stru
 /* JUnit XML: one testsuite, one testcase per metric, a <failure> per
  * regression with the numbers, <skipped> for missing and inconclusive. */
 void compare_print_junit(FILE *out, const struct compare_context *ctx, const struct compare_report *rep);
-/* Puts text at path without ever replacing what is not a file there: a
- * regular file (or a new name) is written beside it and renamed over it (a
- * symbolic link to one: its target); a character device or a FIFO is
- * written into; a directory, a block device or a socket is refused. */
+/* Puts text at path without ever replacing what is not a file there
+ * (kq_out): a regular file (or a new name) is written beside it and renamed
+ * over it; a device, a FIFO or a symbolic link is written into; a
+ * directory is refused. */
 int compare_write_junit(const char *path, const char *text, size_t len, struct kq_err *err);
 /* XML text escaping (& < > " ' and control characters, which XML 1.0
- * cannot carry, as U+FFFD). */
+ * cannot carry, and bytes that are not UTF-8, as U+FFFD). */
 void compare_xml_escape(FILE *out, const char *text);
 
 /* kvmqual compare (cmd_compare.c). */

@@ -1,13 +1,10 @@
 /* kvmqual compare --junit FILE: a testcase per metric, a failure per
- * regression, for Jenkins, GitLab and the like; and the file written
- * safely: renamed into place when it is a file, written into when it is a
- * device or a FIFO, never replaced by something else. */
-#define _GNU_SOURCE
+ * regression, for Jenkins, GitLab and the like; the file written through
+ * kq_out (lib/util.h): renamed into place when it is a file, written into
+ * when it is a device, a FIFO or a link, never replaced by something else. */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -17,6 +14,16 @@ void compare_xml_escape(FILE *out, const char *text)
 {
 	const unsigned char *p = (const unsigned char *)(text ? text : "");
 	for (; *p; p++) {
+		/* The file says UTF-8: a crafted store's other bytes are U+FFFD. */
+		size_t n = kq_utf8_len(p);
+		if (n != 1) {
+			if (n)
+				fwrite(p, 1, n, out);
+			else
+				fputs("\xef\xbf\xbd", out);
+			p += n ? n - 1 : 0;
+			continue;
+		}
 		switch (*p) {
 		case '&': fputs("&amp;", out); break;
 		case '<': fputs("&lt;", out); break;
@@ -112,118 +119,17 @@ void compare_print_junit(FILE *out, const struct compare_context *ctx, const str
 	fprintf(out, "  </testsuite>\n</testsuites>\n");
 }
 
-static int write_all(int fd, const char *p, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			if (n == 0)
-				errno = EIO;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/* A device or a FIFO is written into as it is: opened without blocking (a
- * FIFO nobody reads is an error, not a wait) and without O_CREAT, so that
- * nothing is ever created or replaced in its place. */
-static int write_into(const char *path, const char *kind, const char *text, size_t len, struct kq_err *err)
-{
-	int fd = open(path, O_WRONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-	if (fd < 0)
-		return kq_error(err, "--junit %s (%s): %s", path, kind,
-				errno == ENXIO ? "nobody reads from it" : strerror(errno));
-	int flags = fcntl(fd, F_GETFL);
-	if (flags >= 0)
-		fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
-	int rc = write_all(fd, text, len);
-	int e = errno;
-	if (close(fd) != 0 && !rc) {
-		rc = -1;
-		e = errno;
-	}
-	if (rc)
-		return kq_error(err, "--junit %s (%s): writing failed: %s", path, kind, strerror(e));
-	return 0;
-}
-
-/* A regular file (or a new name) is written beside itself and renamed over
- * it: a reader sees the old file or the new one, never half of one, and a
- * full disk leaves the old one as it was. */
-static int replace_file(const char *path, const struct stat *old, const char *text, size_t len,
-			struct kq_err *err)
-{
-	char *tmp = kq_xasprintf("%s.tmp-XXXXXX", path);
-	int fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0) {
-		int e = errno;
-		free(tmp);
-		return kq_error(err, "--junit %s: cannot create a file beside it: %s", path, strerror(e));
-	}
-	mode_t mask = umask(0);
-	umask(mask);
-	int rc = fchmod(fd, old ? old->st_mode & 07777 : 0666 & ~mask);
-	if (!rc)
-		rc = write_all(fd, text, len);
-	if (!rc)
-		rc = fsync(fd);
-	int e = errno;
-	if (close(fd) != 0 && !rc) {
-		rc = -1;
-		e = errno;
-	}
-	if (!rc && rename(tmp, path) != 0) {
-		rc = -1;
-		e = errno;
-	}
-	if (rc) {
-		unlink(tmp);
-		free(tmp);
-		return kq_error(err, "--junit %s: writing failed: %s%s", path, strerror(e),
-				old ? " (the file there was left as it was)" : "");
-	}
-	free(tmp);
-	return 0;
-}
-
 int compare_write_junit(const char *path, const char *text, size_t len, struct kq_err *err)
 {
-	struct stat st, target;
-	if (lstat(path, &st) != 0) {
-		if (errno != ENOENT)
-			return kq_error(err, "--junit %s: %s", path, strerror(errno));
-		return replace_file(path, NULL, text, len, err);
-	}
-	if (S_ISREG(st.st_mode))
-		return replace_file(path, &st, text, len, err);
-	/* Never replaced: a symbolic link is written through, a character
-	 * device (/dev/null, /dev/stdout) or a FIFO (a CI job reading it)
-	 * written into; what nothing can sensibly be written into is refused. */
-	if (S_ISLNK(st.st_mode)) {
-		char *real = realpath(path, NULL);
-		if (!real || stat(real, &target) != 0) {
-			int e = errno;
-			free(real);
-			return kq_error(err, "--junit %s: a symbolic link to nothing (%s): give the file itself", path,
-					strerror(e));
-		}
-		int rc = 0;
-		if (S_ISREG(target.st_mode))
-			rc = replace_file(real, &target, text, len, err);
-		free(real);
-		if (S_ISREG(target.st_mode))
-			return rc;
-		st = target;
-	}
-	if (S_ISCHR(st.st_mode))
-		return write_into(path, "a character device", text, len, err);
-	if (S_ISFIFO(st.st_mode))
-		return write_into(path, "a FIFO", text, len, err);
-	return kq_error(err, "--junit %s is %s: give a file name", path,
-			S_ISDIR(st.st_mode) ? "a directory" : S_ISBLK(st.st_mode) ? "a block device" : "a socket");
+	/* kq_out: a regular file (or a new name) written beside itself and
+	 * renamed over it; a FIFO, a device or a link written into, never
+	 * replaced; a FIFO nobody reads refused at once. */
+	struct kq_out o;
+	struct kq_err oerr;
+	if (kq_out_open(&o, path, &oerr))
+		return kq_error(err, "--junit %s", oerr.msg);
+	fwrite(text, 1, len, o.f);
+	if (kq_out_commit(&o, &oerr))
+		return kq_error(err, "--junit %s", oerr.msg);
+	return 0;
 }

@@ -108,14 +108,16 @@ void compare_print_json(FILE *out, const struct compare_context *ctx, const stru
 	cJSON *doc = cJSON_CreateObject();
 	cJSON_AddStringToObject(doc, "schema", "kvmqual.compare");
 	cJSON_AddNumberToObject(doc, "version", 1);
-	cJSON_AddStringToObject(doc, "db", ctx->db);
+	/* Strings from the store or the command line through kq_json_string:
+	 * valid UTF-8 whatever a crafted store holds (RFC 8259). */
+	kq_json_string_or_null(doc, "db", ctx->db);
 	cJSON *base = cJSON_AddObjectToObject(doc, "baseline");
-	cJSON_AddStringToObject(base, "description", ctx->baseline_desc);
+	kq_json_string_or_null(base, "description", ctx->baseline_desc);
 	cJSON *runs = cJSON_AddArrayToObject(base, "runs");
 	for (size_t i = 0; i < ctx->base_count; i++)
 		cJSON_AddItemToArray(runs, cJSON_CreateNumber((double)ctx->base_runs[i]));
 	cJSON_AddNumberToObject(doc, "candidate", (double)ctx->cand_run);
-	cJSON_AddStringToObject(doc, "differences", ctx->differences ? ctx->differences : "");
+	kq_json_string_or_null(doc, "differences", ctx->differences ? ctx->differences : "");
 	cJSON *rule = cJSON_AddObjectToObject(doc, "rule");
 	kq_json_number_or_null(rule, "alpha", ctx->rule->alpha);
 	kq_json_number_or_null(rule, "confidence", ctx->rule->conf);
@@ -130,10 +132,10 @@ void compare_print_json(FILE *out, const struct compare_context *ctx, const stru
 		const struct compare_result *r = &rep->results[i];
 		counts[r->decision]++;
 		cJSON *m = cJSON_CreateObject();
-		cJSON_AddStringToObject(m, "accel", r->accel);
-		cJSON_AddStringToObject(m, "workload", r->workload);
-		cJSON_AddStringToObject(m, "metric", r->metric);
-		cJSON_AddStringToObject(m, "unit", r->unit);
+		kq_json_string_or_null(m, "accel", r->accel);
+		kq_json_string_or_null(m, "workload", r->workload);
+		kq_json_string_or_null(m, "metric", r->metric);
+		kq_json_string_or_null(m, "unit", r->unit);
 		cJSON_AddBoolToObject(m, "higher_is_better", r->higher_is_better);
 		cJSON_AddStringToObject(m, "decision", compare_decision_name(r->decision));
 		cJSON *b = cJSON_AddObjectToObject(m, "baseline");
@@ -156,7 +158,7 @@ void compare_print_json(FILE *out, const struct compare_context *ctx, const stru
 		kq_json_number_or_null(m, "history_noise_pct", r->history_noise_pct);
 		cJSON_AddNumberToObject(m, "history_runs", (double)r->history_runs);
 		if (r->why[0])
-			cJSON_AddStringToObject(m, "why", r->why);
+			kq_json_string_or_null(m, "why", r->why);
 		else
 			cJSON_AddNullToObject(m, "why");
 		cJSON_AddItemToArray(metrics, m);

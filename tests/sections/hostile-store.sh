@@ -124,10 +124,17 @@ if want hostile-store; then
 	for f in 1 1.001 0.999 1 1.0005; do hs_cmp_run "$hs_db" "$f"; done
 	# A FIFO a CI job reads from: written into, still a FIFO.
 	mkfifo "$hs/junit.fifo"
-	timeout 60 cat "$hs/junit.fifo" >"$hs/junit-from-fifo.xml" &
+	cat "$hs/junit.fifo" >"$hs/junit-from-fifo.xml" &
 	hs_cat=$!
+	# The reader must be there (blocked opening the FIFO) before the writer.
+	hs_n=0
+	until grep -q wait_for_partner "/proc/$hs_cat/wchan" 2>/dev/null || [ $hs_n -ge 300 ]; do
+		sleep 0.1
+		hs_n=$((hs_n + 1))
+	done
 	timeout 60 "$KQ" compare --db "$hs_db" --junit "$hs/junit.fifo" >"$hs/junit.out" 2>"$hs/junit.err"
 	rc=$?
+	[ $rc -eq 0 ] || kill $hs_cat 2>/dev/null
 	wait $hs_cat
 	if [ $rc -eq 0 ] && [ -p "$hs/junit.fifo" ] && grep -q '<testsuites' "$hs/junit-from-fifo.xml"; then
 		pass hostile-store/junit-fifo-written-into
@@ -188,6 +195,20 @@ if want hostile-store; then
 	hs_degenerate candidate-without-samples 6 "run 6 holds no samples to compare"
 	hs_degenerate infinite-value 7 "run 7: tcg stream.triad_mbps: sample 2 is +infinity"
 	hs_degenerate text-value 8 "run 8: tcg sysbench-cpu-1t.events_per_second: sample 3 is text ('fast')"
+
+	# ---- 10 (compare's side): its JSON and JUnit stay UTF-8 and valid ----
+	# whatever bytes a crafted store holds in the names it prints.
+	cp "$hs_db" "$hs/utf8.db"
+	sqlite3 "$hs/utf8.db" "UPDATE samples SET metric = metric || CAST(X'FF20C3' AS TEXT), unit = CAST(X'E282' AS TEXT) || unit"
+	"$KQ" compare --db "$hs/utf8.db" --baseline 4 --candidate 5 --json --junit "$hs/utf8.xml" >"$hs/utf8.json" 2>"$hs/utf8.err"
+	rc=$?
+	if [ $rc -eq 0 ] && iconv -f UTF-8 -t UTF-8 "$hs/utf8.json" >/dev/null 2>&1 && "$JG" "$hs/utf8.json" metrics >/dev/null &&
+		iconv -f UTF-8 -t UTF-8 "$hs/utf8.xml" >/dev/null 2>&1 && xmllint --noout "$hs/utf8.xml" 2>/dev/null &&
+		grep -q 'events_per_second' "$hs/utf8.xml"; then
+		pass hostile-store/compare-outputs-valid-utf8
+	else
+		fail hostile-store/compare-outputs-valid-utf8 "exit $rc, json $(iconv -f UTF-8 -t UTF-8 "$hs/utf8.json" >/dev/null 2>&1 && echo UTF-8 || echo not UTF-8), xml $(xmllint --noout "$hs/utf8.xml" 2>&1 | head -c 200): $(hs_err "$hs/utf8.err")"
+	fi
 
 	# ---- 24: what a missing run is, and what there is ----
 	"$KQ" compare --db "$hs_db" --candidate 9223372036854775807 >"$hs/msg.out" 2>"$hs/msg.err"
@@ -273,6 +294,15 @@ elif want hostile-store; then
 	printf 'boot kvm boot.total_ms < 2000 ms\n# \000\ndisk kvm fio-seqread.seqread_mbps >= 200 MB/s\n' >"$hs/nul.conf"
 	# shellcheck disable=SC2086
 	hs_usage targets-nul-byte "nul.conf:2: byte 0x00 (a NUL)" run $hs_run_args --targets "$hs/nul.conf"
+
+	# ---- 6: a FIFO given as input is refused at once, never waited on ----
+	# (lib/util.c kq_read_file opens without blocking, regular files only)
+	mkfifo "$hs/targets.fifo" "$hs/script.fifo"
+	# shellcheck disable=SC2086
+	hs_usage run-targets-fifo "targets file $hs/targets.fifo is a FIFO, not a regular file" \
+		run $hs_run_args --targets "$hs/targets.fifo"
+	hs_usage guest-script-fifo "script $hs/script.fifo is a FIFO, not a regular file" \
+		guest --image "$hs_image" --script "$hs/script.fifo"
 
 	# ---- 25: SIGHUP (the terminal closed) stores the run as interrupted ----
 	mkdir -p "$hs/hup"

@@ -8,7 +8,7 @@
 # Sourced by tests/run.sh (pass, fail, skip, $tmp, $B).
 
 if want sanitizers; then
-	san_tests=${KVMQUAL_SAN_TESTS:-fixture malformed cli compare report matrix hostile-store}
+	san_tests=${KVMQUAL_SAN_TESTS:-fixture malformed cli compare report matrix hostile hostile-store lava}
 	if [ "$B" = build-san ]; then
 		skip sanitizers "this run is on build-san already"
 	elif [ ! -x build-san/kvmqual ] || [ ! -x build-san/probe ] || [ ! -x build-san/tests/json_get ]; then
