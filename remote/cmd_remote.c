@@ -571,7 +571,13 @@ int cmd_remote(int argc, char **argv)
 		goto out;
 	}
 	struct import_summary is;
-	if (store_import_bundle(db, lb, &is, &err)) {
+	/* The run's provenance names the device's file, not the local copy. */
+	char *source = kq_xasprintf("%s%s%s", t.name, t.kind == TRANSPORT_ADB ? ":" : "", rjob);
+	char *source_bundle = kq_xasprintf("%s/bundle.json", source);
+	free(source);
+	int irc = store_import_bundle(db, lb, source_bundle, &is, &err);
+	free(source_bundle);
+	if (irc) {
 		fprintf(stderr, "kvmqual remote: %s; the run stays in %s on %s\n", err.msg, rjob, t.name);
 		free(rjob);
 		free(lb);

@@ -7,14 +7,133 @@
 
 #include <cjson/cJSON.h>
 #include <getopt.h>
+#include <limits.h>
+#include <stdarg.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "internal.h"
 
 #define BUNDLE_MAX (1u << 30)
+
+/* ---- what a bundle holds ----
+ *
+ * Every member kvmqual export writes, with the column it came from and
+ * goes back to: one table, read by the check and by the write, so that a
+ * member export writes and import forgets is a missing line here (the
+ * round trip on every stored fixture, tests/sections/kit.sh, finds it). */
+
+enum kind {
+	K_TEXT,   /* a string, or null */
+	K_INT,    /* a whole number, or null */
+	K_REAL,   /* a number, or null; null with NAME_nonfinite is that infinity */
+	K_FLAGS,  /* an array of strings without commas; stored comma-separated */
+	K_OBJECT, /* a JSON object (a document), or null; stored as its text */
+};
+
+struct member {
+	const char *name;        /* in the bundle */
+	const char *column;      /* in the store; NULL: not stored here (read elsewhere) */
+	enum kind kind;
+	int required;            /* present and not null: a NOT NULL column */
+	const char *const *set;  /* K_TEXT: the values allowed; K_INT: 0 or 1 when set */
+};
+
+static const char *const run_statuses[] = { "complete", "incomplete", "failed", "interrupted", NULL };
+static const char *const guest_accels[] = { "kvm", "tcg", NULL };
+static const char *const sample_accels[] = { "kvm", "tcg", "native", NULL };
+static const char *const verdict_ops[] = { "<", "<=", ">", ">=", NULL };
+static const char *const verdict_statuses[] = { "pass", "fail", "skip", NULL };
+static const char *const zero_one[] = { "0", "1", NULL };
+
+static const struct member run_members[] = {
+	{ "id", NULL, K_INT, 0, NULL }, /* the run's id where it was exported: its provenance */
+	{ "started_at", "started_at", K_TEXT, 1, NULL },
+	{ "finished_at", "finished_at", K_TEXT, 0, NULL },
+	{ "status", "status", K_TEXT, 1, run_statuses },
+	{ "reason", "reason", K_TEXT, 0, NULL },
+	{ "profile", "profile", K_TEXT, 0, NULL },
+	{ "suite_version", "suite_version", K_TEXT, 0, NULL },
+	{ "qemu_version", "qemu_version", K_TEXT, 0, NULL },
+	{ "guest_image_hash", "guest_image_hash", K_TEXT, 0, NULL },
+	{ "command_line", "command_line", K_TEXT, 0, NULL },
+	{ "pid", "pid", K_INT, 1, NULL },
+	{ "boot_id", "boot_id", K_TEXT, 0, NULL },
+	{ "probe", "probe_json", K_OBJECT, 0, NULL },
+	{ "host", NULL, K_OBJECT, 1, NULL },
+	{ "provenance", NULL, K_OBJECT, 0, NULL },
+};
+static const struct member host_members[] = {
+	{ "key", NULL, K_TEXT, 0, NULL },
+	{ "arch", NULL, K_TEXT, 1, NULL },
+	{ "model", NULL, K_TEXT, 0, NULL },
+	{ "soc", NULL, K_TEXT, 0, NULL },
+	{ "kernel_release", NULL, K_TEXT, 0, NULL },
+	{ "page_size", NULL, K_INT, 0, NULL },
+};
+static const struct member provenance_members[] = {
+	{ "bundle", "bundle", K_TEXT, 1, NULL },
+	{ "database", "database", K_TEXT, 0, NULL },
+	{ "run_id", "source_run_id", K_INT, 0, NULL },
+	{ "exported_at", "exported_at", K_TEXT, 0, NULL },
+	{ "imported_at", "imported_at", K_TEXT, 1, NULL },
+};
+static const struct member check_members[] = {
+	{ "id", "check_id", K_TEXT, 1, NULL },	     { "status", "status", K_TEXT, 1, NULL },
+	{ "value", "value", K_TEXT, 0, NULL },	     { "detail", "detail", K_TEXT, 0, NULL },
+	{ "hint", "hint", K_TEXT, 0, NULL },
+};
+static const struct member boot_members[] = {
+	{ "accel", "accel", K_TEXT, 1, guest_accels },
+	{ "iteration", "iteration", K_INT, 1, NULL },
+	{ "total_ms", "total_ms", K_REAL, 1, NULL },
+	{ "before_kernel_ms", "before_kernel_ms", K_REAL, 0, NULL },
+	{ "kernel_ms", "kernel_ms", K_REAL, 0, NULL },
+	{ "userspace_ms", "userspace_ms", K_REAL, 0, NULL },
+	{ "flags", "flags", K_FLAGS, 0, NULL },
+};
+static const struct member sample_members[] = {
+	{ "accel", "accel", K_TEXT, 1, sample_accels },
+	{ "workload", "workload", K_TEXT, 1, NULL },
+	{ "metric", "metric", K_TEXT, 1, NULL },
+	{ "unit", "unit", K_TEXT, 1, NULL },
+	{ "value", "value", K_REAL, 0, NULL }, /* null: unknown (the schema allows it) */
+	{ "iteration", "iteration", K_INT, 1, NULL },
+	{ "higher_is_better", "higher_is_better", K_INT, 1, zero_one },
+	{ "flags", "flags", K_FLAGS, 0, NULL },
+	{ "conditions", "conditions", K_OBJECT, 0, NULL },
+};
+static const struct member verdict_members[] = {
+	{ "target", "target", K_TEXT, 1, NULL },    { "metric", "metric", K_TEXT, 1, NULL },
+	{ "value", "value", K_REAL, 0, NULL },	    { "threshold", "threshold", K_REAL, 0, NULL },
+	{ "op", "op", K_TEXT, 0, verdict_ops },	    { "status", "status", K_TEXT, 1, verdict_statuses },
+	{ "detail", "detail", K_TEXT, 0, NULL },
+};
+static const struct member speedup_members[] = {
+	{ "workload", "workload", K_TEXT, 1, NULL },
+	{ "metric", "metric", K_TEXT, 1, NULL },
+	{ "kvm_over_tcg", "kvm_over_tcg", K_REAL, 0, NULL },
+	{ "kvm_pct_of_native", "kvm_pct_of_native", K_REAL, 0, NULL },
+	{ "tcg_pct_of_native", "tcg_pct_of_native", K_REAL, 0, NULL },
+};
+
+/* The per-run arrays, each into its table. */
+struct rows {
+	const char *member, *table, *what;
+	const struct member *m;
+	size_t n;
+};
+#define ROWS(member, table, what, m) { member, table, what, m, KQ_ARRAY_SIZE(m) }
+static const struct rows run_rows[] = {
+	ROWS("checks", "checks", "check", check_members),
+	ROWS("boot_samples", "boot_samples", "boot sample", boot_members),
+	ROWS("samples", "samples", "sample", sample_members),
+	ROWS("verdicts", "verdicts", "verdict", verdict_members),
+	ROWS("speedups", "speedups", "speed-up", speedup_members),
+};
 
 /* ---- reading members ---- */
 
@@ -24,89 +143,34 @@ struct reader {
 	int failed;
 };
 
-static void bad(struct reader *r, const char *fmt, const char *what, long idx)
+/* The first error only: "FILE: run 3: sample 17: member 'value' ...". */
+static void bad(struct reader *r, const char *where, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void bad(struct reader *r, const char *where, const char *fmt, ...)
 {
 	if (r->failed)
 		return;
 	r->failed = 1;
-	char where[160];
-	snprintf(where, sizeof(where), fmt, what, idx);
-	kq_error(r->err, "%s: %s", r->path, where);
+	char what[300];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	kq_error(r->err, "%s: %s: %s", r->path, where, what);
 }
 
-/* A string member, NULL when null or absent (allowed unless required). */
-static const char *str(struct reader *r, const cJSON *o, const char *name, int required, const char *ctx, long idx)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
-	if (cJSON_IsString(v))
-		return v->valuestring;
-	if ((!v || cJSON_IsNull(v)) && !required)
-		return NULL;
-	char fmt[128];
-	snprintf(fmt, sizeof(fmt), "%%s %%ld: member '%s' is %s", name, v ? "not a string" : "missing");
-	bad(r, fmt, ctx, idx);
-	return NULL;
-}
-
-/* A number member; NaN for null (unknown), an error when absent and required. */
-static double num(struct reader *r, const cJSON *o, const char *name, int required, const char *ctx, long idx)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
-	if (cJSON_IsNumber(v) && isfinite(v->valuedouble))
-		return v->valuedouble;
-	if ((!v && !required) || cJSON_IsNull(v))
-		return NAN;
-	char fmt[128];
-	snprintf(fmt, sizeof(fmt), "%%s %%ld: member '%s' is %s", name, v ? "not a number" : "missing");
-	bad(r, fmt, ctx, idx);
-	return NAN;
-}
+/* One member's value, checked, as it goes into its column. */
+struct value {
+	int null;
+	const char *text; /* K_TEXT */
+	int64_t integer;  /* K_INT */
+	double real;      /* K_REAL, maybe infinite */
+	char *owned;      /* K_FLAGS, K_OBJECT: malloc'd text (NULL for none) */
+	const cJSON *json;
+};
 
 static int whole(double v)
 {
-	return isfinite(v) && v == floor(v) && fabs(v) < 1e15;
-}
-
-/* Flags come as an array of strings; the store keeps them comma-separated. */
-static char *flags(struct reader *r, const cJSON *o, const char *ctx, long idx)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "flags");
-	if (!v || cJSON_IsNull(v))
-		return NULL;
-	if (!cJSON_IsArray(v)) {
-		bad(r, "%s %ld: member 'flags' is not an array", ctx, idx);
-		return NULL;
-	}
-	struct kq_buf b;
-	kq_buf_init(&b);
-	const cJSON *f;
-	cJSON_ArrayForEach(f, v)
-	{
-		if (!cJSON_IsString(f) || strchr(f->valuestring, ',')) {
-			bad(r, "%s %ld: a flag is not a string without commas", ctx, idx);
-			kq_buf_free(&b);
-			return NULL;
-		}
-		kq_buf_printf(&b, "%s%s", b.len ? "," : "", f->valuestring);
-	}
-	if (!b.len) {
-		kq_buf_free(&b);
-		return NULL;
-	}
-	return kq_buf_steal(&b);
-}
-
-static const cJSON *array(struct reader *r, const cJSON *run, const char *name, long idx)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(run, name);
-	if (!v || cJSON_IsNull(v))
-		return NULL;
-	if (!cJSON_IsArray(v)) {
-		char fmt[96];
-		snprintf(fmt, sizeof(fmt), "%%s %%ld: member '%s' is not an array", name);
-		bad(r, fmt, "run", idx);
-	}
-	return v;
+	return isfinite(v) && v == floor(v) && fabs(v) < 9007199254740992.0; /* 2^53: exact in a double */
 }
 
 static int one_of(const char *s, const char *const *set)
@@ -117,211 +181,350 @@ static int one_of(const char *s, const char *const *set)
 	return 0;
 }
 
-/* Checks one run of the bundle completely (the same walk that writes it,
- * with s == NULL).  With s, writes it as run *id. */
-static int walk_run(struct reader *r, struct store *s, const cJSON *run, long idx, int64_t *id)
+/* Checks member m of o (where says whose, for the message); with text,
+ * makes the text of flags and documents. Returns 0 or -1 (r->failed). */
+static int member_value(struct reader *r, const cJSON *o, const struct member *m, const char *where, int text,
+			struct value *v)
 {
-	static const char *const statuses[] = { "complete", "incomplete", "failed", "interrupted", NULL };
-	static const char *const guest_accels[] = { "kvm", "tcg", NULL };
-	static const char *const sample_accels[] = { "kvm", "tcg", "native", NULL };
-	static const char *const ops[] = { "<", "<=", ">", ">=", NULL };
-	static const char *const verdict_status[] = { "pass", "fail", "skip", NULL };
-	if (!cJSON_IsObject(run)) {
-		bad(r, "%s %ld is not an object", "run", idx);
-		return -1;
-	}
-	const char *started = str(r, run, "started_at", 1, "run", idx);
-	const char *status = str(r, run, "status", 1, "run", idx);
-	if (!r->failed && !one_of(status, statuses))
-		bad(r, "%s %ld: status is not complete, incomplete, failed or interrupted (a run still going is not imported)",
-		    "run", idx);
-	const cJSON *host = cJSON_GetObjectItemCaseSensitive(run, "host");
-	if (!r->failed && !cJSON_IsObject(host))
-		bad(r, "%s %ld: no host object", "run", idx);
-	if (r->failed)
-		return -1;
-	struct store_host h = {
-		.arch = str(r, host, "arch", 1, "run", idx),
-		.model = str(r, host, "model", 0, "run", idx),
-		.soc = str(r, host, "soc", 0, "run", idx),
-		.kernel_release = str(r, host, "kernel_release", 0, "run", idx),
-	};
-	double page = num(r, host, "page_size", 0, "run", idx);
-	h.page_size = whole(page) && page > 0 ? (long)page : 0;
-	const char *key = str(r, host, "key", 0, "run", idx);
-	char computed[17];
-	store_host_key(&h, computed);
-	if (!r->failed && key && strcmp(key, computed))
-		bad(r, "%s %ld: the host key does not match the host's own fields (edited?)", "run", idx);
-	const cJSON *probe = cJSON_GetObjectItemCaseSensitive(run, "probe");
-	if (!r->failed && probe && !cJSON_IsNull(probe) && !cJSON_IsObject(probe))
-		bad(r, "%s %ld: member 'probe' is not an object", "run", idx);
-	double pid = num(r, run, "pid", 0, "run", idx);
-	if (!r->failed && !isnan(pid) && !whole(pid))
-		bad(r, "%s %ld: member 'pid' is not a whole number", "run", idx);
-	const char *boot_id = str(r, run, "boot_id", 0, "run", idx);
-	const char *finished = str(r, run, "finished_at", 0, "run", idx);
-	const char *reason = str(r, run, "reason", 0, "run", idx);
-	const char *profile = str(r, run, "profile", 0, "run", idx);
-	const char *suite = str(r, run, "suite_version", 0, "run", idx);
-	const char *qemu = str(r, run, "qemu_version", 0, "run", idx);
-	const char *image = str(r, run, "guest_image_hash", 0, "run", idx);
-	const char *cmdline = str(r, run, "command_line", 0, "run", idx);
-	const cJSON *checks = array(r, run, "checks", idx), *boots = array(r, run, "boot_samples", idx),
-		    *samples = array(r, run, "samples", idx), *verdicts = array(r, run, "verdicts", idx),
-		    *speedups = array(r, run, "speedups", idx);
-	if (r->failed)
-		return -1;
-
-	if (s) {
-		/* Already here: the same host, start time, boot and process. */
-		sqlite3_stmt *st;
-		if (sqlite3_prepare_v2(s->db,
-				       "SELECT r.id FROM runs r JOIN hosts h ON h.id = r.host_id WHERE h.host_key = ?1"
-				       " AND r.started_at = ?2 AND r.boot_id IS ?3 AND r.pid IS ?4",
-				       -1, &st, NULL) != SQLITE_OK)
-			return store_db_error(s, r->err, "looking for the run");
-		sqlite3_bind_text(st, 1, computed, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, started, -1, SQLITE_STATIC);
-		store_bind_text(st, 3, boot_id);
-		if (!isnan(pid))
-			sqlite3_bind_int64(st, 4, (sqlite3_int64)pid);
-		int rc = sqlite3_step(st);
-		*id = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-		sqlite3_finalize(st);
-		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-			return store_db_error(s, r->err, "looking for the run");
-		if (*id)
-			return 1;
-		int64_t hid = store_host_id(s, &h, r->err);
-		if (hid < 0)
-			return -1;
-		char *probe_text = probe && cJSON_IsObject(probe) ? cJSON_PrintUnformatted(probe) : NULL;
-		if (sqlite3_prepare_v2(s->db,
-				       "INSERT INTO runs (host_id, started_at, finished_at, status, reason, profile,"
-				       " suite_version, qemu_version, guest_image_hash, command_line, pid, boot_id, probe_json)"
-				       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-				       -1, &st, NULL) != SQLITE_OK) {
-			free(probe_text);
-			return store_db_error(s, r->err, "importing a run");
+	memset(v, 0, sizeof(*v));
+	const cJSON *j = cJSON_GetObjectItemCaseSensitive(o, m->name);
+	v->json = j;
+	v->null = !j || cJSON_IsNull(j);
+	if (m->kind == K_REAL) {
+		/* export writes an infinity as null with "NAME_nonfinite":"inf" */
+		char flag_name[64];
+		snprintf(flag_name, sizeof(flag_name), "%s_nonfinite", m->name);
+		const cJSON *flag = cJSON_GetObjectItemCaseSensitive(o, flag_name);
+		if (flag && !cJSON_IsNull(flag)) {
+			const char *f = cJSON_IsString(flag) ? flag->valuestring : "";
+			if (!cJSON_IsNull(j))
+				bad(r, where, "member '%s' is flagged non-finite but is not null", m->name);
+			else if (!strcmp(f, "inf") || !strcmp(f, "-inf")) {
+				v->null = 0;
+				v->real = f[0] == '-' ? -INFINITY : INFINITY;
+				return 0;
+			} else if (strcmp(f, "nan"))
+				bad(r, where, "member '%s' is not \"inf\", \"-inf\" or \"nan\"", flag_name);
+			if (r->failed)
+				return -1;
 		}
-		sqlite3_bind_int64(st, 1, hid);
-		sqlite3_bind_text(st, 2, started, -1, SQLITE_STATIC);
-		store_bind_text(st, 3, finished);
-		sqlite3_bind_text(st, 4, status, -1, SQLITE_STATIC);
-		store_bind_text(st, 5, reason);
-		store_bind_text(st, 6, profile);
-		store_bind_text(st, 7, suite);
-		store_bind_text(st, 8, qemu);
-		store_bind_text(st, 9, image);
-		store_bind_text(st, 10, cmdline);
-		if (!isnan(pid))
-			sqlite3_bind_int64(st, 11, (sqlite3_int64)pid);
-		store_bind_text(st, 12, boot_id);
-		store_bind_text(st, 13, probe_text);
-		rc = sqlite3_step(st);
-		sqlite3_finalize(st);
-		free(probe_text);
-		if (rc != SQLITE_DONE)
-			return store_db_error(s, r->err, "importing a run");
-		*id = sqlite3_last_insert_rowid(s->db);
 	}
-
-	const cJSON *e;
-	long i = 0;
-	cJSON_ArrayForEach(e, checks)
-	{
-		struct store_check c = { .id = str(r, e, "id", 1, "check", i), .status = str(r, e, "status", 1, "check", i),
-					 .value = str(r, e, "value", 0, "check", i),
-					 .detail = str(r, e, "detail", 0, "check", i),
-					 .hint = str(r, e, "hint", 0, "check", i) };
-		if (r->failed || (s && store_add_checks(s, *id, &c, 1, r->err)))
-			return -1;
-		i++;
+	if (v->null) {
+		if (m->required)
+			bad(r, where, "member '%s' is %s", m->name, j ? "null" : "missing");
+		return r->failed ? -1 : 0;
 	}
-	i = 0;
-	cJSON_ArrayForEach(e, boots)
-	{
-		struct store_boot_sample b = { .accel = str(r, e, "accel", 1, "boot sample", i),
-					       .total_ms = num(r, e, "total_ms", 1, "boot sample", i),
-					       .before_kernel_ms = num(r, e, "before_kernel_ms", 0, "boot sample", i),
-					       .kernel_ms = num(r, e, "kernel_ms", 0, "boot sample", i),
-					       .userspace_ms = num(r, e, "userspace_ms", 0, "boot sample", i) };
-		double it = num(r, e, "iteration", 1, "boot sample", i);
-		char *fl = flags(r, e, "boot sample", i);
-		if (!r->failed && (!one_of(b.accel, guest_accels) || !whole(it) || isnan(b.total_ms)))
-			bad(r, "%s %ld: accel is not kvm or tcg, or iteration or total_ms is not a number", "boot sample", i);
-		b.iteration = r->failed ? 0 : (int)it;
-		b.flags = fl;
-		int rc = r->failed || (s && store_add_boot_sample(s, *id, &b, r->err));
-		free(fl);
-		if (rc)
-			return -1;
-		i++;
-	}
-	i = 0;
-	cJSON_ArrayForEach(e, samples)
-	{
-		struct store_sample sm = { .accel = str(r, e, "accel", 1, "sample", i),
-					   .workload = str(r, e, "workload", 1, "sample", i),
-					   .metric = str(r, e, "metric", 1, "sample", i),
-					   .unit = str(r, e, "unit", 0, "sample", i),
-					   .value = num(r, e, "value", 1, "sample", i) };
-		double it = num(r, e, "iteration", 1, "sample", i), hib = num(r, e, "higher_is_better", 1, "sample", i);
-		const cJSON *cond = cJSON_GetObjectItemCaseSensitive(e, "conditions");
-		if (!r->failed && (!one_of(sm.accel, sample_accels) || !whole(it) || (hib != 0 && hib != 1) ||
-				   isnan(sm.value) || (cond && !cJSON_IsNull(cond) && !cJSON_IsObject(cond))))
-			bad(r, "%s %ld: accel, iteration, value, higher_is_better or conditions is not what an export writes",
-			    "sample", i);
-		char *fl = flags(r, e, "sample", i);
-		if (r->failed) {
-			free(fl);
-			return -1;
+	switch (m->kind) {
+	case K_TEXT:
+		if (!cJSON_IsString(j))
+			bad(r, where, "member '%s' is not a string", m->name);
+		else if (m->set && !one_of(j->valuestring, m->set))
+			bad(r, where, "member '%s' is not one of the values kvmqual writes there", m->name);
+		else
+			v->text = j->valuestring;
+		break;
+	case K_INT:
+		if (!cJSON_IsNumber(j) || !whole(j->valuedouble))
+			bad(r, where, "member '%s' is not a whole number", m->name);
+		else if (m->set && j->valuedouble != 0 && j->valuedouble != 1)
+			bad(r, where, "member '%s' is not 0 or 1", m->name);
+		else
+			v->integer = (int64_t)j->valuedouble;
+		break;
+	case K_REAL:
+		if (!cJSON_IsNumber(j) || !isfinite(j->valuedouble))
+			bad(r, where, "member '%s' is not a number", m->name);
+		else
+			v->real = j->valuedouble;
+		break;
+	case K_FLAGS: {
+		if (!cJSON_IsArray(j)) {
+			bad(r, where, "member '%s' is not an array", m->name);
+			break;
 		}
-		sm.iteration = (int)it;
-		sm.higher_is_better = (int)hib;
-		sm.flags = fl;
-		char *ctext = s && cJSON_IsObject(cond) ? cJSON_PrintUnformatted(cond) : NULL;
-		sm.conditions = ctext;
-		int rc = s && store_add_sample(s, *id, &sm, r->err);
-		free(fl);
-		free(ctext);
-		if (rc)
-			return -1;
-		i++;
+		struct kq_buf b;
+		kq_buf_init(&b);
+		const cJSON *f;
+		cJSON_ArrayForEach(f, j)
+		{
+			if (!cJSON_IsString(f) || !*f->valuestring || strchr(f->valuestring, ',')) {
+				bad(r, where, "a member of '%s' is not a non-empty string without commas", m->name);
+				break;
+			}
+			kq_buf_printf(&b, "%s%s", b.len ? "," : "", f->valuestring);
+		}
+		v->null = b.len == 0; /* [] is no flags, as export writes NULL */
+		if (text && !r->failed && b.len)
+			v->owned = kq_buf_steal(&b);
+		else
+			kq_buf_free(&b);
+		break;
 	}
-	i = 0;
-	cJSON_ArrayForEach(e, verdicts)
-	{
-		struct store_verdict v = { .target = str(r, e, "target", 1, "verdict", i),
-					   .metric = str(r, e, "metric", 1, "verdict", i),
-					   .value = num(r, e, "value", 0, "verdict", i),
-					   .threshold = num(r, e, "threshold", 1, "verdict", i),
-					   .op = str(r, e, "op", 1, "verdict", i),
-					   .status = str(r, e, "status", 1, "verdict", i),
-					   .detail = str(r, e, "detail", 0, "verdict", i) };
-		if (!r->failed && (!one_of(v.op, ops) || !one_of(v.status, verdict_status)))
-			bad(r, "%s %ld: op or status is not one a verdict has", "verdict", i);
-		if (r->failed || (s && store_add_verdict(s, *id, &v, r->err)))
-			return -1;
-		i++;
+	case K_OBJECT:
+		if (!cJSON_IsObject(j))
+			bad(r, where, "member '%s' is not an object", m->name);
+		else if (text && m->column)
+			v->owned = cJSON_PrintUnformatted(j);
+		break;
 	}
-	i = 0;
-	cJSON_ArrayForEach(e, speedups)
-	{
-		struct store_speedup sp = { .workload = str(r, e, "workload", 1, "speed-up", i),
-					    .metric = str(r, e, "metric", 1, "speed-up", i),
-					    .kvm_over_tcg = num(r, e, "kvm_over_tcg", 0, "speed-up", i),
-					    .kvm_pct_of_native = num(r, e, "kvm_pct_of_native", 0, "speed-up", i),
-					    .tcg_pct_of_native = num(r, e, "tcg_pct_of_native", 0, "speed-up", i) };
-		if (r->failed || (s && store_add_speedup(s, *id, &sp, r->err)))
+	return r->failed ? -1 : 0;
+}
+
+static void bind_value(sqlite3_stmt *st, int col, const struct member *m, const struct value *v)
+{
+	if (v->null) {
+		sqlite3_bind_null(st, col);
+		return;
+	}
+	switch (m->kind) {
+	case K_TEXT: sqlite3_bind_text(st, col, v->text, -1, SQLITE_STATIC); break;
+	case K_INT: sqlite3_bind_int64(st, col, v->integer); break;
+	case K_REAL: sqlite3_bind_double(st, col, v->real); break;
+	case K_FLAGS:
+	case K_OBJECT:
+		if (v->owned)
+			sqlite3_bind_text(st, col, v->owned, -1, SQLITE_TRANSIENT);
+		else
+			sqlite3_bind_null(st, col);
+		break;
+	}
+}
+
+/* "INSERT INTO table (first, columns...) VALUES (?1, ...)" for the stored members. */
+static char *insert_sql(const char *table, const char *first, const struct member *m, size_t n)
+{
+	struct kq_buf cols, params;
+	kq_buf_init(&cols);
+	kq_buf_init(&params);
+	int k = 0;
+	if (first) {
+		kq_buf_printf(&cols, "%s", first);
+		kq_buf_printf(&params, "?%d", ++k);
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!m[i].column)
+			continue;
+		kq_buf_printf(&cols, "%s%s", k ? ", " : "", m[i].column);
+		kq_buf_printf(&params, "%s?%d", k ? ", " : "", k + 1);
+		k++;
+	}
+	char *sql = kq_xasprintf("INSERT INTO %s (%s) VALUES (%s)", table, cols.data, params.data);
+	kq_buf_free(&cols);
+	kq_buf_free(&params);
+	return sql;
+}
+
+/* Checks (st NULL) or writes one object's members; binding starts at
+ * parameter first_param. */
+static int object_members(struct reader *r, const cJSON *o, const struct member *m, size_t n, const char *where,
+			  sqlite3_stmt *st, int first_param)
+{
+	if (!cJSON_IsObject(o)) {
+		bad(r, where, "not an object");
+		return -1;
+	}
+	int col = first_param;
+	for (size_t i = 0; i < n; i++) {
+		struct value v;
+		if (member_value(r, o, &m[i], where, st != NULL, &v))
 			return -1;
-		i++;
+		if (st && m[i].column)
+			bind_value(st, col, &m[i], &v);
+		if (m[i].column)
+			col++;
+		free(v.owned);
 	}
 	return 0;
 }
 
-int store_import_bundle(const char *db_path, const char *path, struct import_summary *sum, struct kq_err *err)
+/* The statements of one import, prepared once (10,000 samples in well
+ * under a second, bench/import.sh). */
+struct writer {
+	struct store *s;
+	sqlite3_stmt *find, *run, *source, *rows[KQ_ARRAY_SIZE(run_rows)];
+};
+
+static void writer_close(struct writer *w)
+{
+	sqlite3_finalize(w->find);
+	sqlite3_finalize(w->run);
+	sqlite3_finalize(w->source);
+	for (size_t i = 0; i < KQ_ARRAY_SIZE(run_rows); i++)
+		sqlite3_finalize(w->rows[i]);
+}
+
+static int writer_open(struct writer *w, struct store *s, struct kq_err *err)
+{
+	memset(w, 0, sizeof(*w));
+	w->s = s;
+	char *sql[2 + KQ_ARRAY_SIZE(run_rows)];
+	sql[0] = insert_sql("runs", "host_id", run_members, KQ_ARRAY_SIZE(run_members));
+	sql[1] = insert_sql("run_sources", "run_id", provenance_members, KQ_ARRAY_SIZE(provenance_members));
+	for (size_t i = 0; i < KQ_ARRAY_SIZE(run_rows); i++)
+		sql[2 + i] = insert_sql(run_rows[i].table, "run_id", run_rows[i].m, run_rows[i].n);
+	int ok = sqlite3_prepare_v2(s->db,
+				    "SELECT r.id FROM runs r JOIN hosts h ON h.id = r.host_id WHERE h.host_key = ?1"
+				    " AND r.started_at = ?2 AND r.boot_id IS ?3 AND r.pid IS ?4",
+				    -1, &w->find, NULL) == SQLITE_OK &&
+		 sqlite3_prepare_v2(s->db, sql[0], -1, &w->run, NULL) == SQLITE_OK &&
+		 sqlite3_prepare_v2(s->db, sql[1], -1, &w->source, NULL) == SQLITE_OK;
+	for (size_t i = 0; ok && i < KQ_ARRAY_SIZE(run_rows); i++)
+		ok = sqlite3_prepare_v2(s->db, sql[2 + i], -1, &w->rows[i], NULL) == SQLITE_OK;
+	for (size_t i = 0; i < KQ_ARRAY_SIZE(sql); i++)
+		free(sql[i]);
+	if (!ok) {
+		store_db_error(s, err, "preparing the import");
+		writer_close(w);
+		return -1;
+	}
+	return 0;
+}
+
+static int step(struct writer *w, sqlite3_stmt *st, struct reader *r, const char *where)
+{
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc == SQLITE_DONE)
+		return 0;
+	if (!r->failed) {
+		char what[200];
+		snprintf(what, sizeof(what), "%s: storing it", where);
+		struct kq_err e;
+		store_db_error(w->s, &e, what);
+		bad(r, where, "%s", e.msg);
+	}
+	return -1;
+}
+
+/* Where the bundle's runs came from, to be stored with each. */
+struct origin {
+	const char *bundle;      /* the file or URL read */
+	const char *database;    /* the bundle's "database" */
+	const char *exported_at; /* its "generated_at" */
+	char imported_at[32];    /* now, as the store writes times */
+};
+
+/* Checks one run of the bundle completely (w NULL), or writes it as run
+ * *id (the same walk).  Returns 0, 1 when the store already has the run,
+ * or -1. */
+static int walk_run(struct reader *r, struct writer *w, const struct origin *from, const cJSON *run, long idx,
+		    int64_t *id)
+{
+	char where[64];
+	snprintf(where, sizeof(where), "run %ld", idx);
+	if (!cJSON_IsObject(run)) {
+		bad(r, where, "not an object");
+		return -1;
+	}
+	struct value v[KQ_ARRAY_SIZE(run_members)];
+	size_t got = 0;
+	int rc = 0;
+	for (; got < KQ_ARRAY_SIZE(run_members) && !rc; got++)
+		rc = member_value(r, run, &run_members[got], where, 0, &v[got]);
+	if (rc)
+		return -1;
+	const cJSON *host = v[13].json, *provenance = v[14].json;
+	int64_t source_run_id = v[0].null ? 0 : v[0].integer, pid = v[10].integer;
+	const char *started = v[1].text, *boot_id = v[11].text;
+	char hwhere[80];
+	snprintf(hwhere, sizeof(hwhere), "%s: host", where);
+	struct value hv[KQ_ARRAY_SIZE(host_members)];
+	for (size_t i = 0; i < KQ_ARRAY_SIZE(host_members); i++)
+		if (member_value(r, host, &host_members[i], hwhere, 0, &hv[i]))
+			return -1;
+	struct store_host h = { .arch = hv[1].text, .model = hv[2].text, .soc = hv[3].text,
+				.kernel_release = hv[4].text };
+	h.page_size = !hv[5].null && hv[5].integer > 0 && hv[5].integer < LONG_MAX ? (long)hv[5].integer : 0;
+	char computed[17];
+	store_host_key(&h, computed);
+	if (hv[0].text && strcmp(hv[0].text, computed)) {
+		bad(r, hwhere, "the key does not match the host's own fields (edited?)");
+		return -1;
+	}
+	char pwhere[80];
+	snprintf(pwhere, sizeof(pwhere), "%s: provenance", where);
+	if (provenance && !cJSON_IsNull(provenance) &&
+	    object_members(r, provenance, provenance_members, KQ_ARRAY_SIZE(provenance_members), pwhere, NULL, 0))
+		return -1;
+	const cJSON *arrays[KQ_ARRAY_SIZE(run_rows)];
+	for (size_t t = 0; t < KQ_ARRAY_SIZE(run_rows); t++) {
+		arrays[t] = cJSON_GetObjectItemCaseSensitive(run, run_rows[t].member);
+		if (arrays[t] && !cJSON_IsNull(arrays[t]) && !cJSON_IsArray(arrays[t])) {
+			bad(r, where, "member '%s' is not an array", run_rows[t].member);
+			return -1;
+		}
+	}
+
+	if (w) {
+		/* Already here: the same host, start time, boot and process. */
+		sqlite3_bind_text(w->find, 1, computed, -1, SQLITE_STATIC);
+		sqlite3_bind_text(w->find, 2, started, -1, SQLITE_STATIC);
+		if (boot_id)
+			sqlite3_bind_text(w->find, 3, boot_id, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(w->find, 4, pid);
+		int frc = sqlite3_step(w->find);
+		*id = frc == SQLITE_ROW ? sqlite3_column_int64(w->find, 0) : 0;
+		sqlite3_reset(w->find);
+		sqlite3_clear_bindings(w->find);
+		if (frc != SQLITE_ROW && frc != SQLITE_DONE) {
+			store_db_error(w->s, r->err, "looking for the run");
+			r->failed = 1;
+			return -1;
+		}
+		if (*id)
+			return 1;
+		int64_t hid = store_host_id(w->s, &h, r->err);
+		if (hid < 0) {
+			r->failed = 1;
+			return -1;
+		}
+		sqlite3_bind_int64(w->run, 1, hid);
+		if (object_members(r, run, run_members, KQ_ARRAY_SIZE(run_members), where, w->run, 2) ||
+		    step(w, w->run, r, where))
+			return -1;
+		*id = sqlite3_last_insert_rowid(w->s->db);
+		/* A run that carries its provenance (an imported run exported
+		 * again) keeps it: where it was made, not the last hop. */
+		sqlite3_bind_int64(w->source, 1, *id);
+		if (provenance && !cJSON_IsNull(provenance)) {
+			if (object_members(r, provenance, provenance_members, KQ_ARRAY_SIZE(provenance_members), pwhere,
+					   w->source, 2))
+				return -1;
+		} else {
+			sqlite3_bind_text(w->source, 2, from->bundle, -1, SQLITE_STATIC);
+			if (from->database)
+				sqlite3_bind_text(w->source, 3, from->database, -1, SQLITE_STATIC);
+			if (source_run_id)
+				sqlite3_bind_int64(w->source, 4, source_run_id);
+			if (from->exported_at)
+				sqlite3_bind_text(w->source, 5, from->exported_at, -1, SQLITE_STATIC);
+			sqlite3_bind_text(w->source, 6, from->imported_at, -1, SQLITE_STATIC);
+		}
+		if (step(w, w->source, r, pwhere))
+			return -1;
+	}
+
+	for (size_t t = 0; t < KQ_ARRAY_SIZE(run_rows); t++) {
+		const struct rows *rw = &run_rows[t];
+		const cJSON *e;
+		long i = 0;
+		cJSON_ArrayForEach(e, arrays[t])
+		{
+			char ewhere[96];
+			snprintf(ewhere, sizeof(ewhere), "%s: %s %ld", where, rw->what, i++);
+			if (w)
+				sqlite3_bind_int64(w->rows[t], 1, *id);
+			if (object_members(r, e, rw->m, rw->n, ewhere, w ? w->rows[t] : NULL, 2) ||
+			    (w && step(w, w->rows[t], r, ewhere)))
+				return -1;
+		}
+	}
+	return 0;
+}
+
+int store_import_bundle(const char *db_path, const char *path, const char *source, struct import_summary *sum,
+			struct kq_err *err)
 {
 	memset(sum, 0, sizeof(*sum));
 	char *text = NULL;
@@ -339,6 +542,9 @@ int store_import_bundle(const char *db_path, const char *path, struct import_sum
 	const cJSON *version = cJSON_GetObjectItemCaseSensitive(root, "version");
 	const cJSON *runs = cJSON_GetObjectItemCaseSensitive(root, "runs");
 	const cJSON *error = cJSON_GetObjectItemCaseSensitive(root, "error");
+	const cJSON *database = cJSON_GetObjectItemCaseSensitive(root, "database");
+	const cJSON *generated = cJSON_GetObjectItemCaseSensitive(root, "generated_at");
+	char *absolute = NULL;
 	int rc = -1;
 	if (!cJSON_IsString(schema) || strcmp(schema->valuestring, STORE_EXPORT_SCHEMA) || !cJSON_IsNumber(version)) {
 		kq_error(err, "%s: not a kvmqual bundle (schema is not \"%s\")", path, STORE_EXPORT_SCHEMA);
@@ -353,6 +559,11 @@ int store_import_bundle(const char *db_path, const char *path, struct import_sum
 		kq_error(err, "%s: the export that wrote it failed (its error member is set)", path);
 		goto out;
 	}
+	if ((database && !cJSON_IsNull(database) && !cJSON_IsString(database)) ||
+	    (generated && !cJSON_IsNull(generated) && !cJSON_IsString(generated))) {
+		kq_error(err, "%s: its 'database' or 'generated_at' is not a string", path);
+		goto out;
+	}
 	if (!cJSON_IsArray(runs) || cJSON_GetArraySize(runs) == 0) {
 		kq_error(err, "%s: a bundle without runs", path);
 		goto out;
@@ -363,32 +574,52 @@ int store_import_bundle(const char *db_path, const char *path, struct import_sum
 	int64_t id;
 	cJSON_ArrayForEach(run, runs)
 	{
-		if (walk_run(&r, NULL, run, idx++, &id))
+		if (walk_run(&r, NULL, NULL, run, idx++, &id) < 0)
 			goto out;
 	}
+	if (!source) {
+		absolute = realpath(path, NULL);
+		source = absolute ? absolute : path;
+	}
+	struct origin from = { source, cJSON_IsString(database) ? database->valuestring : NULL,
+			       cJSON_IsString(generated) ? generated->valuestring : NULL, "" };
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	struct tm tm;
+	gmtime_r(&now.tv_sec, &tm);
+	size_t at = strftime(from.imported_at, sizeof(from.imported_at), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(from.imported_at + at, sizeof(from.imported_at) - at, ".%03ldZ", now.tv_nsec / 1000000);
 	int recovered = 0;
 	struct store *s = store_open(db_path, &recovered, err);
 	if (!s)
 		goto out;
+	struct writer w;
 	if (store_batch_begin(s, err)) {
+		store_close(s);
+		goto out;
+	}
+	if (writer_open(&w, s, err)) {
+		store_batch_rollback(s);
 		store_close(s);
 		goto out;
 	}
 	idx = 0;
 	cJSON_ArrayForEach(run, runs)
 	{
-		int w = walk_run(&r, s, run, idx++, &id);
-		if (w < 0) {
+		int wr = walk_run(&r, &w, &from, run, idx++, &id);
+		if (wr < 0) {
+			writer_close(&w);
 			store_batch_rollback(s);
 			store_close(s);
 			goto out;
 		}
-		if (w == 1)
+		if (wr == 1)
 			sum->duplicates++;
 		else
 			sum->imported++;
 		sum->last_run_id = id;
 	}
+	writer_close(&w);
 	if (store_batch_commit(s, err)) {
 		store_batch_rollback(s);
 		store_close(s);
@@ -397,6 +628,7 @@ int store_import_bundle(const char *db_path, const char *path, struct import_sum
 	store_close(s);
 	rc = 0;
 out:
+	free(absolute);
 	cJSON_Delete(root);
 	return rc;
 }
@@ -434,7 +666,7 @@ int cmd_import(int argc, char **argv)
 	for (int i = optind; i < argc; i++) {
 		struct import_summary sum;
 		struct kq_err err;
-		if (store_import_bundle(db, argv[i], &sum, &err)) {
+		if (store_import_bundle(db, argv[i], NULL, &sum, &err)) {
 			fprintf(stderr, "kvmqual import: %s; nothing of it was imported\n", err.msg);
 			return 2;
 		}

@@ -164,14 +164,20 @@ static int json_rows(struct store *s, FILE *out, const char *name, sqlite3_stmt 
 	return 0;
 }
 
-enum { RUN_COLS = 12, HOST_COLS = 6 };
+enum { RUN_COLS = 12, HOST_COLS = 6, PROVENANCE_COLS = 5 };
+/* %s: the provenance's columns, from run_sources (schema version 2) or
+ * NULL for an older store read as it is. */
 static const char run_query[] =
 	"SELECT r.id, r.started_at, r.finished_at, " STORE_STATUS_SQL("r") " AS status, " STORE_REASON_SQL("r")
 	" AS reason, r.profile, r.suite_version,"
 	" r.qemu_version, r.guest_image_hash, r.command_line, r.pid, r.boot_id,"
 	" h.host_key AS key, h.arch, h.model, h.soc, h.kernel_release, h.page_size,"
-	" json(r.probe_json) AS probe"
-	" FROM runs r JOIN hosts h ON h.id = r.host_id WHERE ?1 = 0 OR r.id = ?1 ORDER BY r.id";
+	" json(r.probe_json) AS probe, %s"
+	" FROM runs r JOIN hosts h ON h.id = r.host_id %s WHERE ?1 = 0 OR r.id = ?1 ORDER BY r.id";
+static const char provenance_cols[] =
+	"p.bundle, p.database, p.source_run_id AS run_id, p.exported_at, p.imported_at";
+static const char provenance_none[] =
+	"NULL AS bundle, NULL AS database, NULL AS run_id, NULL AS exported_at, NULL AS imported_at";
 
 static const char *const child_queries[][2] = {
 	{ "checks", "SELECT check_id AS id, status, value, detail, hint FROM checks WHERE run_id = ?1 ORDER BY id" },
@@ -189,7 +195,16 @@ static int export_json(struct store *s, int64_t run, FILE *out, struct kq_err *e
 {
 	sqlite3_stmt *runs = NULL, *child[KQ_ARRAY_SIZE(child_queries)] = { 0 };
 	int ret = -1;
-	if (sqlite3_prepare_v2(s->db, run_query, -1, &runs, NULL) != SQLITE_OK)
+	int64_t version = 0;
+	if (store_query_int(s, "PRAGMA user_version", &version, "exporting", err))
+		return -1;
+	char *query = sqlite3_mprintf(run_query, version >= 2 ? provenance_cols : provenance_none,
+				      version >= 2 ? "LEFT JOIN run_sources p ON p.run_id = r.id" : "");
+	if (!query)
+		abort();
+	int prc = sqlite3_prepare_v2(s->db, query, -1, &runs, NULL);
+	sqlite3_free(query);
+	if (prc != SQLITE_OK)
 		goto db_fail;
 	for (size_t i = 0; i < KQ_ARRAY_SIZE(child_queries); i++)
 		if (sqlite3_prepare_v2(s->db, child_queries[i][1], -1, &child[i], NULL) != SQLITE_OK)
@@ -211,6 +226,16 @@ static int export_json(struct store *s, int64_t run, FILE *out, struct kq_err *e
 		json_members(out, runs, RUN_COLS, RUN_COLS + HOST_COLS);
 		fputs("},\n", out);
 		json_members(out, runs, RUN_COLS + HOST_COLS, RUN_COLS + HOST_COLS + 1);
+		/* Where an imported run came from (store/README.md); null for
+		 * a run made in this store. */
+		int p = RUN_COLS + HOST_COLS + 1;
+		if (sqlite3_column_type(runs, p) == SQLITE_NULL) {
+			fputs(",\"provenance\":null", out);
+		} else {
+			fputs(",\"provenance\":{", out);
+			json_members(out, runs, p, p + PROVENANCE_COLS);
+			fputc('}', out);
+		}
 		int64_t id = sqlite3_column_int64(runs, 0);
 		for (size_t i = 0; i < KQ_ARRAY_SIZE(child_queries); i++)
 			if (json_rows(s, out, child_queries[i][0], child[i], id, err))

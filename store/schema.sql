@@ -106,3 +106,16 @@ CREATE TABLE speedups (
   kvm_pct_of_native REAL,
   tcg_pct_of_native REAL,
   UNIQUE (run_id, workload, metric));
+
+-- version 2: imported runs' provenance: run_sources
+
+-- One row per run that kvmqual import brought in (none for a run made
+-- here): where it came from, so that a run copied between stores keeps
+-- saying so, and the export writes it out again.
+CREATE TABLE run_sources (
+  run_id INTEGER PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
+  bundle TEXT NOT NULL,
+  database TEXT,
+  source_run_id INTEGER,
+  exported_at TEXT,
+  imported_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')));
