@@ -79,6 +79,11 @@ cp tests/fixtures/propfind/*.xml "$seeds/propfind/"
 # Results bundles for the matrix (the store's JSON export).
 mkdir -p "$seeds/bundle"
 cp tests/fixtures/results/*.json "$seeds/bundle/"
+# kvmqual import: the stored bundles, one with a provenance, an infinity
+# and a null value (what export writes for them).
+mkdir -p "$seeds/import"
+cp tests/fixtures/results/*.json "$seeds/import/"
+printf '%s' '{"schema":"kvmqual.export","version":1,"generated_at":"2026-12-06T00:00:00Z","database":"/d/k.db","schema_version":2,"runs":[{"id":3,"started_at":"2026-12-02T00:00:00.000Z","finished_at":"2026-12-02T00:01:00.000Z","status":"incomplete","reason":"r","profile":"quick","suite_version":"0.1.0","qemu_version":"7.2","guest_image_hash":"h","command_line":"c","pid":9,"boot_id":"x","host":{"key":null,"arch":"x86_64","model":"","soc":"s","kernel_release":"k","page_size":null},"probe":{"a":[1,"\u00e9"]},"provenance":{"bundle":"ssh://root@h:22/w/job/bundle.json","database":"/w/kvmqual.db","run_id":8,"exported_at":"2026-12-02T00:02:00Z","imported_at":"2026-12-02T00:03:00.000Z"},"checks":[],"boot_samples":[],"samples":[{"accel":"kvm","workload":"w","metric":"m","unit":"u","value":null,"value_nonfinite":"inf","iteration":1,"higher_is_better":0,"flags":[],"conditions":null},{"accel":"tcg","workload":"w","metric":"m","unit":"u","value":null,"iteration":0,"higher_is_better":0,"flags":["a","b"],"conditions":{}}],"verdicts":[{"target":"t","metric":"m","value":null,"threshold":null,"op":null,"status":"skip","detail":""}],"speedups":[{"workload":"w","metric":"m","kvm_over_tcg":null,"kvm_over_tcg_nonfinite":"-inf","kvm_pct_of_native":2,"tcg_pct_of_native":null}]}],"error":null}' >"$seeds/import/provenance-nonfinite.json"
 # compare: baseline values, candidate values, earlier runs' medians, direction.
 mkdir -p "$seeds/compare"
 printf '1000 1004 998 1002 996\n800 803 799 801 798\n1000 990 1010 1005 995 1001\n1\n' >"$seeds/compare/regression"
