@@ -2,17 +2,62 @@
 # part for `make test` (tests/sections/kit-lab.sh has the long ones). The
 # board (tests/lab/kit-host.sh: busybox only, no payload disk, no library
 # in /lib, dropbear on a loopback port) is qualified by
-#   kvmqual remote --via ssh://root@127.0.0.1:PORT --dir /work/kq -- --workloads sysbench-cpu --accel kvm
+#   kvmqual remote --via ssh://root@127.0.0.1:PORT --dir /work/kq -- --lava --workloads sysbench-cpu --accel kvm
 # from this machine: the kit is copied, the run goes through the kit's own
 # loader and the lab host's KVM (nested), the bundle comes back and is
-# imported into a store here, the report is written. Also the
-# refusals before copying (another architecture, too little space), and
-# kvmqual import's refusals of bad bundles. A few minutes (test-lab has the
+# imported into a store here with its provenance, the report is written,
+# and --lava printed the run as LAVA test cases (parsed by LAVA's own
+# code). Also the refusals before copying (another architecture, too
+# little space), kvmqual import's refusals of bad bundles, and import's
+# round trip (export -> import -> export) on every stored fixture. A few minutes (test-lab has the
 # second call that does not copy, the Android-like and Pi 5-like hosts).
 # Sourced by tests/run.sh (pass, fail, skip, $tmp).
 
 . tests/lab/kit-host.sh
 kit=build/kit/kvmqual-kit-aarch64-0.1.0.tar.gz
+
+# Import reads back every member export writes: export -> import ->
+# export gives the same runs on every stored fixture (only where and when
+# the bundle was written differ, and the provenance import adds, which
+# points back at the first bundle), and a second round trip is byte for
+# byte the first but for the bundle's own time and path.  Copies: the
+# fixtures are never opened for writing.
+rt="$tmp/kit-roundtrip"
+mkdir -p "$rt"
+cp tests/fixtures/results/*.db "$rt/"
+# One crafted store with what a run can leave: infinities (NAME_nonfinite
+# in the bundle), an unknown sample value, an empty text.
+cp tests/fixtures/results/x86-pvm-host.db "$rt/crafted-nonfinite.db"
+sqlite3 "$rt/crafted-nonfinite.db" "UPDATE samples SET value = 9e999 WHERE id = (SELECT min(id) FROM samples);
+	UPDATE samples SET value = NULL WHERE id = (SELECT max(id) FROM samples);
+	UPDATE speedups SET kvm_over_tcg = -9e999 WHERE id = (SELECT min(id) FROM speedups);
+	UPDATE boot_samples SET total_ms = 9e999 WHERE id = (SELECT min(id) FROM boot_samples);
+	UPDATE checks SET value = '' WHERE id = (SELECT min(id) FROM checks)"
+for f in "$rt"/*.db; do
+	n=$(basename "$f" .db)
+	if ! build/kvmqual export --db "$f" >"$rt/$n.1.json" 2>"$rt/$n.err" ||
+		! build/kvmqual import --db "$rt/$n.imported.db" "$rt/$n.1.json" >/dev/null 2>>"$rt/$n.err" ||
+		! build/kvmqual export --db "$rt/$n.imported.db" >"$rt/$n.2.json" 2>>"$rt/$n.err" ||
+		! build/kvmqual import --db "$rt/$n.again.db" "$rt/$n.2.json" >/dev/null 2>>"$rt/$n.err" ||
+		! build/kvmqual export --db "$rt/$n.again.db" >"$rt/$n.3.json" 2>>"$rt/$n.err"; then
+		fail "kit/import-round-trip-$n" "$(tr '\n' ' ' <"$rt/$n.err" | head -c 600)"
+		continue
+	fi
+	if out=$(/usr/bin/python3 tests/tools/bundle_same.py "$rt/$n.1.json" "$rt/$n.2.json" --from "$rt/$n.1.json" 2>&1) &&
+		sed '1s/"generated_at":"[^"]*","database":"[^"]*"//' "$rt/$n.2.json" >"$rt/$n.2.cmp" &&
+		sed '1s/"generated_at":"[^"]*","database":"[^"]*"//' "$rt/$n.3.json" >"$rt/$n.3.cmp" &&
+		cmp -s "$rt/$n.2.cmp" "$rt/$n.3.cmp"; then
+		pass "kit/import-round-trip-$n"
+	else
+		fail "kit/import-round-trip-$n" "$(printf '%s' "$out" | head -c 800 | tr '\n' ' ')$(cmp "$rt/$n.2.cmp" "$rt/$n.3.cmp" 2>&1)"
+	fi
+done
+nf=$(grep -o '"[a-z_]*_nonfinite":"[^"]*"' "$rt/crafted-nonfinite.1.json" | sort -u | tr '\n' ' ')
+case $nf in
+*'"kvm_over_tcg_nonfinite":"-inf"'*'"total_ms_nonfinite":"inf"'*'"value_nonfinite":"inf"'*) pass kit/import-takes-nonfinite ;;
+*) fail kit/import-takes-nonfinite "the crafted export flags only: $nf" ;;
+esac
+
 if ! command -v qemu-system-aarch64 >/dev/null 2>&1 || ! command -v ssh >/dev/null 2>&1; then
 	skip kit "qemu-system-aarch64 or ssh is not installed (apt-get install qemu-system-arm openssh-client)"
 elif [ ! -f "$kit" ]; then
@@ -51,7 +96,7 @@ else
 
 	start=$(date +%s)
 	build/kvmqual remote --via "$via" --dir /work/kq --db "$db" --out "$tmp/kit-board-out" \
-		-- --workloads sysbench-cpu --accel kvm --net user >"$tmp/kit-board-remote.log" 2>&1
+		-- --lava --workloads sysbench-cpu --accel kvm --net user >"$tmp/kit-board-remote.log" 2>&1
 	rc=$?
 	echo "kit: kvmqual remote took $(($(date +%s) - start)) s (exit $rc)"
 	log=$(tail -n 25 "$tmp/kit-board-remote.log" | tr '\n' ' ' | tail -c 1800)
@@ -79,6 +124,25 @@ else
 		pass kit/report-bundle-snapshot-here
 	else
 		fail kit/report-bundle-snapshot-here "$(ls -la "$tmp/kit-board-out" 2>&1 | tr '\n' ' ')"
+	fi
+	# Where the run came from: the board's file, its store and its id there.
+	prov=$(sqlite3 -separator ' ' "$db" "SELECT bundle, database, source_run_id FROM run_sources" 2>&1)
+	if [ "$prov" = "ssh://root@127.0.0.1:$kit_port/work/kq/job/bundle.json /work/kq/kvmqual.db 1" ]; then
+		pass kit/provenance-stored
+	else
+		fail kit/provenance-stored "run_sources: '$prov'"
+	fi
+	# --lava: the kit's own kvmqual export --format lava after the bundle
+	# (busybox ash on the board), every signal through LAVA's own parser.
+	if ! /usr/bin/python3 -c 'import lava_dispatcher.actions.test.shell' 2>/dev/null; then
+		skip kit/lava-cases "needs LAVA's dispatcher (scripts/deps.sh lava)"
+	elif /usr/bin/python3 tests/tools/lava_results.py signals "$tmp/kit-board-remote.log" >"$tmp/kit-board.cases" 2>&1 &&
+		grep -q '^case run run\.status pass$' "$tmp/kit-board.cases" &&
+		grep -Eq '^case boot boot\.kvm pass [0-9.]+ ms$' "$tmp/kit-board.cases" &&
+		grep -Eq '^case kvm kvm\.sysbench-cpu\.events_per_second pass [0-9.]+ events/s$' "$tmp/kit-board.cases"; then
+		pass kit/lava-cases
+	else
+		fail kit/lava-cases "$(grep -v '^case' "$tmp/kit-board.cases" | head -5 | tr '\n' ' ') $(grep -c '^case' "$tmp/kit-board.cases") cases: $(grep -E 'run\.status|boot\.' "$tmp/kit-board.cases" | tr '\n' ' ')"
 	fi
 	# The job directory on the board goes once the run is imported here.
 	if [ -z "$($kit_ssh -p "$kit_port" root@127.0.0.1 'ls -d /work/kq/job 2>/dev/null')" ]; then
