@@ -30,6 +30,10 @@
 
 #define JOB "job"
 #define STATUS_MARK "@@kvmqual-job-status "
+/* Following a job again after its connection failed: how often, and the
+ * pause before each (a board that stalled gets time to answer again). */
+#define RECONNECTS 5
+#define RECONNECT_PAUSE_S 15
 /* The scratch disks of each profile (kvmqual run: 2 x (fio MiB + 16)). */
 static long long scratch_mib(const char *profile)
 {
@@ -64,12 +68,19 @@ static void on_signal(int sig)
 	interrupted = sig;
 }
 
+/* Whether the last client was ended by a signal (killed here, not a
+ * connection that failed: the client itself exits 255 then). */
+static int client_signaled;
+/* Bytes of the job's log relayed so far (a follow that reconnects skips them). */
+static unsigned long long relayed;
+
 /* Runs argv with stdin from in_path (or /dev/null) and stdout to out_fd,
  * or into capture (relaying each line to relay unless it starts with
  * STATUS_MARK, whose number goes to *mark). stderr passes through. Returns
  * the exit status, 128+signal, or -1 when the client could not start. */
 static int run_client(char **argv, const char *in_path, int out_fd, struct kq_buf *capture, FILE *relay, int *mark)
 {
+	client_signaled = 0;
 	int pipefd[2] = { -1, -1 };
 	if (out_fd < 0 && pipe2(pipefd, O_CLOEXEC))
 		return -1;
@@ -121,12 +132,15 @@ static int run_client(char **argv, const char *in_path, int out_fd, struct kq_bu
 				} else if (relay) {
 					fwrite(line.data, 1, line.len, relay);
 					fflush(relay);
+					relayed += line.len;
 				}
 				line.len = 0;
 			}
 		}
-		if (relay && line.len)
+		if (relay && line.len) {
 			fwrite(line.data, 1, line.len, relay);
+			relayed += line.len;
+		}
 		kq_buf_free(&line);
 		close(pipefd[0]);
 	}
@@ -137,6 +151,7 @@ static int run_client(char **argv, const char *in_path, int out_fd, struct kq_bu
 		errno = e;
 		return -1;
 	}
+	client_signaled = !WIFEXITED(status);
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
@@ -315,22 +330,52 @@ static int start_and_follow(const struct transport *t, const struct device *d, i
 			kq_buf_printf(&s, " %s", q);
 			free(q);
 		}
-		kq_buf_printf(&s, " || exit $?; ");
+		/* start's answer on stderr: standard output is the job's log
+		 * alone, counted for a follow that reconnects (--skip). */
+		kq_buf_printf(&s, " >&2 || exit $?; ");
 		free(owner);
 		free(qowner);
 	}
-	kq_buf_printf(&s, "sh kvmqual-kit/run follow --dir %s --job " JOB "; echo \"" STATUS_MARK "$?\"", qdir);
-	free(qdir);
+	char *follow = kq_xasprintf("sh kvmqual-kit/run follow --dir %s --job " JOB, qdir);
+	kq_buf_printf(&s, "%s; echo \"" STATUS_MARK "$?\"", follow);
 	char **argv = transport_shell_argv(t, s.data);
 	kq_buf_free(&s);
 	int mark = -1;
+	relayed = 0;
 	int rc = run_client(argv, NULL, -1, NULL, stdout, &mark);
 	transport_free_argv(argv);
 	if (!collect && rc == 3) {
 		fprintf(stderr, "kvmqual remote: %s on %s is in use by another kvmqual remote (it started just now)\n",
 			d->dir, t->name);
+		free(follow);
+		free(qdir);
 		return -2;
 	}
+	/* The connection failed before the job ended: a busy or emulated
+	 * board can stall past the keep-alives (four unanswered in 60 s), or
+	 * a link drops for a moment. The job goes on there, so follow it
+	 * again from where the log was, a bounded number of times (each
+	 * bounded by ConnectTimeout and the keep-alives): a device that is
+	 * really gone is given up in about five minutes, never waited on. A
+	 * client killed here, or an interrupt, is not retried. */
+	for (int attempt = 1; mark < 0 && rc > 0 && !client_signaled && !interrupted && attempt <= RECONNECTS;
+	     attempt++) {
+		fprintf(stderr, "kvmqual remote: the connection to %s ended before the run did (exit %d); following it "
+				"again (%d of %d) in %d s\n",
+			t->name, rc, attempt, RECONNECTS, RECONNECT_PAUSE_S);
+		for (int i = 0; i < RECONNECT_PAUSE_S && !interrupted; i++)
+			sleep(1);
+		if (interrupted)
+			break;
+		char *again = kq_xasprintf("cd %s || exit 20; %s --skip %llu; echo \"" STATUS_MARK "$?\"", qdir, follow,
+					   relayed);
+		argv = transport_shell_argv(t, again);
+		free(again);
+		rc = run_client(argv, NULL, -1, NULL, stdout, &mark);
+		transport_free_argv(argv);
+	}
+	free(follow);
+	free(qdir);
 	return mark;
 }
 

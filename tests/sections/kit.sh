@@ -96,9 +96,29 @@ else
 
 	start=$(date +%s)
 	build/kvmqual remote --via "$via" --dir /work/kq --db "$db" --out "$tmp/kit-board-out" \
-		-- --lava --workloads sysbench-cpu --accel kvm --net user >"$tmp/kit-board-remote.log" 2>&1
+		-- --lava --workloads sysbench-cpu --accel kvm --net user >"$tmp/kit-board-remote.log" 2>&1 &
+	remote=$!
+	# Once the job runs, its connection is cut on the board's side (the
+	# dropbear session of 'run follow' ended, as a stalled or dropped link
+	# ends it): kvmqual remote must follow the job again and finish.
+	deadline=$(($(date +%s) + 1200))
+	while ! grep -q '^started ' "$tmp/kit-board-remote.log" && kill -0 $remote 2>/dev/null &&
+		[ "$(date +%s)" -lt "$deadline" ]; do sleep 1; done
+	cut=$($kit_ssh -p "$kit_port" root@127.0.0.1 'f= i=0; while [ -z "$f" ] && [ $i -lt 120 ]; do
+			for p in /proc/[0-9]*; do
+				case "$(tr "\000" " " < $p/cmdline 2>/dev/null)" in "sh kvmqual-kit/run fol""low "*) f=${p#/proc/} ;; esac
+			done; [ -n "$f" ] || sleep 1; i=$((i + 1)); done
+		[ -n "$f" ] || { echo "no follow"; exit 1; }
+		set -- $(cat /proc/$f/stat); s=$4; set -- $(cat /proc/$s/stat); d=$4
+		case "$(cat /proc/$d/comm)" in dropbear) kill $d && echo "cut $d" ;; *) echo "not dropbear: $d"; exit 1 ;; esac' 2>&1)
+	wait $remote
 	rc=$?
-	echo "kit: kvmqual remote took $(($(date +%s) - start)) s (exit $rc)"
+	echo "kit: kvmqual remote took $(($(date +%s) - start)) s (exit $rc; $cut)"
+	case $rc:$cut in
+	[01]:cut*) grep -q 'following it again (1 of 5)' "$tmp/kit-board-remote.log" && pass kit/remote-follows-again-after-cut ||
+		fail kit/remote-follows-again-after-cut "no reconnection in the log: $(grep 'kvmqual remote:' "$tmp/kit-board-remote.log" | tr '\n' ' ')" ;;
+	*) fail kit/remote-follows-again-after-cut "exit $rc, board: $cut" ;;
+	esac
 	log=$(tail -n 25 "$tmp/kit-board-remote.log" | tr '\n' ' ' | tail -c 1800)
 	if [ $rc -le 1 ] && grep -q 'copying .*kvmqual-kit-aarch64' "$tmp/kit-board-remote.log"; then
 		pass kit/remote-copies-and-runs
