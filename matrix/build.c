@@ -37,9 +37,12 @@ static int cmp_runs(const void *a, const void *b)
 
 /* The same run seen twice (a store and its export, two copies of one
  * bundle): its id in its store, start, process and boot. */
+/* The same run, whichever store holds it: an imported run is compared by
+ * its id where it was made (its provenance), so that a device's own bundle
+ * and the controller store that imported it are one run, not two. */
 static int same_run(const struct matrix_run *a, const struct matrix_run *b)
 {
-	return a->id == b->id && !strcmp(a->started_at, b->started_at) && a->pid == b->pid &&
+	return a->origin_id == b->origin_id && !strcmp(a->started_at, b->started_at) && a->pid == b->pid &&
 	       !strcmp(a->boot_id ? a->boot_id : "", b->boot_id ? b->boot_id : "");
 }
 
@@ -633,7 +636,7 @@ static int cmp_rows(const void *a, const void *b)
  * id but another run, or the same run with other data. */
 static int runs_collide(const struct matrix_run *a, const struct matrix_run *b)
 {
-	if (a->id != b->id)
+	if (a->origin_id != b->origin_id)
 		return 0;
 	return !same_run(a, b) || a->data_hash != b->data_hash;
 }
@@ -653,15 +656,19 @@ static char *provenance_clash(const struct matrix *m, const struct matrix_run *a
 	if (!a->probe_print != !b->probe_print)
 		return kq_xasprintf("run %lld of %s has %s probe document, run %lld of %s %s", (long long)b->id, bn,
 				    b->probe_print ? "a" : "no", (long long)a->id, an, a->probe_print ? "has one" : "none");
-	if (a->id != b->id && a->pid && a->pid == b->pid && a->boot_id && b->boot_id && !strcmp(a->boot_id, b->boot_id))
+	if (a->origin_id != b->origin_id && a->pid && a->pid == b->pid && a->boot_id && b->boot_id &&
+	    !strcmp(a->boot_id, b->boot_id))
 		return kq_xasprintf("run %lld of %s has the boot id and process of run %lld of %s, another run",
 				    (long long)b->id, bn, (long long)a->id, an);
-	const char *da = m->sources[a->source].database, *db = m->sources[b->source].database;
+	/* The store each run was exported from: an imported run's own (its
+	 * provenance) rather than the one that imported it. */
+	const char *da = a->origin_database ? a->origin_database : m->sources[a->source].database;
+	const char *db = b->origin_database ? b->origin_database : m->sources[b->source].database;
 	if (da && db && strcmp(da, db))
 		return kq_xasprintf("run %lld of %s was exported from another store (%s) than run %lld of %s (%s)",
 				    (long long)b->id, bn, db, (long long)a->id, an, da);
 	int by_time = strcmp(a->started_at, b->started_at);
-	if (a->id != b->id && by_time && (a->id < b->id) != (by_time < 0))
+	if (a->origin_id != b->origin_id && by_time && (a->origin_id < b->origin_id) != (by_time < 0))
 		return kq_xasprintf("run %lld of %s and run %lld of %s are numbered against the order they started in: "
 				    "not one store's runs", (long long)b->id, bn, (long long)a->id, an);
 	return NULL;

@@ -121,6 +121,8 @@ struct matrix_run {
 	uint64_t probe_print;          /* hash of the probe document's host facts; 0: no document */
 	char *probe_mismatch;          /* the probe document names another host than the run; NULL */
 	char *provenance;              /* why this run's source is kept apart from the identity's others */
+	int64_t origin_id;             /* its id in the store it was made in: an imported run's provenance, else id */
+	char *origin_database;         /* that store, when an imported run's provenance names it; NULL */
 	/* while reading */
 	double *boot_values[2];
 	size_t boot_cap[2];

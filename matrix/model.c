@@ -124,6 +124,7 @@ static void run_free(struct matrix_run *r)
 	free(r->probe_reasons);
 	free(r->probe_mismatch);
 	free(r->provenance);
+	free(r->origin_database);
 	for (int i = 0; i < MATRIX_KEY_CHECKS; i++) {
 		check_free(&r->checks[i]);
 		check_free(&r->probe_checks[i]);
@@ -395,6 +396,8 @@ struct matrix_run *matrix_begin_run(struct matrix *m, size_t source, const struc
 	struct matrix_run *r = kq_xcalloc(1, sizeof(*r));
 	r->source = source;
 	r->id = rec->id;
+	r->origin_id = rec->source_run_id > 0 ? rec->source_run_id : rec->id;
+	r->origin_database = rec->source_database ? kq_utf8_dup(rec->source_database) : NULL;
 	memcpy(r->host_key, key, sizeof(key));
 	r->arch = dup_text(rec->host.arch);
 	r->model = dup_text(rec->host.model);

@@ -255,6 +255,17 @@ static int read_run(struct matrix *m, size_t source, const struct bundle_ctx *b,
 	    get_integer(b, run, where, "pid", 0, &rec.pid) ||
 	    get_string(b, run, where, "boot_id", 0, &rec.boot_id))
 		return -1;
+	/* An imported run exported again says where it was made. */
+	const cJSON *provenance = cJSON_GetObjectItemCaseSensitive(run, "provenance");
+	if (provenance && !cJSON_IsNull(provenance)) {
+		if (!cJSON_IsObject(provenance))
+			return wrong(b, where, "provenance", "an object or null", provenance);
+		char pw[160];
+		snprintf(pw, sizeof(pw), "%s.provenance", where);
+		if (get_integer(b, provenance, pw, "run_id", 0, &rec.source_run_id) ||
+		    get_string(b, provenance, pw, "database", 0, &rec.source_database))
+			return -1;
+	}
 	if (!cJSON_IsObject(host))
 		return wrong(b, where, "host", "an object", host);
 	char host_where[160];

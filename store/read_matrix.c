@@ -67,10 +67,12 @@ static int pick_runs(struct store *s, enum store_pick pick, int64_t run, int64_t
 
 enum { READ_RUN, READ_CHECKS, READ_BOOTS, READ_SAMPLES, READ_VERDICTS, READ_SPEEDUPS, READ_COUNT };
 static const char *const read_sql[READ_COUNT] = {
+	/* %s twice: the provenance (schema version 2), or NULLs for an older
+	 * store read as it is */
 	[READ_RUN] = "SELECT r.id, r.started_at, r.finished_at, r.status, r.reason, r.profile, r.suite_version,"
 		     " r.qemu_version, r.guest_image_hash, r.command_line, r.pid, r.boot_id, r.probe_json,"
-		     " h.host_key, h.arch, h.model, h.soc, h.kernel_release, h.page_size"
-		     " FROM runs r JOIN hosts h ON h.id = r.host_id WHERE r.id = ?1",
+		     " h.host_key, h.arch, h.model, h.soc, h.kernel_release, h.page_size, %s"
+		     " FROM runs r JOIN hosts h ON h.id = r.host_id %s WHERE r.id = ?1",
 	[READ_CHECKS] = "SELECT check_id, status, value, detail, hint FROM checks WHERE run_id = ?1 ORDER BY id",
 	[READ_BOOTS] = "SELECT accel, iteration, total_ms, before_kernel_ms, kernel_ms, userspace_ms, flags"
 		       " FROM boot_samples WHERE run_id = ?1 ORDER BY id",
@@ -101,6 +103,8 @@ static int visit_row(int which, sqlite3_stmt *st, const struct store_run_visitor
 				  .command_line = store_column_text(st, 9), .probe_json = store_column_text(st, 12) },
 			.host = { .arch = store_column_text(st, 14), .model = store_column_text(st, 15), .soc = store_column_text(st, 16),
 				  .kernel_release = store_column_text(st, 17), .page_size = (long)sqlite3_column_int64(st, 18) },
+			.source_run_id = sqlite3_column_int64(st, 19),
+			.source_database = store_column_text(st, 20),
 		};
 		snprintf(r.host_key, sizeof(r.host_key), "%s", store_column_text(st, 13) ? store_column_text(st, 13) : "");
 		return v->run ? v->run(&r, ctx) : 0;
@@ -177,11 +181,21 @@ int store_read_runs(struct store *s, enum store_pick pick, int64_t run, const st
 		[READ_RUN] = 1, [READ_CHECKS] = !!v->check, [READ_BOOTS] = !!v->boot_sample,
 		[READ_SAMPLES] = !!v->sample, [READ_VERDICTS] = !!v->verdict, [READ_SPEEDUPS] = !!v->speedup,
 	};
+	int64_t version = 0;
+	if (!ret)
+		ret = store_query_int(s, "PRAGMA user_version", &version, "reading runs", err);
 	for (int which = 0; !ret && which < READ_COUNT; which++) {
 		if (!wanted[which])
 			continue; /* nobody wants these rows: do not even read them */
-		if (sqlite3_prepare_v2(s->db, read_sql[which], -1, &st[which], NULL) != SQLITE_OK)
+		char *sql = which != READ_RUN ? sqlite3_mprintf("%s", read_sql[which])
+			    : version >= 2 ? sqlite3_mprintf(read_sql[which], "p.source_run_id, p.database",
+							     "LEFT JOIN run_sources p ON p.run_id = r.id")
+					   : sqlite3_mprintf(read_sql[which], "NULL, NULL", "");
+		if (!sql)
+			abort();
+		if (sqlite3_prepare_v2(s->db, sql, -1, &st[which], NULL) != SQLITE_OK)
 			ret = store_db_error(s, err, "reading runs (is the schema damaged?)");
+		sqlite3_free(sql);
 	}
 	for (size_t i = 0; !ret && i < count; i++)
 		ret = read_one_run(s, st, ids[i], v, ctx, err);

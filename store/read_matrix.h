@@ -8,6 +8,10 @@
 /* A whole run as stored.  Strings are valid during the callback only. */
 struct store_run_record {
 	int64_t id;
+	/* An imported run's provenance (run_sources): its id in the store it
+	 * was made in (0: made here, or not known) and that store's path. */
+	int64_t source_run_id;
+	const char *source_database;
 	const char *started_at, *finished_at, *status, *reason, *boot_id;
 	int64_t pid;
 	char host_key[17];

@@ -52,6 +52,21 @@ for f in "$rt"/*.db; do
 		fail "kit/import-round-trip-$n" "$(printf '%s' "$out" | head -c 800 | tr '\n' ' ')$(cmp "$rt/$n.2.cmp" "$rt/$n.3.cmp" 2>&1)"
 	fi
 done
+# The matrix takes an imported run by its provenance: the controller's
+# store (where the run is run 2, after another host's) and the device's own
+# export of it are one run, one row, not a copy kept apart and marked.
+build/kvmqual export --db "$rt/lab-el1.db" >"$rt/mx-other.json" 2>/dev/null
+build/kvmqual export --db "$rt/x86-pvm-host.db" --run 1 >"$rt/mx-device.json" 2>/dev/null
+build/kvmqual import --db "$rt/mx-controller.db" "$rt/mx-other.json" "$rt/mx-device.json" >/dev/null 2>&1
+build/kvmqual matrix --db "$rt/mx-controller.db" --in "$rt/mx-device.json" --out "$rt/mx" >"$rt/mx.out" 2>&1
+rc=$?
+rows=$(build/tests/json_get "$rt/mx/matrix.json" summary.rows 2>&1)
+if [ $rc = 0 ] && [ "$rows" = 2 ] && ! grep -q '"kind": *"provenance"\|"kind": *"conflict"' "$rt/mx/matrix.json"; then
+	pass kit/matrix-imported-run-one-row
+else
+	fail kit/matrix-imported-run-one-row "exit $rc, $rows rows: $(grep -o 'kept apart[^"]*\|claim the identity[^"]*' "$rt/mx/matrix.json" | head -2 | tr '\n' ' ') $(head -c 300 "$rt/mx.out")"
+fi
+
 nf=$(grep -o '"[a-z_]*_nonfinite":"[^"]*"' "$rt/crafted-nonfinite.1.json" | sort -u | tr '\n' ' ')
 case $nf in
 *'"kvm_over_tcg_nonfinite":"-inf"'*'"total_ms_nonfinite":"inf"'*'"value_nonfinite":"inf"'*) pass kit/import-takes-nonfinite ;;
