@@ -9,7 +9,8 @@
 # - an Android-like host: root's shell chroots into /android (static mksh
 #   as /system/bin/sh, toybox only, no /tmp, no glibc), the state in
 #   /data/local/tmp, driven over ssh (no adbd here: the adb transport shares
-#   everything but its argv, unit-tested in test_remote.c);
+#   everything but its argv, unit-tested in test_remote.c); its qualify
+#   with --lava, the cases read by LAVA's own parser;
 # - a Pi 5-like host (pi5-16k: Cortex-A76, GICv2, EL2, Debian's 16K-page
 #   kernel): the probe reports 16K pages and GICv2, and the kit's quick run
 #   completes under KVM with the 4K-page guest.
@@ -118,11 +119,21 @@ else
 			adb_db="$tmp/kit-lab-android.db"
 			start=$(date +%s)
 			build/kvmqual remote --via "$via" --dir /data/local/tmp/kvmqual --db "$adb_db" --out "$tmp/kit-lab-android" \
-				-- --accel kvm >"$tmp/kit-lab-android.log" 2>&1
+				-- --lava --accel kvm >"$tmp/kit-lab-android.log" 2>&1
 			rc=$?
 			echo "kit-lab: android-like: kvmqual remote took $(($(date +%s) - start)) s (exit $rc)"
 			[ $rc -le 1 ] && pass kit-lab/android/remote || fail kit-lab/android/remote "exit $rc: $(tail -n 20 "$tmp/kit-lab-android.log" | tr '\n' ' ')"
 			kit_lab_check android "$adb_db" kvm "$tmp/kit-lab-android.log"
+			# --lava under mksh and toybox: LAVA's own parser takes every signal.
+			if ! /usr/bin/python3 -c 'import lava_dispatcher.actions.test.shell' 2>/dev/null; then
+				skip kit-lab/android/lava-cases "needs LAVA's dispatcher (scripts/deps.sh lava)"
+			elif /usr/bin/python3 tests/tools/lava_results.py signals "$tmp/kit-lab-android.log" >"$tmp/kit-lab-android.cases" 2>&1 &&
+				grep -q '^case run run\.status ' "$tmp/kit-lab-android.cases" &&
+				grep -q '^case probe probe\.verdict ' "$tmp/kit-lab-android.cases"; then
+				pass kit-lab/android/lava-cases
+			else
+				fail kit-lab/android/lava-cases "$(head -c 600 "$tmp/kit-lab-android.cases" | tr '\n' ' ')"
+			fi
 			kit_host_stop android
 		fi
 		;;
