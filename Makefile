@@ -358,7 +358,7 @@ nightly:
 	$(Q)compare/nightly.sh
 
 # The layout kvmqual looks for when it is not in the build tree
-# (runners/cmd_run.c suite_path): PREFIX/bin/kvmqual, PREFIX/lib/kvmqual/
+# (runners/setup.c setup_suite_path): PREFIX/bin/kvmqual, PREFIX/lib/kvmqual/
 # stream and guest/ARCH (the images built so far, make guest-image),
 # PREFIX/share/kvmqual/targets.conf.
 install: all

@@ -32,6 +32,7 @@
 #include "native.h"
 #include "run.h"
 #include "runners.h"
+#include "setup.h"
 
 volatile sig_atomic_t run_stop_requested;
 
@@ -95,114 +96,6 @@ static void usage(FILE *out)
 		"or a workload failed, with the reason), 2 on usage errors, when nothing ran or\n"
 		"when a result could not be stored, 129 / 130 / 143 when interrupted (SIGHUP,\n"
 		"SIGINT, SIGTERM).\n");
-}
-
-/* The directory of this binary (build/), to find build/guest/ARCH. */
-static char *self_dir(void)
-{
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n <= 0)
-		return kq_xstrdup(".");
-	exe[n] = '\0';
-	char *slash = strrchr(exe, '/');
-	if (slash)
-		*slash = '\0';
-	return kq_xstrdup(exe);
-}
-
-/* The suite's own files, in the build tree (build/kvmqual next to
- * build/stream and build/guest/ARCH, runners/targets.conf one level up) or
- * as `make install` lays them out (PREFIX/bin/kvmqual, PREFIX/lib/kvmqual/
- * for stream and guest/ARCH, PREFIX/share/kvmqual/targets.conf): the build
- * tree's path when it exists, else the installed one when that exists,
- * else the build tree's (so that errors name where make puts it). */
-static char *suite_path(const char *dir, const char *in_build, const char *installed)
-{
-	char *build = kq_xasprintf("%s/%s", dir, in_build);
-	if (access(build, F_OK) == 0)
-		return build;
-	char *inst = kq_xasprintf("%s/../%s", dir, installed);
-	if (access(inst, F_OK) == 0) {
-		free(build);
-		return inst;
-	}
-	free(inst);
-	return build;
-}
-
-/* Whether the file system behind path takes O_DIRECT (QEMU's cache=none). */
-static int supports_direct(const char *path)
-{
-	int fd = open(path, O_RDWR | O_DIRECT | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	close(fd);
-	return 1;
-}
-
-/* A scratch file of mib MiB for fio, written through with data: the
- * sequential read runs before any write, and a file made by ftruncate (or
- * fallocate) is holes or unwritten extents, which the file system answers
- * with zeros without touching the disk (natively 145 GB/s "read" here).
- * The bytes are pseudo-random, so that no compressing or deduplicating
- * layer under the file shortens the reads either. */
-static int make_file(char *path, size_t size, const char *dir, long long mib)
-{
-	snprintf(path, size, "%s/kvmqual-scratch.%ld.XXXXXX", dir, (long)getpid());
-	int fd = mkstemp(path);
-	if (fd < 0)
-		return -1;
-	enum { CHUNK = 1 << 20 };
-	unsigned long long *buf = kq_xmalloc(CHUNK);
-	struct stats_rng g;
-	stats_rng_seed(&g, (unsigned long long)getpid());
-	int rc = 0;
-	for (long long m = 0; m < mib && !rc && !run_stop_requested; m++) {
-		for (size_t i = 0; i < CHUNK / sizeof(*buf); i++)
-			buf[i] = stats_rng_next(&g);
-		for (size_t done = 0; done < CHUNK;) {
-			ssize_t n = write(fd, (char *)buf + done, CHUNK - done);
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0) {
-				if (n == 0)
-					errno = ENOSPC;
-				rc = -1;
-				break;
-			}
-			done += (size_t)n;
-		}
-	}
-	if (!rc && run_stop_requested) {
-		errno = EINTR;
-		rc = -1;
-	}
-	if (!rc && fsync(fd))
-		rc = -1;
-	int e = errno;
-	free(buf);
-	close(fd);
-	if (rc)
-		unlink(path);
-	errno = e;
-	return rc;
-}
-
-static char *qemu_version(const char *arch)
-{
-	char bin[64];
-	snprintf(bin, sizeof(bin), "qemu-system-%s", arch);
-	const char *argv[] = { bin, "--version", NULL };
-	struct agent_result r;
-	struct kq_err err;
-	if (native_exec(argv, 10000, &r, &err))
-		return NULL;
-	char ver[64] = "";
-	if (r.exit_code == 0)
-		sscanf((char *)r.out, "QEMU emulator version %63s", ver);
-	agent_result_free(&r);
-	return ver[0] ? kq_xstrdup(ver) : NULL;
 }
 
 static void add_boot(cJSON *boot, const char *name, int wanted, double ms)
@@ -389,7 +282,7 @@ int cmd_run(int argc, char **argv)
 	/* Everything below is freed at out:, on every way out (LeakSanitizer
 	 * checks the error paths too). */
 	int rc = 2;
-	char *dir = self_dir();
+	char *dir = setup_self_dir();
 	char *image_buf = NULL, *targets_buf = NULL, *hash = NULL, *stream_path = NULL, *probe_text = NULL;
 	char *qver = NULL, *dbdir = NULL;
 	struct target *targets = NULL;
@@ -406,12 +299,12 @@ int cmd_run(int argc, char **argv)
 	struct kq_err err;
 	if (!image) {
 		char *rel = kq_xasprintf("guest/%s", guest_arch), *inst = kq_xasprintf("lib/kvmqual/guest/%s", guest_arch);
-		image = image_buf = suite_path(dir, rel, inst);
+		image = image_buf = setup_suite_path(dir, rel, inst);
 		free(rel);
 		free(inst);
 	}
 	if (!targets_path)
-		targets_path = targets_buf = suite_path(dir, "../runners/targets.conf", "share/kvmqual/targets.conf");
+		targets_path = targets_buf = setup_suite_path(dir, "../runners/targets.conf", "share/kvmqual/targets.conf");
 	if (targets_load(targets_path, &targets, &ntargets, &err)) {
 		fprintf(stderr, "kvmqual run: %s\n", err.msg);
 		goto out;
@@ -437,7 +330,7 @@ int cmd_run(int argc, char **argv)
 	c.guest_arch = guest_arch;
 	c.image_dir = image;
 	/* STREAM: build/stream, or PREFIX/lib/kvmqual/stream when installed. */
-	stream_path = suite_path(dir, "stream", "lib/kvmqual/stream");
+	stream_path = setup_suite_path(dir, "stream", "lib/kvmqual/stream");
 	*strrchr(stream_path, '/') = '\0';
 	c.bin_dir = stream_path;
 	c.only = only;
@@ -529,7 +422,9 @@ int cmd_run(int argc, char **argv)
 	kq_buf_printf(&cmdline, "kvmqual");
 	for (int i = 0; i < argc; i++)
 		kq_buf_printf(&cmdline, " %s", argv[i]);
-	qver = qemu_version(guest_arch);
+	char qbin[64];
+	snprintf(qbin, sizeof(qbin), "qemu-system-%s", guest_arch);
+	qver = setup_qemu_version(qbin);
 	struct store_host host = { .arch = pr.host.arch, .model = pr.host.model, .soc = pr.host.soc,
 				   .kernel_release = pr.host.kernel_release, .page_size = pr.host.page_size };
 	struct store_run_info info = { .profile = prof->name, .suite_version = SUITE_VERSION,
@@ -565,11 +460,11 @@ int cmd_run(int argc, char **argv)
 		snprintf(dbdir, strlen(dbdir) + 1, ".");
 	/* Scratch files of runs killed outright (SIGKILL) are removed here. */
 	stale_cleanup(dbdir, "kvmqual-scratch");
-	int scratch_ok = make_file(c.native_target, sizeof(c.native_target), dbdir, prof->fio_mib + 16) == 0 &&
-			 make_file(c.disk_path, sizeof(c.disk_path), dbdir, prof->fio_mib + 16) == 0;
+	int scratch_ok = setup_scratch_file(c.native_target, sizeof(c.native_target), dbdir, prof->fio_mib + 16, &run_stop_requested) == 0 &&
+			 setup_scratch_file(c.disk_path, sizeof(c.disk_path), dbdir, prof->fio_mib + 16, &run_stop_requested) == 0;
 	if (!scratch_ok) {
 		run_note_failure(&c, "scratch files in %s: %s", dbdir, strerror(errno));
-	} else if (supports_direct(c.disk_path)) {
+	} else if (setup_supports_direct(c.disk_path)) {
 		c.disk_opts = "cache=none,aio=native";
 	} else {
 		c.disk_opts = "cache=writeback,aio=threads";

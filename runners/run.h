@@ -17,6 +17,7 @@
 #include "../store/store.h"
 #include "cost.h"
 #include "guest.h"
+#include "step.h"
 #include "targets.h"
 
 #define SUITE_VERSION "0.1.0"
@@ -36,26 +37,6 @@ struct profile {
 
 extern const struct profile run_profiles[];
 extern const size_t run_profile_count;
-
-/* The plan: each workload with the parameters that tell its variants apart
- * (all vCPUs or one); stored under `label`. */
-enum step_kind {
-	STEP_WORKLOAD,          /* the workload's tool, natively and in the guest */
-	STEP_VMM_MEMORY,        /* QEMU's memory after boot (guest only, runners/measure.c) */
-	STEP_BALLOON,           /* the virtio-balloon (guest only, when the run has it) */
-};
-
-struct step {
-	const char *workload;
-	const char *label;
-	int one_thread;
-	int tap;                /* over tap (+ vhost-net) in a namespace, guest only */
-	enum step_kind kind;
-	int on_hugepages;       /* run again in the guest on each huge page size */
-};
-
-extern const struct step run_plan[];
-extern const size_t run_plan_count;
 
 /* Why the run stops early: the number of the signal (SIGINT, SIGTERM,
  * SIGHUP; cmd_run.c), or RUN_STOP_STORE when the store refused a result

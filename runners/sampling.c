@@ -5,24 +5,20 @@
  * --until-stable takes more samples until each metric's median settles. */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "../lib/stats.h"
-#include "../workloads/workload.h"
 #include "conditions.h"
-#include "hostserver.h"
 #include "measure.h"
-#include "native.h"
 #include "netns.h"
 #include "run.h"
+#include "step.h"
 
 /* quick: two warm boots and the cold one, as many boots as the three warm
  * ones it had before the cold boot came (a quick run's wall time). */
@@ -250,133 +246,23 @@ static void sink_sample(void *ctx, const char *accel, const char *workload, cons
 	run_store_sample(ctx, accel, workload, metric, unit, higher_is_better, value, flags, 1);
 }
 
-/* ---- parameters per place ---- */
-
-static void params_for(const struct run_ctx *c, const struct step *s, int in_guest, int port,
-		       struct workload_params *p)
-{
-	workload_params_default(p);
-	p->threads = s->one_thread ? 1 : c->cpus;
-	p->duration_s = c->prof->duration_s;
-	p->size_mib = c->prof->fio_mib;
-	p->target = in_guest ? "/dev/kqscratch" : c->native_target;
-	p->ioengine = "psync";
-	p->iodepth = 1;
-	p->server = s->tap ? NETNS_HOST_IP : in_guest ? "10.0.2.2" : "127.0.0.1";
-	/* Behind QEMU's user network 10.0.2.2 is the host's loopback. */
-	p->server_bind = s->tap ? NETNS_HOST_IP : "127.0.0.1";
-	p->port = port;
-	p->elements = c->prof->stream_elements;
-	p->passes = c->prof->stream_passes;
-}
-
 /* Runs one step once, in the guest (g) or natively (g == NULL), and stores
- * its metrics.  Returns 0, or -1 when the step failed (the reason is noted
- * in the sample's absence and returned in why). */
+ * its metrics and what they cost.  Returns 0, or -1 when the step failed
+ * (the reason is noted in the sample's absence and returned in why). */
 int run_step(struct run_ctx *c, struct guest *g, const char *accel, const struct step *s, int iteration,
 	     char *why, size_t why_size)
 {
-	const struct workload *w = workload_find(s->workload);
-	if (!w) {
-		snprintf(why, why_size, "%s: no such workload", s->workload);
+	struct step_env env = {
+		.cpus = c->cpus, .duration_s = c->prof->duration_s, .fio_mib = c->prof->fio_mib,
+		.stream_elements = c->prof->stream_elements, .stream_passes = c->prof->stream_passes,
+		.native_target = c->native_target, .bin_dir = c->bin_dir, .netns = c->netns,
+		.host_emulated = c->host_emulated, .vhost = c->vhost, .meter = &c->meter,
+	};
+	struct step_result r;
+	if (step_exec(&env, g, accel, s, &r, why, why_size))
 		return -1;
-	}
-	/* A port the kernel has free (in a namespace of our own any is). */
-	int port = w->server_argv ? hostserver_free_port() : 0;
-	struct workload_params p;
-	params_for(c, s, g != NULL, port, &p);
-	char err[256];
-	char **argv = w->argv(&p, err, sizeof(err));
-	if (!argv) {
-		snprintf(why, why_size, "%s: %s", s->label, err);
-		return -1;
-	}
-	/* Natively, the project's own tools (STREAM) are the ones make built
-	 * next to this binary, the same code the guest runs: a `stream` on
-	 * PATH may be another program altogether (ImageMagick ships one). */
-	if (!g && c->bin_dir) {
-		char *local = kq_xasprintf("%s/%s", c->bin_dir, argv[0]);
-		if (access(local, X_OK) == 0) {
-			free(argv[0]);
-			argv[0] = local;
-		} else if (w->suite_tool) {
-			snprintf(why, why_size, "%s: no %s next to kvmqual (%s): build it with 'make %s'", s->label,
-				 w->tool, local, w->tool);
-			free(local);
-			workload_argv_free(argv);
-			return -1;
-		} else {
-			free(local);
-		}
-	}
-	/* The client starts once the server listens: a busy host may take
-	 * longer than any fixed pause to get it there. */
-	pid_t server = -1;
-	if (w->server_argv) {
-		char **sargv = w->server_argv(&p, err, sizeof(err));
-		struct kq_err lerr;
-		int src = sargv ? hostserver_start(sargv, s->tap ? c->netns : NULL, port, 30000, &server, &lerr) : -1;
-		workload_argv_free(sargv);
-		if (src) {
-			workload_argv_free(argv);
-			snprintf(why, why_size, "%s (%s): %s", s->label, accel, sargv ? lerr.msg : err);
-			return -1;
-		}
-	}
-	/* What the sample costs the host: QEMU's CPU time (its vhost-net
-	 * workers with it) or the native tool's, the server's, and energy. */
-	int vhost = s->tap && c->vhost;
-	double qemu_cpu0 = g ? cost_process_cpu_s("/", g->pid, vhost) : 0;
-	struct host_conditions before, after;
-	conditions_sample("/", &before);
-	energy_meter_start(&c->meter);
-	struct agent_result r;
-	struct kq_err xerr;
-	int timeout_ms = (c->prof->duration_s * 6 + 60) * 1000;
-	/* A guest on a host that QEMU itself emulates (the ARM64 lab) is
-	 * emulation inside emulation: its tools start and stop as slowly as it
-	 * boots, so its steps get the same five-fold time as its boot
-	 * (cmd_run.c); on a busy machine the plain limit cut off sysbench. */
-	if (g && c->host_emulated)
-		timeout_ms *= 5;
-	int rc = g ? agent_exec(&g->agent, (const char *const *)argv, timeout_ms, &r, &xerr)
-		   : native_exec((const char *const *)argv, timeout_ms, &r, &xerr);
-	struct energy_sample energy;
-	energy_meter_stop(&c->meter, &energy);
-	double cpu_s = g ? cost_process_cpu_s("/", g->pid, vhost) - qemu_cpu0 : rc ? 0 : r.cpu_s;
-	conditions_sample("/", &after);
-	cpu_s += hostserver_stop(server);
-	if (g && qemu_cpu0 < 0)
-		cpu_s = -1;
-	workload_argv_free(argv);
-	if (rc) {
-		snprintf(why, why_size, "%s (%s): %s", s->label, accel, xerr.msg);
-		return -1;
-	}
-	if (r.timed_out || r.exit_code != 0) {
-		snprintf(why, why_size, "%s (%s): %s%d; %.200s", s->label, accel,
-			 r.timed_out ? "timed out, exit " : "exit ", r.exit_code, r.err_len ? (char *)r.err : "");
-		agent_result_free(&r);
-		return -1;
-	}
-	struct metric_value m[16];
-	/* stress-ng reports on stderr. */
-	const char *report = (const char *)(w->report_on_stderr ? r.err : r.out);
-	size_t report_len = w->report_on_stderr ? r.err_len : r.out_len;
-	int n = w->parse(report, report_len, m, 16, err, sizeof(err));
-	struct cost_result cost;
-	cost_result_make(w, report, report_len, cpu_s, &energy, &cost);
-	agent_result_free(&r);
-	if (n < 0) {
-		snprintf(why, why_size, "%s (%s): output not understood: %s", s->label, accel, err);
-		return -1;
-	}
-	int throttled = conditions_throttled(&before, &after);
-	cJSON *cond = conditions_json(&after);
-	char *cond_text = cJSON_PrintUnformatted(cond);
-	cJSON_Delete(cond);
 	char flags[64] = "";
-	if (throttled)
+	if (r.throttled)
 		snprintf(flags, sizeof(flags), "throttled");
 	if (!strncmp(s->workload, "fio", 3) && (g ? c->disk_fallback : 0))
 		snprintf(flags + strlen(flags), sizeof(flags) - strlen(flags), "%sfallback", flags[0] ? "," : "");
@@ -386,30 +272,27 @@ int run_step(struct run_ctx *c, struct guest *g, const char *accel, const struct
 	 * could not be stored stops the run (run_store_failed). */
 	struct kq_err serr;
 	int stored = store_batch_begin(c->store, &serr) == 0;
-	int *higher = kq_xcalloc((size_t)n + 1, sizeof(*higher));
-	for (int i = 0; i < n && stored; i++) {
-		higher[i] = 1;
-		for (size_t k = 0; k < w->metric_count; k++)
-			if (!strcmp(w->metrics[k].metric, m[i].metric))
-				higher[i] = w->metrics[k].higher_is_better;
+	for (size_t i = 0; i < r.count && stored; i++) {
+		const struct step_metric *m = &r.m[i];
 		struct store_sample sample = {
-			.accel = accel, .workload = s->label, .metric = m[i].metric, .unit = m[i].unit,
-			.value = m[i].value, .iteration = iteration, .higher_is_better = higher[i],
-			.flags = flags[0] ? flags : NULL, .conditions = cond_text,
+			.accel = accel, .workload = s->label, .metric = m->metric, .unit = m->unit,
+			.value = m->value, .iteration = iteration, .higher_is_better = m->higher_is_better,
+			.flags = flags[0] ? flags : NULL, .conditions = r.conditions,
 		};
 		stored = store_add_sample(c->store, c->run_id, &sample, &serr) == 0;
 	}
 	/* The cost, beside the metrics: the sample's flags, and the energy
 	 * sensor's on the energy metrics. */
-	for (size_t i = 0; i < cost.count && stored; i++) {
+	const struct cost_result *cost = &r.cost;
+	for (size_t i = 0; i < cost->count && stored; i++) {
 		char cflags[160];
-		int energy_metric = !strncmp(cost.m[i].metric, "energy_", 7);
-		snprintf(cflags, sizeof(cflags), "%s%s%s", flags, flags[0] && energy_metric && cost.flags[0] ? "," : "",
-			 energy_metric ? cost.flags : "");
+		int energy_metric = !strncmp(cost->m[i].metric, "energy_", 7);
+		snprintf(cflags, sizeof(cflags), "%s%s%s", flags, flags[0] && energy_metric && cost->flags[0] ? "," : "",
+			 energy_metric ? cost->flags : "");
 		struct store_sample sample = {
-			.accel = accel, .workload = s->label, .metric = cost.m[i].metric, .unit = cost.m[i].unit,
-			.value = cost.m[i].value, .iteration = iteration, .higher_is_better = 0,
-			.flags = cflags[0] ? cflags : NULL, .conditions = cond_text,
+			.accel = accel, .workload = s->label, .metric = cost->m[i].metric, .unit = cost->m[i].unit,
+			.value = cost->m[i].value, .iteration = iteration, .higher_is_better = 0,
+			.flags = cflags[0] ? cflags : NULL, .conditions = r.conditions,
 		};
 		stored = store_add_sample(c->store, c->run_id, &sample, &serr) == 0;
 	}
@@ -417,18 +300,17 @@ int run_step(struct run_ctx *c, struct guest *g, const char *accel, const struct
 		stored = store_batch_commit(c->store, &serr) == 0;
 	else
 		store_batch_rollback(c->store);
-	free(cond_text);
 	if (!stored) {
-		free(higher);
+		step_result_free(&r);
 		run_store_failed(c, &serr);
 		snprintf(why, why_size, "%s (%s): not stored", s->label, accel);
 		return -1;
 	}
-	for (int i = 0; i < n; i++)
-		collect(c, accel, s->label, m[i].metric, m[i].unit, higher[i], m[i].value);
-	for (size_t i = 0; i < cost.count; i++)
-		collect(c, accel, s->label, cost.m[i].metric, cost.m[i].unit, 0, cost.m[i].value);
-	free(higher);
+	for (size_t i = 0; i < r.count; i++)
+		collect(c, accel, s->label, r.m[i].metric, r.m[i].unit, r.m[i].higher_is_better, r.m[i].value);
+	for (size_t i = 0; i < cost->count; i++)
+		collect(c, accel, s->label, cost->m[i].metric, cost->m[i].unit, 0, cost->m[i].value);
+	step_result_free(&r);
 	return 0;
 }
 
