@@ -22,6 +22,7 @@ static void usage(FILE *out)
 		"usage: kvmqual guest --image DIR [--arch ARCH] [--accel tcg|kvm] [--cpus N] [--mem MB]\n"
 		"                     [--disk-mb N] [--net] [--timeout S] [--boot-timeout S] [--json]\n"
 		"                     [--append KERNEL-ARGS] [--hugepages SIZE] [--balloon MB]\n"
+		"                     [--qemu BINARY] [--pin-vcpus PIN] [--cgroup DIR]\n"
 		"                     [--script FILE | -- COMMAND [ARG...]]\n"
 		"\n"
 		"Boots the guest image under QEMU, waits for its agent, runs each command\n"
@@ -33,6 +34,10 @@ static void usage(FILE *out)
 		"                beforehand), verified in QEMU's smaps\n"
 		"  --balloon MB  after the commands, inflate a virtio-balloon until the guest has MB,\n"
 		"                timed, with QEMU's RSS before and after; then deflate it\n"
+		"  --pin-vcpus PIN  pin QEMU's vCPU threads (found over QMP): LIST or all:LIST (every\n"
+		"                vCPU on any CPU of LIST), each:LIST (vCPU i on the i-th CPU of LIST),\n"
+		"                none; where each may run is read back from /proc and printed\n"
+		"  --cgroup DIR  QEMU joins this cgroup (its cgroup.procs) before it starts\n"
 		"QEMU's memory after boot (RSS, the guest's part, the VMM's overhead, the page\n"
 		"size backing guest RAM) is printed, and in --json under \"memory\".\n"
 		"Exit status: 0 when every command exited 0, 1 when one did not, 2 on errors.\n");
@@ -98,6 +103,8 @@ int cmd_guest(int argc, char **argv)
 		{ "script", required_argument, NULL, 's' }, { "help", no_argument, NULL, 'h' },
 		{ "append", required_argument, NULL, 'p' }, { "hugepages", required_argument, NULL, 'H' },
 		{ "balloon", required_argument, NULL, 'B' },
+		{ "append", required_argument, NULL, 'p' }, { "qemu", required_argument, NULL, 'Q' },
+		{ "pin-vcpus", required_argument, NULL, 'P' }, { "cgroup", required_argument, NULL, 'G' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
@@ -154,6 +161,18 @@ int cmd_guest(int argc, char **argv)
 				return 2;
 			}
 			cfg.balloon = cfg.qmp = 1;
+			break;
+		}
+		case 'Q': cfg.qemu = optarg; break;
+		case 'G': cfg.cgroup = optarg; break;
+		case 'P': {
+			struct kq_err perr;
+			if (vcpu_pin_parse(optarg, &cfg.vcpu_pin, &perr)) {
+				fprintf(stderr, "kvmqual guest: --pin-vcpus: %s\n", perr.msg);
+				return 2;
+			}
+			/* "none" still shows where the vCPU threads may run. */
+			cfg.qmp = 1;
 			break;
 		}
 		case 'h': usage(stdout); return 0;
@@ -271,6 +290,22 @@ int cmd_guest(int argc, char **argv)
 	cJSON_AddNumberToObject(boot, "cpus", g.ready.cpus);
 	if (g.ready.frame)
 		cJSON_AddItemToObject(boot, "ready_frame", cJSON_Duplicate(g.ready.frame, 1));
+	if (g.vcpu_count) {
+		cJSON *vcpus = cJSON_AddArrayToObject(doc, "vcpus");
+		char pinned[160];
+		vcpu_pin_format(&cfg.vcpu_pin, pinned, sizeof(pinned));
+		for (size_t i = 0; i < g.vcpu_count; i++) {
+			cJSON *v = cJSON_CreateObject();
+			cJSON_AddNumberToObject(v, "index", (double)i);
+			cJSON_AddNumberToObject(v, "thread_id", (double)g.vcpu_tid[i]);
+			cJSON_AddStringToObject(v, "cpus_allowed", g.vcpu_cpus[i]);
+			cJSON_AddItemToArray(vcpus, v);
+			if (!json)
+				printf("vCPU %zu: thread %d, may run on CPUs %s (pinning %s)\n", i, (int)g.vcpu_tid[i],
+				       g.vcpu_cpus[i], pinned);
+		}
+		cJSON_AddNumberToObject(doc, "qemu_pid", (double)g.pid);
+	}
 	cJSON *results = cJSON_AddArrayToObject(doc, "commands");
 	if (!json)
 		printf("guest ready in %.0f ms (kernel %s, %u CPUs, %s; userspace started at %.3f s guest time)\n",

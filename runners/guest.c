@@ -146,6 +146,8 @@ char **guest_qemu_argv(const struct guest_config *cfg, const char *socket_path, 
 		addf(&b, "socket,id=kqqmp,path=%s", qmp_path);
 		add(&b, "-mon");
 		add(&b, "chardev=kqqmp,mode=control");
+		/* Paused until guest_boot has found (and pinned) the vCPU threads. */
+		add(&b, "-S");
 	}
 	if (cfg->balloon) {
 		add(&b, "-device");
@@ -183,6 +185,10 @@ char **guest_qemu_argv(const struct guest_config *cfg, const char *socket_path, 
 		add(&b, "-device");
 		addf(&b, "virtio-blk-%s,drive=disk0,serial=kqscratch", bus);
 	}
+	/* The caller's own options come last: where QEMU takes the last of an
+	 * option given twice (-smp, -m), theirs wins. */
+	for (size_t i = 0; cfg->extra_opts && cfg->extra_opts[i]; i++)
+		add(&b, cfg->extra_opts[i]);
 	return b.v;
 }
 
@@ -269,7 +275,11 @@ int guest_parse_cpulist(const char *list, cpu_set_t *set)
 	return CPU_COUNT(set) ? 0 : -1;
 }
 
-static int spawn_qemu(char **argv, const char *err_path, const char *pin_cpus, const char *netns, pid_t *pid)
+/* What the child reports through its pipe when it could not become QEMU. */
+enum spawn_stage { SPAWN_EXEC = 1, SPAWN_CGROUP = 2 };
+
+static int spawn_qemu(char **argv, const char *err_path, const char *pin_cpus, const char *netns, const char *cgroup,
+		      pid_t *pid, int *stage)
 {
 	/* big.LITTLE hosts: every vCPU thread stays on one cluster, so that
 	 * -cpu host sees one MIDR (the probe's cpu.topology says which). */
@@ -296,6 +306,21 @@ static int spawn_qemu(char **argv, const char *err_path, const char *pin_cpus, c
 			_exit(126);
 		if (getppid() != parent)
 			_exit(127); /* the parent died before prctl */
+		/* Joined before exec, so that everything QEMU starts is in it. */
+		if (cgroup) {
+			char *procs = kq_xasprintf("%s/cgroup.procs", cgroup);
+			int fd = open(procs, O_WRONLY | O_CLOEXEC);
+			char me[32];
+			int len = snprintf(me, sizeof(me), "%ld\n", (long)getpid());
+			if (fd < 0 || write(fd, me, (size_t)len) != len) {
+				int rep[2] = { SPAWN_CGROUP, errno };
+				ssize_t ignored = write(report[1], rep, sizeof(rep));
+				(void)ignored;
+				_exit(127);
+			}
+			close(fd);
+			free(procs);
+		}
 		int in = open("/dev/null", O_RDONLY);
 		int out = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 		if (in >= 0)
@@ -305,22 +330,56 @@ static int spawn_qemu(char **argv, const char *err_path, const char *pin_cpus, c
 			dup2(out, 2);
 		}
 		execvp(argv[0], argv);
-		int e = errno;
-		ssize_t ignored = write(report[1], &e, sizeof(e));
+		int rep[2] = { SPAWN_EXEC, errno };
+		ssize_t ignored = write(report[1], rep, sizeof(rep));
 		(void)ignored;
 		_exit(127);
 	}
 	close(report[1]);
-	int e = 0;
+	int rep[2] = { 0, 0 };
 	ssize_t n;
-	while ((n = read(report[0], &e, sizeof(e))) < 0 && errno == EINTR)
+	while ((n = read(report[0], rep, sizeof(rep))) < 0 && errno == EINTR)
 		;
 	close(report[0]);
-	if (n == (ssize_t)sizeof(e)) {
+	if (n == (ssize_t)sizeof(rep)) {
 		while (waitpid(*pid, NULL, 0) < 0 && errno == EINTR)
 			;
 		*pid = -1;
-		return e;
+		*stage = rep[0];
+		return rep[1] ? rep[1] : EIO;
+	}
+	return 0;
+}
+
+/* QEMU waits paused (-S) with its monitor connected: the vCPU threads
+ * exist.  Finds them, pins them as asked, records where each may run (the
+ * kernel's word, from /proc), and lets the guest run. */
+static int start_vcpus(const struct guest_config *cfg, struct guest *g, const char *qemu_err, uint64_t deadline,
+		       struct kq_err *err)
+{
+	int left = (int)((deadline - kq_now_ns()) / 1000000ull);
+	struct pollfd pfd = { g->qmp_listen_fd, POLLIN, 0 };
+	int qfd = left > 0 && poll(&pfd, 1, left) > 0 ? accept4(g->qmp_listen_fd, NULL, NULL, SOCK_CLOEXEC) : -1;
+	if (qfd < 0) {
+		char qmsg[300];
+		console_tail(qemu_err, qmsg, sizeof(qmsg));
+		return kq_error(err, "QEMU did not connect to the QMP socket %s%s%s", g->qmp_path,
+				qmsg[0] ? ": " : "", kq_strtrim(qmsg));
+	}
+	qmp_init(&g->qmp, qfd);
+	struct kq_err qerr;
+	int rc = qmp_handshake(&g->qmp, 10000, &qerr) ||
+		 vcpu_threads(&g->qmp, g->vcpu_tid, VCPU_MAX, &g->vcpu_count, &qerr) ||
+		 vcpu_pin_threads(g->pid, g->vcpu_tid, g->vcpu_count, &cfg->vcpu_pin, &qerr);
+	for (size_t i = 0; !rc && i < g->vcpu_count; i++)
+		rc = vcpu_affinity("/proc", g->pid, g->vcpu_tid[i], g->vcpu_cpus[i], sizeof(g->vcpu_cpus[i]), &qerr);
+	if (!rc)
+		rc = qmp_execute(&g->qmp, "cont", NULL, 10000, NULL, &qerr);
+	if (rc) {
+		/* QEMU refusing an option closes the monitor and says why on stderr. */
+		char qmsg[300];
+		console_tail(qemu_err, qmsg, sizeof(qmsg));
+		return kq_error(err, "%s%s%s", qerr.msg, qmsg[0] ? "; QEMU: " : "", kq_strtrim(qmsg));
 	}
 	return 0;
 }
@@ -377,7 +436,8 @@ int guest_boot(const struct guest_config *cfg, struct guest *g, int boot_timeout
 		guest_stop(g);
 		return -1;
 	}
-	if (cfg->qmp) {
+	int qmp = cfg->qmp || cfg->vcpu_pin.mode != VCPU_PIN_NONE;
+	if (qmp) {
 		snprintf(g->qmp_path, sizeof(g->qmp_path), "%s/qmp.sock", g->workdir);
 		g->qmp_listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		struct sockaddr_un qa = { .sun_family = AF_UNIX };
@@ -389,11 +449,19 @@ int guest_boot(const struct guest_config *cfg, struct guest *g, int boot_timeout
 			return -1;
 		}
 	}
-	char **argv = guest_qemu_argv(cfg, g->socket_path, g->console_path, cfg->qmp ? g->qmp_path : NULL);
+	char **argv = guest_qemu_argv(cfg, g->socket_path, g->console_path, qmp ? g->qmp_path : NULL);
 	char qemu_err[300];
 	snprintf(qemu_err, sizeof(qemu_err), "%s/qemu.err", g->workdir);
 	g->exec_ns = kq_now_ns();
-	int rc = spawn_qemu(argv, qemu_err, cfg->pin_cpus, cfg->tap_netns, &g->pid);
+	int stage = 0;
+	int rc = spawn_qemu(argv, qemu_err, cfg->pin_cpus, cfg->tap_netns, cfg->cgroup, &g->pid, &stage);
+	if (rc && stage == SPAWN_CGROUP) {
+		kq_error(err, "cannot put QEMU into cgroup %s: %s", cfg->cgroup, strerror(rc));
+		g->pid = -1;
+		guest_free_argv(argv);
+		guest_stop(g);
+		return -1;
+	}
 	if (rc) {
 		kq_error(err, "cannot start %s: %s%s", argv[0], strerror(rc),
 			 rc == ENOENT ? " (install qemu-system-arm or qemu-system-x86)" : "");
@@ -435,6 +503,11 @@ int guest_boot(const struct guest_config *cfg, struct guest *g, int boot_timeout
 		}
 	}
 	agent_conn_init(&g->agent, conn);
+	if (qmp && start_vcpus(cfg, g, qemu_err, deadline, err)) {
+		unlink(qemu_err);
+		guest_stop(g);
+		return -1;
+	}
 	int remaining = (int)((deadline - kq_now_ns()) / 1000000ull);
 	struct kq_err ready_err;
 	if (remaining <= 0 || agent_wait_ready(&g->agent, remaining, &g->ready, &ready_err)) {
@@ -451,24 +524,6 @@ int guest_boot(const struct guest_config *cfg, struct guest *g, int boot_timeout
 		return -1;
 	}
 	unlink(qemu_err);
-	/* QEMU connected to the monitor's socket while starting (before the
-	 * agent's channel came up): the connection waits in the backlog. */
-	if (cfg->qmp) {
-		struct pollfd pfd = { g->qmp_listen_fd, POLLIN, 0 };
-		int qfd = poll(&pfd, 1, 5000) > 0 ? accept4(g->qmp_listen_fd, NULL, NULL, SOCK_CLOEXEC) : -1;
-		if (qfd < 0) {
-			kq_error(err, "QEMU did not connect to the QMP socket %s", g->qmp_path);
-			guest_stop(g);
-			return -1;
-		}
-		qmp_init(&g->qmp, qfd);
-		struct kq_err qerr;
-		if (qmp_handshake(&g->qmp, 10000, &qerr)) {
-			kq_error(err, "%s", qerr.msg);
-			guest_stop(g);
-			return -1;
-		}
-	}
 	return 0;
 }
 

@@ -10,6 +10,7 @@
 
 #include "agent_client.h"
 #include "qmp.h"
+#include "vcpu.h"
 
 struct guest_config {
 	const char *arch;        /* "aarch64" or "x86_64" */
@@ -34,6 +35,12 @@ struct guest_config {
 	long hugepage_kb;
 	int balloon;             /* a virtio-balloon device (needs qmp to drive it) */
 	int qmp;                 /* a QMP monitor on a socket this process listens on (g->qmp) */
+	/* With QMP, QEMU starts paused (-S): guest_boot finds the vCPU threads
+	 * (g->vcpu_tid), pins them as vcpu_pin says (which needs qmp), reads
+	 * their affinity back from /proc (g->vcpu_cpus), then lets it run. */
+	struct vcpu_pin vcpu_pin;
+	const char *cgroup;      /* a cgroup directory QEMU joins before it starts (cgroup.procs) */
+	char *const *extra_opts; /* more QEMU options, after the suite's own (NULL-terminated; may be NULL) */
 };
 
 struct guest {
@@ -49,6 +56,9 @@ struct guest {
 	char qmp_path[128];
 	struct qmp qmp;          /* fd -1 unless cfg->qmp */
 	int mem_mb;              /* the guest's memory, as QEMU was given it */
+	size_t vcpu_count;       /* with qmp: QEMU's vCPU threads and where each may run */
+	pid_t vcpu_tid[VCPU_MAX];
+	char vcpu_cpus[VCPU_MAX][64];
 };
 
 /* Starts QEMU and waits (at most boot_timeout_ms) for the agent's ready
