@@ -71,6 +71,37 @@ int stats_hodges_lehmann(const double *x, size_t nx, const double *y, size_t ny,
 int stats_change_pct(const double *x, size_t nx, const double *y, size_t ny, double conf,
 		     struct stats_shift *r);
 
+/* ---- paired samples: x_i and y_i measured together (an A/B round pair) ----
+ *
+ * The Wilcoxon signed-rank test of the differences d_i = y_i - x_i: zero
+ * differences are dropped (Wilcoxon's convention), tied |d| get midranks,
+ * and the null distribution (each rank's sign + or - with probability 1/2)
+ * is exact for fewer than STATS_EXACT_MAX non-zero differences, ties
+ * included; normal otherwise.  Interleaved rounds (A B B A ...) pair each
+ * A sample with the B sample next to it in time, so that a drift of the
+ * host hits both members of a pair alike. */
+struct stats_sr {
+	double w;    /* W+: the sum of the ranks of the positive differences */
+	double p;    /* for the alternative asked (GREATER: y tends to exceed x) */
+	int exact;
+	size_t n;    /* non-zero differences used */
+};
+int stats_signed_rank(const double *x, const double *y, size_t n, enum stats_alternative alt,
+		      enum stats_method method, struct stats_sr *r);
+
+/* The smallest two-sided p the signed-rank test can give with n non-zero
+ * differences: 2 / 2^n (every difference of one sign), capped at 1. */
+double stats_sr_min_p(size_t n);
+
+/* The Hodges-Lehmann estimate of the paired shift (the median of the Walsh
+ * averages (d_i + d_j) / 2, i <= j) with its distribution-free interval of
+ * level >= conf from the signed-rank distribution (normal for large n). */
+int stats_paired_hodges_lehmann(const double *x, const double *y, size_t n, double conf, struct stats_shift *r);
+
+/* The paired shift as a change in percent of x, on logarithms (every value
+ * positive: the ratio y/x), else relative to x's median. */
+int stats_paired_change_pct(const double *x, const double *y, size_t n, double conf, struct stats_shift *r);
+
 /* A distribution-free confidence interval for the median of one sample:
  * the order statistics x(k) and x(n+1-k), k the largest with
  * 2 * P(Binomial(n, 1/2) < k) <= 1 - conf.  level is the achieved level.

@@ -386,3 +386,83 @@ TEST(stats_median_ci_binomial)
 	CHECK_NEAR(lo, 10, 0);
 	CHECK_INT(stats_median_ci(v, 0, 0.95, &lo, &hi, &level), -1);
 }
+
+/* Hollander & Wolfe (1999), Table 3.1: Hamilton depression scale before (x)
+ * and after (y) a tranquilizer, nine patients; also the example of R's
+ * ?wilcox.test.  Published: wilcox.test(x, y, paired = TRUE, alternative =
+ * "greater") gives V = 40, p-value = 0.01953 (V: the ranks of x - y > 0). */
+static const double hd_x[] = { 1.83, 0.50, 1.62, 2.48, 1.68, 1.88, 1.55, 3.06, 1.30 };
+static const double hd_y[] = { 0.878, 0.647, 0.598, 2.05, 1.06, 1.29, 1.06, 3.14, 1.29 };
+
+TEST(stats_signed_rank_hollander_wolfe)
+{
+	struct stats_sr r;
+	/* Our differences are second minus first: y - x here is R's x - y. */
+	CHECK_INT(stats_signed_rank(hd_y, hd_x, 9, STATS_GREATER, STATS_AUTO, &r), 0);
+	CHECK_NEAR(r.w, 40, 0);
+	CHECK(r.exact);
+	CHECK_INT(r.n, 9);
+	CHECK_NEAR(r.p, 0.01953, 0.000005);
+	CHECK_INT(stats_signed_rank(hd_x, hd_y, 9, STATS_LESS, STATS_AUTO, &r), 0);
+	CHECK_NEAR(r.w, 5, 0);
+	CHECK_NEAR(r.p, 0.01953, 0.000005);
+	CHECK_INT(stats_signed_rank(hd_x, hd_y, 9, STATS_TWO_SIDED, STATS_AUTO, &r), 0);
+	CHECK_NEAR(r.p, 0.03906, 0.000005);
+	/* The smallest p nine pairs can give: every difference of one sign. */
+	CHECK_NEAR(stats_sr_min_p(9), 2.0 / 512, 1e-12);
+	CHECK_NEAR(stats_sr_min_p(7), 2.0 / 128, 1e-12);
+}
+
+TEST(stats_signed_rank_ties_zeros_and_approximation)
+{
+	/* Zero differences are dropped; tied |d| share a midrank. */
+	const double x[] = { 1, 2, 3, 4, 5, 6 }, y[] = { 1, 3, 4, 5, 6, 8 };
+	struct stats_sr r;
+	CHECK_INT(stats_signed_rank(x, y, 6, STATS_GREATER, STATS_AUTO, &r), 0);
+	CHECK_INT(r.n, 5);
+	/* |d| = 1,1,1,1,2: ranks 2.5 x 4 and 5, all positive. */
+	CHECK_NEAR(r.w, 15, 0);
+	/* Only the all-positive arrangement reaches 15: 1 / 2^5. */
+	CHECK_NEAR(r.p, 1.0 / 32, 1e-12);
+	CHECK_INT(stats_signed_rank(x, x, 6, STATS_TWO_SIDED, STATS_AUTO, &r), 0);
+	CHECK_NEAR(r.p, 1, 0);
+	CHECK_INT(stats_signed_rank(x, y, 0, STATS_TWO_SIDED, STATS_AUTO, &r), -1);
+	/* The normal approximation agrees with the exact tail for n = 9. */
+	CHECK_INT(stats_signed_rank(hd_y, hd_x, 9, STATS_GREATER, STATS_ASYMPTOTIC, &r), 0);
+	CHECK(!r.exact);
+	CHECK_NEAR(r.p, 0.01953, 0.004);
+}
+
+TEST(stats_paired_hodges_lehmann_order_statistics)
+{
+	/* n = 9: the 95 % interval is the 6th smallest and 6th largest of the
+	 * 45 Walsh averages (P(T+ <= 5) = 10/512), level 1 - 20/512. */
+	struct stats_shift s;
+	CHECK_INT(stats_paired_hodges_lehmann(hd_x, hd_y, 9, 0.95, &s), 0);
+	double w[45];
+	size_t k = 0;
+	for (size_t i = 0; i < 9; i++)
+		for (size_t j = i; j < 9; j++)
+			w[k++] = ((hd_y[i] - hd_x[i]) + (hd_y[j] - hd_x[j])) / 2;
+	for (size_t i = 0; i < 45; i++)
+		for (size_t j = i + 1; j < 45; j++)
+			if (w[j] < w[i]) {
+				double t = w[i];
+				w[i] = w[j];
+				w[j] = t;
+			}
+	CHECK_NEAR(s.estimate, w[22], 1e-12);
+	CHECK_NEAR(s.lo, w[5], 1e-12);
+	CHECK_NEAR(s.hi, w[39], 1e-12);
+	CHECK_NEAR(s.level, 1 - 20.0 / 512, 1e-12);
+	/* A constant 10 % slowdown is -10 % exactly, the interval a point. */
+	double a[8], b[8];
+	for (int i = 0; i < 8; i++) {
+		a[i] = 100 + 7 * i;
+		b[i] = a[i] * 0.9;
+	}
+	CHECK_INT(stats_paired_change_pct(a, b, 8, 0.95, &s), 0);
+	CHECK_NEAR(s.estimate, -10, 1e-9);
+	CHECK_NEAR(s.lo, -10, 1e-9);
+	CHECK_NEAR(s.hi, -10, 1e-9);
+}
