@@ -116,9 +116,10 @@ $(OUT)/stream: workloads/stream/stream.c workloads/stream/stream.h | $(OUT)/.dep
 # The front-end (host only).
 WORKLOAD_SRCS := $(wildcard workloads/*.c)
 # The stages below the front end (cli/), in the order data flows: runners/
-# into the store (store/), read by compare/, reports/ and matrix/.
+# into the store (store/), read by compare/, reports/ and matrix/; ab/ runs
+# experiments with runners/ and decides them.
 # remote/ (kvmqual remote, the field kit's controller) sits above them all.
-STAGE_SRCS := $(wildcard runners/*.c store/*.c compare/*.c reports/*.c matrix/*.c remote/*.c)
+STAGE_SRCS := $(wildcard runners/*.c store/*.c compare/*.c reports/*.c matrix/*.c ab/*.c remote/*.c)
 KVMQUAL_SRCS := cli/kvmqual.c $(STAGE_SRCS) $(WORKLOAD_SRCS) lib/frame.c lib/stale.c lib/runcmd.c lib/stats.c lib/sha256.c lib/number.c \
 	$(LIB_SRCS) $(PROBE_LIB_SRCS)
 KVMQUAL_LIBS := -lcurl -lsqlite3 -lfdt -lz -lm
@@ -208,7 +209,7 @@ HOST_KVM_SRC := $(or $(KVM_SRC_$(HOST_ARCH)),probe/kvm_none.c)
 UNIT_LIB_SRCS := $(LIB_SRCS) lib/frame.c lib/stale.c lib/runcmd.c lib/stats.c lib/sha256.c lib/number.c $(STAGE_SRCS) $(WORKLOAD_SRCS) \
 	$(filter-out probe/kvm_%.c,$(PROBE_LIB_SRCS)) $(HOST_KVM_SRC)
 
-$(TEST_OUT)/unit: $(UNIT_SRCS) $(UNIT_LIB_SRCS) $(wildcard tests/unit/*.h probe/*.h lib/*.h runners/*.h store/*.h compare/*.h workloads/*.h reports/*.h matrix/*.h) $(CJSON_LIB)
+$(TEST_OUT)/unit: $(UNIT_SRCS) $(UNIT_LIB_SRCS) $(wildcard tests/unit/*.h probe/*.h lib/*.h runners/*.h store/*.h compare/*.h workloads/*.h reports/*.h matrix/*.h ab/*.h) $(CJSON_LIB)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $@"
 	$(Q)gcc -std=gnu11 $(WARN) -O1 -g $(SAN) -I$(DEPS)/include -o $@ $(UNIT_SRCS) $(UNIT_LIB_SRCS) \

@@ -1,13 +1,14 @@
 /* kvmqual: the front end, above the stages.  Each sub-command is one
  * stage's: run, guest and image (runners/), export and import (store/),
- * remote (remote/), compare
- * (compare/), report (reports/), matrix and publish (matrix/).  The stages
- * declare their commands in their own headers; nothing here but the table
- * (and which stage's export a format is). */
+ * remote (remote/), compare (compare/), report (reports/), matrix and
+ * publish (matrix/), ab and tune (ab/).  The stages declare their commands
+ * in their own headers; nothing here but the table (and which stage's
+ * export a format is). */
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "../ab/ab.h"
 #include "../compare/compare.h"
 #include "../matrix/http.h"
 #include "../matrix/matrix.h"
@@ -44,6 +45,7 @@ static const struct subcommand subcommands[] = {
 	{ "publish", cmd_publish, "upload reports, matrices and bundles over HTTP(S)/WebDAV" },
 	{ "image", cmd_image, "build the benchmark guest image (kernel + initramfs)" },
 	{ "guest", cmd_guest, "boot the guest image and run commands in it" },
+	{ "ab", cmd_ab, "compare two configurations in one session: interleaved rounds, decided per metric" },
 };
 
 static void usage(FILE *out)

@@ -373,8 +373,10 @@ static int start_vcpus(const struct guest_config *cfg, struct guest *g, const ch
 		 vcpu_pin_threads(g->pid, g->vcpu_tid, g->vcpu_count, &cfg->vcpu_pin, &qerr);
 	for (size_t i = 0; !rc && i < g->vcpu_count; i++)
 		rc = vcpu_affinity("/proc", g->pid, g->vcpu_tid[i], g->vcpu_cpus[i], sizeof(g->vcpu_cpus[i]), &qerr);
+	/* A monitor that answers has a machine set up behind it: the options
+	 * were accepted (QEMU greets before it creates the devices). */
 	if (!rc)
-		rc = qmp_execute(&g->qmp, "cont", NULL, 10000, NULL, &qerr);
+		rc = qmp_execute(&g->qmp, cfg->check_only ? "query-status" : "cont", NULL, 10000, NULL, &qerr);
 	if (rc) {
 		/* QEMU refusing an option closes the monitor and says why on stderr. */
 		char qmsg[300];
@@ -508,6 +510,10 @@ int guest_boot(const struct guest_config *cfg, struct guest *g, int boot_timeout
 		guest_stop(g);
 		return -1;
 	}
+	if (cfg->check_only) {
+		unlink(qemu_err);
+		return 0;
+	}
 	int remaining = (int)((deadline - kq_now_ns()) / 1000000ull);
 	struct kq_err ready_err;
 	if (remaining <= 0 || agent_wait_ready(&g->agent, remaining, &g->ready, &ready_err)) {
@@ -524,6 +530,21 @@ int guest_boot(const struct guest_config *cfg, struct guest *g, int boot_timeout
 		return -1;
 	}
 	unlink(qemu_err);
+	return 0;
+}
+
+int guest_check(const struct guest_config *cfg, int timeout_ms, struct kq_err *err)
+{
+	struct guest_config c = *cfg;
+	c.qmp = 1;
+	c.check_only = 1;
+	struct guest g;
+	if (guest_boot(&c, &g, timeout_ms, err))
+		return -1;
+	/* Paused: nothing to power off gracefully. */
+	if (g.agent.fd >= 0)
+		agent_conn_close(&g.agent);
+	guest_stop(&g);
 	return 0;
 }
 

@@ -41,6 +41,7 @@ struct guest_config {
 	struct vcpu_pin vcpu_pin;
 	const char *cgroup;      /* a cgroup directory QEMU joins before it starts (cgroup.procs) */
 	char *const *extra_opts; /* more QEMU options, after the suite's own (NULL-terminated; may be NULL) */
+	int check_only;          /* guest_check: stop once QEMU has set the machine up, paused */
 };
 
 struct guest {
@@ -65,6 +66,11 @@ struct guest {
  * frame.  On failure QEMU is gone and err says why, with the tail of the
  * console log. */
 int guest_boot(const struct guest_config *cfg, struct guest *g, int boot_timeout_ms, struct kq_err *err);
+/* Starts QEMU paused with exactly cfg's command line (and its pinning) and
+ * stops it once QEMU has set the machine up (its monitor answers
+ * query-status): whether QEMU accepts the configuration, without booting
+ * the guest.  0, or -1 with QEMU's own words in err. */
+int guest_check(const struct guest_config *cfg, int timeout_ms, struct kq_err *err);
 /* Powers the guest off through the agent, waits for QEMU, kills it if it
  * lingers; removes the work directory.  Safe to call twice. */
 void guest_stop(struct guest *g);

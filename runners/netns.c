@@ -38,9 +38,10 @@ static void remove_stale(void)
 	struct dirent *de;
 	while (d && (de = readdir(d))) {
 		long pid;
-		char rest;
-		if (sscanf(de->d_name, "kvmqual-%ld%c", &pid, &rest) != 1 || pid <= 0 ||
-		    kill((pid_t)pid, 0) == 0 || errno == EPERM)
+		char rest = '\0';
+		/* kvmqual-PID, or kvmqual-PID-N for a process's further ones. */
+		int got = sscanf(de->d_name, "kvmqual-%ld%c", &pid, &rest);
+		if (got < 1 || (got == 2 && rest != '-') || pid <= 0 || kill((pid_t)pid, 0) == 0 || errno == EPERM)
 			continue;
 		struct kq_err err;
 		char *del[] = { "ip", "netns", "del", de->d_name, NULL };
@@ -54,7 +55,13 @@ int netns_create(struct netns *n, struct kq_err *err)
 {
 	memset(n, 0, sizeof(*n));
 	remove_stale();
-	snprintf(n->name, sizeof(n->name), "kvmqual-%ld", (long)getpid());
+	/* kvmqual ab keeps one namespace per arm: a sequence number after the
+	 * first. */
+	static int made;
+	if (made++)
+		snprintf(n->name, sizeof(n->name), "kvmqual-%ld-%d", (long)getpid(), made);
+	else
+		snprintf(n->name, sizeof(n->name), "kvmqual-%ld", (long)getpid());
 	char *add[] = { "ip", "netns", "add", n->name, NULL };
 	if (ip(err, add))
 		return -1;

@@ -17,26 +17,9 @@
 #include "../store/store.h"
 #include "cost.h"
 #include "guest.h"
+#include "setup.h"
 #include "step.h"
 #include "targets.h"
-
-#define SUITE_VERSION "0.1.0"
-
-struct profile {
-	const char *name;
-	int boot_runs;          /* boot samples per accelerator */
-	int iterations;         /* samples per workload */
-	int duration_s;         /* sysbench, fio, iperf3 */
-	long long fio_mib;      /* bytes fio touches on the scratch disk */
-	long long stream_elements;
-	int stream_passes;
-	int guest_mem_mb;
-	int hugepages;          /* STREAM and sysbench again on huge pages (--hugepages auto) */
-	int balloon;            /* the virtio-balloon step (--balloon auto) */
-};
-
-extern const struct profile run_profiles[];
-extern const size_t run_profile_count;
 
 /* Why the run stops early: the number of the signal (SIGINT, SIGTERM,
  * SIGHUP; cmd_run.c), or RUN_STOP_STORE when the store refused a result

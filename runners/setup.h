@@ -7,6 +7,26 @@
 #include <signal.h>
 #include <stddef.h>
 
+#define SUITE_VERSION "0.1.0"
+
+/* kvmqual run's profiles (sampling.c), which kvmqual ab and tune take
+ * their durations and sizes from. */
+struct profile {
+	const char *name;
+	int boot_runs;          /* boot samples per accelerator */
+	int iterations;         /* samples per workload */
+	int duration_s;         /* sysbench, fio, iperf3 */
+	long long fio_mib;      /* bytes fio touches on the scratch disk */
+	long long stream_elements;
+	int stream_passes;
+	int guest_mem_mb;
+	int hugepages;          /* STREAM and sysbench again on huge pages (--hugepages auto) */
+	int balloon;            /* the virtio-balloon step (--balloon auto) */
+};
+
+extern const struct profile run_profiles[];
+extern const size_t run_profile_count;
+
 /* The directory of this binary (build/, or PREFIX/bin), malloc'd. */
 char *setup_self_dir(void);
 

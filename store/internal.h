@@ -66,8 +66,10 @@ int store_migrate(struct store *s, struct kq_err *err);
 
 /* write.c */
 int store_prepare_writes(struct store *s, struct kq_err *err);
-/* The hosts row of host, added when new (import.c uses it too). */
+/* The host's row (inserted once), its id or -1. */
 int64_t store_host_id(struct store *s, const struct store_host *host, struct kq_err *err);
+/* Steps a statement that returns no rows and leaves it ready for reuse. */
+int store_step_done(struct store *s, sqlite3_stmt *st, const char *what, struct kq_err *err);
 
 /* Binding and reading columns: NULL for an empty string or an unknown
  * (non-finite) number, and back. */

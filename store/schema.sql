@@ -119,3 +119,106 @@ CREATE TABLE run_sources (
   source_run_id INTEGER,
   exported_at TEXT,
   imported_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')));
+
+-- version 3: A/B experiments of kvmqual ab and kvmqual tune: ab_sessions, ab_experiments, ab_arms, ab_samples, ab_results
+
+-- One kvmqual ab or kvmqual tune, owned like a run (pid, pid_start, boot_id:
+-- recovered the same way when its process dies).
+CREATE TABLE ab_sessions (
+  id INTEGER PRIMARY KEY,
+  host_id INTEGER NOT NULL REFERENCES hosts(id),
+  command TEXT NOT NULL CONSTRAINT ab_command_known CHECK (command IN ('ab', 'tune')),
+  started_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+  finished_at TEXT,
+  status TEXT NOT NULL DEFAULT 'running' CONSTRAINT ab_session_status_known CHECK (status IN
+    ('running', 'complete', 'incomplete', 'failed', 'interrupted')),
+  reason TEXT,
+  accel TEXT,
+  profile TEXT,
+  suite_version TEXT,
+  qemu_version TEXT,
+  guest_image_hash TEXT,
+  command_line TEXT,
+  recommendation TEXT,
+  pid INTEGER NOT NULL,
+  pid_start INTEGER,
+  boot_id TEXT,
+  probe_json TEXT CONSTRAINT ab_probe_is_json CHECK (probe_json IS NULL OR json_valid(probe_json)));
+CREATE INDEX ab_sessions_by_host_time ON ab_sessions(host_id, started_at);
+CREATE INDEX ab_sessions_running ON ab_sessions(status) WHERE status = 'running';
+
+-- One experiment: kvmqual ab's, or one setting of kvmqual tune (a setting
+-- the host cannot vary is a row with status 'skipped' and the reason).
+CREATE TABLE ab_experiments (
+  id INTEGER PRIMARY KEY,
+  session_id INTEGER NOT NULL REFERENCES ab_sessions(id) ON DELETE CASCADE,
+  setting TEXT NOT NULL,
+  title TEXT,
+  status TEXT NOT NULL DEFAULT 'running' CONSTRAINT ab_experiment_status_known CHECK (status IN
+    ('running', 'complete', 'failed', 'skipped', 'interrupted')),
+  reason TEXT,
+  rounds INTEGER,
+  rule TEXT CONSTRAINT ab_rule_is_json CHECK (rule IS NULL OR json_valid(rule)),
+  recommended_arm INTEGER,
+  recommendation TEXT,
+  confidence TEXT,
+  because TEXT);
+CREATE INDEX ab_experiments_by_session ON ab_experiments(session_id);
+
+-- The configurations compared; arm 0 is the reference.
+CREATE TABLE ab_arms (
+  id INTEGER PRIMARY KEY,
+  experiment_id INTEGER NOT NULL REFERENCES ab_experiments(id) ON DELETE CASCADE,
+  arm INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  spec TEXT,
+  fragment TEXT,
+  status TEXT NOT NULL DEFAULT 'ok' CONSTRAINT ab_arm_status_known CHECK (status IN ('ok', 'failed')),
+  reason TEXT,
+  vcpus TEXT,
+  UNIQUE (experiment_id, arm));
+
+-- Every sample: pass 0 is the experiment, 1.. its re-runs; rounds of the
+-- arms with one index were taken in the same cycle (A B, then B A, ...).
+CREATE TABLE ab_samples (
+  id INTEGER PRIMARY KEY,
+  experiment_id INTEGER NOT NULL REFERENCES ab_experiments(id) ON DELETE CASCADE,
+  arm INTEGER NOT NULL,
+  pass INTEGER NOT NULL,
+  round INTEGER NOT NULL,
+  workload TEXT NOT NULL,
+  metric TEXT NOT NULL,
+  unit TEXT NOT NULL,
+  value REAL,
+  higher_is_better INTEGER NOT NULL CHECK (higher_is_better IN (0, 1)),
+  flags TEXT,
+  conditions TEXT CONSTRAINT ab_conditions_is_json CHECK (conditions IS NULL OR json_valid(conditions)));
+CREATE INDEX ab_samples_by_experiment ON ab_samples(experiment_id);
+
+-- Each metric of each arm against arm 0: the decision reported (after the
+-- re-runs) and the first pass's.
+CREATE TABLE ab_results (
+  id INTEGER PRIMARY KEY,
+  experiment_id INTEGER NOT NULL REFERENCES ab_experiments(id) ON DELETE CASCADE,
+  arm INTEGER NOT NULL,
+  workload TEXT NOT NULL,
+  metric TEXT NOT NULL,
+  unit TEXT NOT NULL,
+  higher_is_better INTEGER NOT NULL CHECK (higher_is_better IN (0, 1)),
+  rounds INTEGER,
+  ref_median REAL,
+  arm_median REAL,
+  change_pct REAL,
+  ci_low_pct REAL,
+  ci_high_pct REAL,
+  ci_level REAL,
+  p REAL,
+  threshold_pct REAL,
+  decision TEXT NOT NULL CONSTRAINT ab_decision_known CHECK (decision IN
+    ('regression', 'improvement', 'no change', 'inconclusive', 'failed')),
+  passes INTEGER NOT NULL,
+  first_change_pct REAL,
+  first_p REAL,
+  first_decision TEXT,
+  why TEXT,
+  UNIQUE (experiment_id, arm, workload, metric));

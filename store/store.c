@@ -199,13 +199,17 @@ static void sql_owner_gone(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	sqlite3_result_int(ctx, owner_gone(s, sqlite3_value_int64(argv[0]), sqlite3_value_int64(argv[1]), boot));
 }
 
-static int recover_runs(struct store *s, int *recovered, struct kq_err *err)
+/* Marks the rows of table (runs or ab_sessions) still 'running' whose
+ * owner is gone as interrupted. */
+static int recover_table(struct store *s, const char *table, int *recovered, struct kq_err *err)
 {
 	sqlite3_stmt *st;
 	int64_t *dead = NULL;
 	size_t dead_count = 0, dead_cap = 0;
-	if (sqlite3_prepare_v2(s->db, "SELECT id, pid, pid_start, boot_id FROM runs WHERE status = 'running'", -1,
-			       &st, NULL) != SQLITE_OK)
+	char *sql = sqlite3_mprintf("SELECT id, pid, pid_start, boot_id FROM %s WHERE status = 'running'", table);
+	int prc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+	sqlite3_free(sql);
+	if (prc != SQLITE_OK)
 		return store_db_error(s, err, "looking for unfinished runs");
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -232,10 +236,11 @@ static int recover_runs(struct store *s, int *recovered, struct kq_err *err)
 	int count = 0;
 	if (store_batch_begin(s, err))
 		goto fail;
-	if (sqlite3_prepare_v2(s->db,
-			       "UPDATE runs SET status = 'interrupted', reason = '" STORE_DEAD_REASON "',"
-			       " finished_at = " NOW_SQL " WHERE id = ?1 AND status = 'running'",
-			       -1, &st, NULL) != SQLITE_OK) {
+	sql = sqlite3_mprintf("UPDATE %s SET status = 'interrupted', reason = '" STORE_DEAD_REASON "',"
+			      " finished_at = %s WHERE id = ?1 AND status = 'running'", table, NOW_SQL);
+	prc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+	sqlite3_free(sql);
+	if (prc != SQLITE_OK) {
 		store_db_error(s, err, "marking dead runs interrupted");
 		store_batch_rollback(s);
 		goto fail;
@@ -380,7 +385,7 @@ struct store *store_open(const char *path, int *recovered, struct kq_err *err)
 	    store_exec(s, "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL", "setting pragmas", err) ||
 	    store_migrate(s, err) || store_prepare_writes(s, err))
 		goto fail;
-	if (recover_runs(s, recovered, err))
+	if (recover_table(s, "runs", recovered, err) || recover_table(s, "ab_sessions", NULL, err))
 		goto fail;
 	return s;
 fail:

@@ -35,7 +35,7 @@ int store_prepare_writes(struct store *s, struct kq_err *err)
 }
 
 /* Steps a statement that returns no rows and leaves it ready for reuse. */
-static int step_done(struct store *s, sqlite3_stmt *st, const char *what, struct kq_err *err)
+int store_step_done(struct store *s, sqlite3_stmt *st, const char *what, struct kq_err *err)
 {
 	int rc = sqlite3_step(st);
 	int ret = 0;
@@ -65,7 +65,7 @@ int64_t store_host_id(struct store *s, const struct store_host *host, struct kq_
 	sqlite3_bind_text(st, 5, host->kernel_release ? host->kernel_release : "", -1, SQLITE_STATIC);
 	if (host->page_size > 0)
 		sqlite3_bind_int64(st, 6, host->page_size);
-	int rc = step_done(s, st, "recording the host", err);
+	int rc = store_step_done(s, st, "recording the host", err);
 	sqlite3_finalize(st);
 	if (rc)
 		return -1;
@@ -116,7 +116,7 @@ int64_t store_begin_run(struct store *s, const struct store_host *host, const st
 		sqlite3_bind_int64(st, 8, (sqlite3_int64)start);
 	store_bind_text(st, 9, s->boot_id);
 	store_bind_text(st, 10, info->probe_json);
-	int rc = step_done(s, st, "recording the run", err);
+	int rc = store_step_done(s, st, "recording the run", err);
 	sqlite3_finalize(st);
 	if (rc)
 		goto fail;
@@ -142,7 +142,7 @@ int store_finish_run(struct store *s, int64_t run, enum store_run_status status,
 	sqlite3_bind_int64(st, 1, run);
 	sqlite3_bind_text(st, 2, store_run_status_name(status), -1, SQLITE_STATIC);
 	store_bind_text(st, 3, reason);
-	int rc = step_done(s, st, "finishing the run", err);
+	int rc = store_step_done(s, st, "finishing the run", err);
 	int changed = sqlite3_changes(s->db);
 	sqlite3_finalize(st);
 	if (rc)
@@ -169,7 +169,7 @@ int store_add_checks(struct store *s, int64_t run, const struct store_check *che
 		store_bind_text(st, 4, c->value);
 		store_bind_text(st, 5, c->detail);
 		store_bind_text(st, 6, c->hint);
-		if (step_done(s, st, "storing a check", err)) {
+		if (store_step_done(s, st, "storing a check", err)) {
 			store_batch_rollback(s);
 			return -1;
 		}
@@ -188,7 +188,7 @@ int store_add_boot_sample(struct store *s, int64_t run, const struct store_boot_
 	store_bind_double(st, 6, b->kernel_ms);
 	store_bind_double(st, 7, b->userspace_ms);
 	store_bind_text(st, 8, b->flags);
-	return step_done(s, st, "storing a boot sample", err);
+	return store_step_done(s, st, "storing a boot sample", err);
 }
 
 int store_add_sample(struct store *s, int64_t run, const struct store_sample *sample, struct kq_err *err)
@@ -204,7 +204,7 @@ int store_add_sample(struct store *s, int64_t run, const struct store_sample *sa
 	sqlite3_bind_int(st, 8, sample->higher_is_better ? 1 : 0);
 	store_bind_text(st, 9, sample->flags);
 	store_bind_text(st, 10, sample->conditions);
-	return step_done(s, st, "storing a sample", err);
+	return store_step_done(s, st, "storing a sample", err);
 }
 
 int store_add_verdict(struct store *s, int64_t run, const struct store_verdict *v, struct kq_err *err)
@@ -218,7 +218,7 @@ int store_add_verdict(struct store *s, int64_t run, const struct store_verdict *
 	store_bind_text(st, 6, v->op);
 	store_bind_text(st, 7, v->status);
 	store_bind_text(st, 8, v->detail);
-	return step_done(s, st, "storing a verdict", err);
+	return store_step_done(s, st, "storing a verdict", err);
 }
 
 int store_add_speedup(struct store *s, int64_t run, const struct store_speedup *sp, struct kq_err *err)
@@ -230,5 +230,5 @@ int store_add_speedup(struct store *s, int64_t run, const struct store_speedup *
 	store_bind_double(st, 4, sp->kvm_over_tcg);
 	store_bind_double(st, 5, sp->kvm_pct_of_native);
 	store_bind_double(st, 6, sp->tcg_pct_of_native);
-	return step_done(s, st, "storing a speed-up", err);
+	return store_step_done(s, st, "storing a speed-up", err);
 }

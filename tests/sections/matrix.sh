@@ -315,7 +315,7 @@ if want matrix; then
 			cp "$mx/lab-b.db" "$mx/newer.db"
 			sqlite3 "$mx/newer.db" "PRAGMA user_version = 7" 2>/dev/null
 			mx_run newer --db "$mx/newer.db" --out "$mx/out-newer"
-			if [ $rc -eq 2 ] && grep -q "$mx/newer.db: schema version 7 is newer than this kvmqual knows (2)" "$mx/newer.err" &&
+			if [ $rc -eq 2 ] && grep -q "$mx/newer.db: schema version 7 is newer than this kvmqual knows (" "$mx/newer.err" &&
 				[ ! -e "$mx/out-newer" ]; then
 				pass matrix/newer-schema-refused
 			else

@@ -1,0 +1,211 @@
+/* kvmqual ab: two configurations of the guest compared in one session.
+ * Options, the arms from --a and --b, their check before anything runs,
+ * the experiment, its output and the exit code (compare's: 0 nothing got
+ * worse, 1 a regression of B or B failed, 2 usage errors or A failed). */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "context.h"
+
+static volatile sig_atomic_t *stop_flag;
+
+static void on_stop(int sig)
+{
+	if (stop_flag)
+		*stop_flag = sig;
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: kvmqual ab --a SPEC --b SPEC [--workloads LIST] [--rounds N | [--min-rounds N]\n"
+		"                  [--max-rounds N] [--budget S] [--stable-ci PCT]] [--threshold PCT] [--reruns N]\n"
+		"                  [--boot-every N] [--accel kvm|tcg] [--guest-arch ARCH] [--image DIR] [--cpus N]\n"
+		"                  [--profile quick|standard|full] [--db FILE] [--json] [--junit FILE]\n"
+		"\n"
+		"Compares two configurations of the benchmark guest in one session: rounds of A\n"
+		"and B interleaved (A B, B A, A B, ...), so that the host's drift hits both alike.\n"
+		"A SPEC is KEY=VALUE items separated by ';' (--a and --b may be repeated):\n"
+		"  qemu=BINARY  image=DIR  append=KERNEL-ARGS  opts='QEMU OPTIONS'  cpus=N  mem=MB\n"
+		"  pin=none|LIST|all:LIST|each:LIST (vCPU threads)  cgroup=DIR  disk=DRIVE-OPTIONS\n"
+		"  net=user|tap|vhost  name=LABEL;  'default' (or nothing) is the suite's guest.\n"
+		"--workloads: boot and kvmqual run's workloads (default boot,sysbench-cpu-1t,\n"
+		"sysbench-cpu,stream).  Rounds: --rounds N a side, or adaptive: at least\n"
+		"--min-rounds (8), until the 95 %% interval of every change is within --stable-ci\n"
+		"(half the threshold), at most --max-rounds (30), within --budget seconds (900).\n"
+		"A change counts when the Wilcoxon signed-rank test of the round pairs gives\n"
+		"p < 0.01 and it exceeds --threshold (2 %%); it is measured again (--reruns, 1)\n"
+		"and counts only when found again.  A fresh guest boots every --boot-every rounds\n"
+		"(1).  Results go into the database (default results/kvmqual.db).\n"
+		"Exit status: 0 B is not worse, 1 B regressed (or failed), 2 usage errors, a SPEC\n"
+		"that cannot run (checked before anything runs), or A failed; 130/143 interrupted.\n");
+}
+
+int cmd_ab(int argc, char **argv)
+{
+	struct ab_options o;
+	ab_options_default(&o);
+	struct ab_arm arms[2];
+	memset(arms, 0, sizeof(arms));
+	snprintf(arms[0].name, sizeof(arms[0].name), "A");
+	snprintf(arms[1].name, sizeof(arms[1].name), "B");
+	static const struct option own[] = {
+		{ "a", required_argument, NULL, 'a' },
+		{ "b", required_argument, NULL, 'b' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct option *table = ab_options_table(own);
+	int given[2] = { 0, 0 }, ch, rc = 0;
+	optind = 1;
+	while (!rc && (ch = getopt_long(argc, argv, "h", table, NULL)) != -1) {
+		if (ch == 'a' || ch == 'b') {
+			struct kq_err err;
+			given[ch == 'b'] = 1;
+			if (ab_arm_parse(&arms[ch == 'b'], optarg, &err)) {
+				fprintf(stderr, "kvmqual ab: --%c '%s': %s\n", ch, optarg, err.msg);
+				rc = 2;
+			}
+		} else if (ch == 'h') {
+			usage(stdout);
+			rc = -1;
+		} else if ((rc = ab_option(&o, ch, optarg, "ab")) < 0) {
+			usage(stderr);
+			rc = 2;
+		}
+	}
+	free(table);
+	if (!rc && (!given[0] || !given[1])) {
+		fprintf(stderr, "kvmqual ab: both --a and --b are needed ('--a default' for the suite's guest)\n");
+		rc = 2;
+	}
+	if (!rc && optind < argc) {
+		fprintf(stderr, "kvmqual ab: unexpected argument '%s'\n", argv[optind]);
+		rc = 2;
+	}
+	if (!rc && !strcmp(arms[0].name, arms[1].name)) {
+		fprintf(stderr, "kvmqual ab: both arms are named '%s'\n", arms[0].name);
+		rc = 2;
+	}
+	struct ab_experiment x;
+	memset(&x, 0, sizeof(x));
+	snprintf(x.setting, sizeof(x.setting), "ab");
+	struct kq_err err;
+	if (!rc && ab_plan_parse(&x.plan, o.workloads ? o.workloads : "boot,sysbench-cpu-1t,sysbench-cpu,stream", &err)) {
+		fprintf(stderr, "kvmqual ab: --workloads: %s\n", err.msg);
+		rc = 2;
+	}
+	if (rc) {
+		ab_arm_free(&arms[0]);
+		ab_arm_free(&arms[1]);
+		return rc < 0 ? 0 : rc;
+	}
+	x.arms = kq_xcalloc(2, sizeof(*x.arms));
+	x.arms[0] = arms[0];
+	x.arms[1] = arms[1];
+	x.narms = 2;
+	for (size_t a = 0; a < 2; a++) {
+		char what[300];
+		ab_arm_describe(&x.arms[a], what, sizeof(what));
+		snprintf(x.arms[a].fragment, sizeof(x.arms[a].fragment), "%s", what);
+	}
+
+	struct ab_context c;
+	struct ab_env env;
+	rc = ab_context_init(&c, &o, "ab", &env);
+	for (size_t i = 0; !rc && i < x.plan.nsteps; i++)
+		env.need_disk |= !strncmp(x.plan.steps[i]->workload, "fio", 3);
+	snprintf(x.title, sizeof(x.title), "kvmqual ab: %s against %s (%s, %s guest)", x.arms[1].name, x.arms[0].name,
+		 env.accel ? env.accel : "-", c.guest_arch);
+	/* Everything an arm needs, QEMU's acceptance included, before a
+	 * single round: a bad SPEC costs seconds, not half an experiment. */
+	if (!rc && ab_check_arms(&env, &x, &err)) {
+		fprintf(stderr, "kvmqual ab: %s\n", err.msg);
+		rc = 2;
+	}
+	if (!rc)
+		rc = ab_context_open(&c, &o, &env, argc, argv);
+	if (rc) {
+		ab_context_close(&c);
+		ab_experiment_free(&x);
+		return rc;
+	}
+	stop_flag = &c.stop;
+	struct sigaction sa = { .sa_handler = on_stop };
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+
+	if (ab_run(&env, &x, &err)) {
+		fprintf(stderr, "kvmqual ab: %s\n", err.msg);
+		rc = 2;
+	}
+	size_t regressions = 0, inconclusive = 0;
+	for (size_t i = 0; i < x.nresults; i++) {
+		regressions += x.results[i].final.decision == AB_WORSE;
+		inconclusive += x.results[i].final.decision == AB_INCONCLUSIVE;
+	}
+	/* The verdict, in one line. */
+	char verdict[1400];
+	if (x.status == AB_INTERRUPTED)
+		snprintf(verdict, sizeof(verdict), "interrupted: %s", x.reason);
+	else if (x.arms[0].failed)
+		snprintf(verdict, sizeof(verdict), "no decision: the reference %s failed: %s", x.arms[0].name,
+			 x.arms[0].why);
+	else if (x.arms[1].failed)
+		snprintf(verdict, sizeof(verdict), "%s failed where %s ran: %s", x.arms[1].name, x.arms[0].name,
+			 x.arms[1].why);
+	else if (regressions)
+		snprintf(verdict, sizeof(verdict), "%s is worse than %s: %zu regression%s", x.arms[1].name, x.arms[0].name,
+			 regressions, regressions == 1 ? "" : "s");
+	else if (inconclusive == x.nresults)
+		snprintf(verdict, sizeof(verdict), "no decision: %d round%s a side are too few for p < %g (run more rounds)",
+			 x.rounds, x.rounds == 1 ? "" : "s", env.rule.alpha);
+	else
+		snprintf(verdict, sizeof(verdict), "%s is not worse than %s (beyond %g %%, p < %g)", x.arms[1].name,
+			 x.arms[0].name, env.rule.threshold_pct, env.rule.alpha);
+	if (!rc) {
+		ab_finish_experiment(&env, &x, &err);
+		enum store_run_status st = x.status == AB_INTERRUPTED ? STORE_RUN_INTERRUPTED
+					   : x.status == AB_FAILED_ARM ? STORE_RUN_FAILED : STORE_RUN_COMPLETE;
+		if (store_ab_finish(c.store, env.session_id, st, x.reason[0] ? x.reason : NULL, NULL, &err))
+			fprintf(stderr, "kvmqual ab: %s\n", err.msg);
+		rc = c.stop ? 128 + (int)c.stop : x.arms[0].failed ? 2 : x.arms[1].failed || regressions ? 1 : 0;
+	}
+	if (o.json) {
+		cJSON *doc = cJSON_CreateObject();
+		cJSON_AddStringToObject(doc, "schema", "kvmqual.ab");
+		cJSON_AddNumberToObject(doc, "version", 1);
+		cJSON_AddStringToObject(doc, "command", "ab");
+		cJSON_AddStringToObject(doc, "db", o.db);
+		cJSON_AddNumberToObject(doc, "session", (double)env.session_id);
+		cJSON_AddStringToObject(doc, "accel", env.accel);
+		cJSON_AddStringToObject(doc, "guest_arch", c.guest_arch);
+		cJSON *xs = cJSON_AddArrayToObject(doc, "experiments");
+		cJSON_AddItemToArray(xs, ab_experiment_json(&env, &x));
+		cJSON_AddStringToObject(doc, "verdict", verdict);
+		cJSON_AddNumberToObject(doc, "exit_status", rc);
+		cJSON_AddNullToObject(doc, "error");
+		char *text = cJSON_Print(doc);
+		printf("%s\n", text);
+		free(text);
+		cJSON_Delete(doc);
+	} else {
+		ab_print_table(stdout, &env, &x);
+		printf("\nverdict: %s\nstored as A/B session %lld in %s\n", verdict, (long long)env.session_id, o.db);
+	}
+	if (o.junit) {
+		const struct ab_experiment *xs[] = { &x };
+		if (ab_write_junit(o.junit, xs, 1, &err)) {
+			fprintf(stderr, "kvmqual ab: %s\n", err.msg);
+			if (rc == 0)
+				rc = 2;
+		}
+	}
+	ab_context_close(&c);
+	ab_experiment_free(&x);
+	return rc;
+}

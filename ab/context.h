@@ -1,0 +1,59 @@
+/* ab/'s own header for what kvmqual ab and kvmqual tune share
+ * (context.c): their common options, the probe and the defaults it gives,
+ * the store's session. */
+#ifndef KQ_AB_CONTEXT_H
+#define KQ_AB_CONTEXT_H
+
+#include <getopt.h>
+#include <signal.h>
+
+#include "../lib/hostfs.h"
+#include "../probe/probe.h"
+#include "ab.h"
+
+/* getopt values of the options both commands take (their own use
+ * printable characters). */
+enum {
+	AB_OPT_DB = 1000, AB_OPT_ACCEL, AB_OPT_ARCH, AB_OPT_IMAGE, AB_OPT_PROFILE, AB_OPT_WORKLOADS, AB_OPT_JSON,
+	AB_OPT_JUNIT, AB_OPT_ROUNDS, AB_OPT_MIN_ROUNDS, AB_OPT_MAX_ROUNDS, AB_OPT_RERUNS, AB_OPT_CPUS,
+	AB_OPT_BOOT_EVERY, AB_OPT_THRESHOLD, AB_OPT_BUDGET, AB_OPT_STABLE_CI,
+};
+
+struct ab_options {
+	const char *db, *accel, *guest_arch, *image, *profile, *workloads, *junit;
+	int json;
+	int rounds, min_rounds, max_rounds, cpus, boot_every;
+	double budget_s, ci_target_pct;
+	struct ab_rule rule;
+};
+
+void ab_options_default(struct ab_options *o);
+/* Takes one common option: 0, 2 (a bad value, said on stderr), or -1 when
+ * ch is not a common option. */
+int ab_option(struct ab_options *o, int ch, const char *arg, const char *cmd);
+const char *ab_option_name(int ch);
+/* own (terminated by a NULL name) followed by the common options; free it. */
+struct option *ab_options_table(const struct option *own);
+
+struct ab_context {
+	const char *cmd;              /* "ab" or "tune" */
+	char host_arch[32], guest_arch[32], accel[8];
+	const char *profile;
+	char *dir, *image, *dbdir, *qemu_version, *probe_text;
+	char image_hash[128];
+	struct hostfs *fs;
+	struct probe pr;
+	int have_probe;
+	struct store *store;
+	volatile sig_atomic_t stop;   /* set by SIGINT and SIGTERM */
+};
+
+/* Checks the common options, probes the host and fills env's defaults
+ * (nothing written anywhere).  0, or 2 after saying what is wrong. */
+int ab_context_init(struct ab_context *c, const struct ab_options *o, const char *cmd, struct ab_env *env);
+/* Opens the store and begins the session (env->store, env->session_id).
+ * 0, or 2 after saying why not. */
+int ab_context_open(struct ab_context *c, const struct ab_options *o, struct ab_env *env, int argc, char **argv);
+void ab_context_close(struct ab_context *c);
+
+#endif

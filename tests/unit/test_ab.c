@@ -1,0 +1,290 @@
+/* kvmqual ab's parts that need no guest: SPECs, the plan, the rule on
+ * samples with known shifts, vCPU pinning lists and /proc's affinity line,
+ * and the store's A/B tables (a version-1 store of this host migrated,
+ * a session written, a dead session recovered). */
+#define _GNU_SOURCE
+#include <math.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../../ab/ab.h"
+#include "../../lib/stats.h"
+#include "../../store/ab.h"
+#include "test.h"
+
+TEST(ab_spec_items)
+{
+	struct ab_arm a;
+	memset(&a, 0, sizeof(a));
+	struct kq_err err;
+	CHECK_INT(ab_arm_parse(&a, "qemu=/opt/q/bin/qemu-system-aarch64; append=mitigations=off ;cpus=2", &err), 0);
+	CHECK_STR(a.qemu, "/opt/q/bin/qemu-system-aarch64");
+	CHECK_STR(a.append, "mitigations=off");
+	CHECK_INT(a.cpus, 2);
+	/* Items of a second --a add to the first; opts are split into words,
+	 * quotes keeping spaces, and accumulate. */
+	CHECK_INT(ab_arm_parse(&a, "opts=-overcommit mem-lock=off -name 'a b'; opts=-smp 1; pin=each:1,0; net=tap", &err), 0);
+	CHECK(a.opts != NULL);
+	CHECK_STR(a.opts[0], "-overcommit");
+	CHECK_STR(a.opts[1], "mem-lock=off");
+	CHECK_STR(a.opts[2], "-name");
+	CHECK_STR(a.opts[3], "a b");
+	CHECK_STR(a.opts[4], "-smp");
+	CHECK_STR(a.opts[5], "1");
+	CHECK(a.opts[6] == NULL);
+	CHECK_INT(a.pin.mode, VCPU_PIN_EACH);
+	CHECK_STR(a.pin.cpus, "1,0");
+	CHECK_INT(a.net, AB_NET_TAP);
+	CHECK_STR(a.spec, "qemu=/opt/q/bin/qemu-system-aarch64; append=mitigations=off ;cpus=2; "
+			  "opts=-overcommit mem-lock=off -name 'a b'; opts=-smp 1; pin=each:1,0; net=tap");
+	char what[600];
+	ab_arm_describe(&a, what, sizeof(what));
+	CHECK_STR(what, "qemu=/opt/q/bin/qemu-system-aarch64; append=mitigations=off; opts=-overcommit mem-lock=off "
+			"-name a b -smp 1; cpus=2; pin=each:1,0; net=tap");
+	ab_arm_free(&a);
+	CHECK_INT(ab_arm_parse(&a, "default", &err), 0);
+	ab_arm_describe(&a, what, sizeof(what));
+	CHECK_STR(what, "defaults");
+	ab_arm_free(&a);
+}
+
+TEST(ab_spec_refusals)
+{
+	static const struct {
+		const char *spec, *says;
+	} bad[] = {
+		{ "qemu", "not KEY=VALUE" },
+		{ "colour=red", "unknown key 'colour'" },
+		{ "cpus=0", "cpus takes a number from 1 to 64" },
+		{ "cpus=2x", "not '2x'" },
+		{ "mem=10", "mem takes a number from 64" },
+		{ "pin=7-", "pinning '7-'" },
+		{ "pin=each:", "pinning 'each:'" },
+		{ "net=wifi", "net takes user, tap or vhost" },
+		{ "opts=-name 'open", "a quote (') is not closed" },
+		{ "disk=cache=none aio=native", "disk takes QEMU -drive options" },
+		{ "qemu=", "qemu needs a path" },
+		{ "name=", "name takes 1 to" },
+	};
+	for (size_t i = 0; i < KQ_ARRAY_SIZE(bad); i++) {
+		struct ab_arm a;
+		memset(&a, 0, sizeof(a));
+		struct kq_err err = { "" };
+		CHECK_INT(ab_arm_parse(&a, bad[i].spec, &err), -1);
+		if (!strstr(err.msg, bad[i].says))
+			test_fail(__FILE__, __LINE__, "'%s' said '%s', not '%s'", bad[i].spec, err.msg, bad[i].says);
+		ab_arm_free(&a);
+	}
+}
+
+TEST(ab_plan_labels)
+{
+	struct ab_plan p;
+	struct kq_err err;
+	CHECK_INT(ab_plan_parse(&p, "boot, sysbench-cpu-1t,stream,sysbench-cpu-1t", &err), 0);
+	CHECK(p.boot);
+	CHECK_INT(p.nsteps, 2);
+	CHECK_STR(p.steps[0]->label, "sysbench-cpu-1t");
+	CHECK(p.steps[0]->one_thread);
+	CHECK_INT(ab_plan_parse(&p, "boot,dhrystone", &err), -1);
+	CHECK(strstr(err.msg, "'dhrystone' is none of: boot sysbench-cpu") != NULL);
+	CHECK_INT(ab_plan_parse(&p, ",", &err), -1);
+	CHECK(strstr(err.msg, "no workloads") != NULL);
+}
+
+/* Samples with a known shift: a base that varies, and the arm the same
+ * rounds times a factor, with a little noise of its own. */
+static void shifted(double *ref, double *arm, size_t n, double factor, unsigned seed)
+{
+	struct stats_rng g;
+	stats_rng_seed(&g, seed);
+	for (size_t i = 0; i < n; i++) {
+		double drift = 1 + 0.2 * sin((double)i); /* the host, shared by the pair */
+		double e1 = 1 + ((double)stats_rng_below(&g, 1001) - 500) / 1e5;
+		double e2 = 1 + ((double)stats_rng_below(&g, 1001) - 500) / 1e5;
+		ref[i] = 1000 * drift * e1;
+		arm[i] = 1000 * drift * e2 * factor;
+	}
+}
+
+TEST(ab_rule_decides)
+{
+	struct ab_rule rule;
+	ab_rule_default(&rule);
+	CHECK(rule.alpha == 0.01);
+	double ref[12], arm[12];
+	struct ab_verdict v;
+	/* 10 % slower, 8 pairs: every pair says so, p = 2/256. */
+	shifted(ref, arm, 8, 0.9, 1);
+	ab_decide(ref, arm, 8, 1, &rule, &v);
+	CHECK_INT(v.decision, AB_WORSE);
+	CHECK(fabs(v.p - 2.0 / 256) < 1e-12);
+	CHECK(v.change_pct < -9 && v.change_pct > -11);
+	CHECK(v.ci_lo < v.change_pct && v.ci_hi > v.change_pct && v.ci_hi < -8);
+	/* The same numbers as a time (lower is better): 10 % less is better. */
+	ab_decide(ref, arm, 8, 0, &rule, &v);
+	CHECK_INT(v.decision, AB_BETTER);
+	/* 1 % faster, significant, within the 2 % threshold: no change. */
+	shifted(ref, arm, 12, 1.01, 2);
+	ab_decide(ref, arm, 12, 1, &rule, &v);
+	CHECK(v.p < 0.01);
+	CHECK_INT(v.decision, AB_SAME);
+	/* Identical arms: no change, whatever the drift. */
+	shifted(ref, arm, 12, 1, 3);
+	ab_decide(ref, arm, 12, 1, &rule, &v);
+	CHECK_INT(v.decision, AB_SAME);
+	CHECK(fabs(v.change_pct) < 0.5);
+	/* Seven pairs cannot reach p < 0.01 (2/128): inconclusive, and it says why. */
+	shifted(ref, arm, 7, 0.5, 4);
+	ab_decide(ref, arm, 7, 1, &rule, &v);
+	CHECK_INT(v.decision, AB_INCONCLUSIVE);
+	CHECK(strstr(v.why, "7 rounds a side: the test cannot reach p < 0.01") != NULL);
+	/* Unpaired (Mann-Whitney), five a side reach 2/252. */
+	rule.paired = 0;
+	shifted(ref, arm, 5, 0.8, 5);
+	ab_decide(ref, arm, 5, 1, &rule, &v);
+	CHECK(fabs(v.p - 2.0 / 252) < 1e-9 || v.decision == AB_SAME);
+	ab_decide(ref, arm, 0, 1, &rule, &v);
+	CHECK_INT(v.decision, AB_INCONCLUSIVE);
+}
+
+TEST(ab_vcpu_pin_lists)
+{
+	struct vcpu_pin pin;
+	struct kq_err err;
+	cpu_set_t set;
+	char text[64];
+	CHECK_INT(vcpu_pin_parse("each:3,1-2", &pin, &err), 0);
+	CHECK_INT(vcpu_pin_set_for(&pin, 0, &set), 0);
+	CHECK(CPU_COUNT(&set) == 1 && CPU_ISSET(3, &set));
+	CHECK_INT(vcpu_pin_set_for(&pin, 1, &set), 0);
+	CHECK(CPU_ISSET(1, &set));
+	CHECK_INT(vcpu_pin_set_for(&pin, 3, &set), 0); /* cycles */
+	CHECK(CPU_ISSET(3, &set));
+	vcpu_pin_format(&pin, text, sizeof(text));
+	CHECK_STR(text, "each:3,1-2");
+	CHECK_INT(vcpu_pin_parse("2-6", &pin, &err), 0);
+	CHECK_INT(pin.mode, VCPU_PIN_ALL);
+	CHECK_INT(vcpu_pin_set_for(&pin, 5, &set), 0);
+	CHECK_INT(CPU_COUNT(&set), 5);
+	vcpu_cpulist_format(&set, text, sizeof(text));
+	CHECK_STR(text, "2-6");
+	CHECK_INT(vcpu_pin_parse("none", &pin, &err), 0);
+	CHECK_INT(pin.mode, VCPU_PIN_NONE);
+	CHECK_INT(vcpu_pin_set_for(&pin, 0, &set), -1);
+	CHECK_INT(vcpu_pin_parse("each:x", &pin, &err), -1);
+
+	/* /proc/PID/task/TID/status as the kernel writes it. */
+	char dir[] = "/tmp/kvmqual-ab-proc.XXXXXX";
+	CHECK(mkdtemp(dir) != NULL);
+	char *task = kq_xasprintf("%s/77/task/78", dir), *cmd = kq_xasprintf("mkdir -p %s", task);
+	CHECK_INT(system(cmd), 0);
+	char *status = kq_xasprintf("%s/status", task);
+	FILE *f = fopen(status, "w");
+	fputs("Name:\tCPU 0/TCG\nCpus_allowed:\t2\nCpus_allowed_list:\t1\nMems_allowed_list:\t0\n", f);
+	fclose(f);
+	char list[64];
+	CHECK_INT(vcpu_affinity(dir, 77, 78, list, sizeof(list), &err), 0);
+	CHECK_STR(list, "1");
+	CHECK_INT(vcpu_affinity(dir, 77, 79, list, sizeof(list), &err), -1);
+	CHECK(strstr(err.msg, "vCPU thread 79") != NULL);
+	f = fopen(status, "w");
+	fputs("Name:\tCPU 0/TCG\n", f);
+	fclose(f);
+	CHECK_INT(vcpu_affinity(dir, 77, 78, list, sizeof(list), &err), -1);
+	CHECK(strstr(err.msg, "no Cpus_allowed_list") != NULL);
+	free(cmd);
+	cmd = kq_xasprintf("rm -rf %s", dir);
+	CHECK_INT(system(cmd), 0);
+	free(cmd);
+	free(task);
+	free(status);
+}
+
+static long long sql_one(const char *path, const char *sql)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	long long v = -1;
+	if (sqlite3_open(path, &db) == SQLITE_OK && sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
+		if (sqlite3_step(st) == SQLITE_ROW)
+			v = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+	}
+	sqlite3_close(db);
+	return v;
+}
+
+TEST(ab_store_migrates_and_records)
+{
+	/* A version-1 store of this host (tests/fixtures/results), copied. */
+	char dir[] = "/tmp/kvmqual-ab-store.XXXXXX";
+	CHECK(mkdtemp(dir) != NULL);
+	char *db = kq_xasprintf("%s/k.db", dir);
+	char *cmd = kq_xasprintf("cp tests/fixtures/results/x86-pvm-host.db %s", db);
+	CHECK_INT(system(cmd), 0);
+	free(cmd);
+	CHECK_INT(sql_one(db, "PRAGMA user_version"), 1);
+	long long runs = sql_one(db, "SELECT count(*) FROM runs");
+	struct kq_err err = { "" };
+	struct store *s = store_open(db, NULL, &err);
+	CHECK(s != NULL);
+	struct store_host host = { "x86_64", "m", "s", "6.1", 4096 };
+	struct store_ab_session_info info = { .command = "ab", .accel = "tcg", .probe_json = "{\"x\":1}" };
+	int64_t session = store_ab_begin(s, &host, &info, &err);
+	CHECK(session > 0);
+	int64_t x = store_ab_experiment_begin(s, session, "ab", "B against A", "{\"alpha\":0.01}", &err);
+	CHECK(x > 0);
+	struct store_ab_arm arm = { .arm = 1, .name = "B", .spec = "cpus=1", .status = "ok", .vcpus = "0:1" };
+	CHECK_INT(store_ab_put_arm(s, x, &arm, &err), 0);
+	arm.status = "failed";
+	arm.reason = "the guest did not boot";
+	CHECK_INT(store_ab_put_arm(s, x, &arm, &err), 0); /* replaces */
+	struct store_ab_sample sm = { .arm = 1, .pass = 0, .round = 3, .workload = "boot", .metric = "total_ms",
+				      .unit = "ms", .value = 1234.5, .conditions = "{\"load1\":1}" };
+	CHECK_INT(store_ab_add_sample(s, x, &sm, &err), 0);
+	sm.conditions = "not json";
+	CHECK_INT(store_ab_add_sample(s, x, &sm, &err), -1);
+	CHECK(strstr(err.msg, "ab_conditions_is_json") != NULL);
+	struct store_ab_result r = { .arm = 1, .workload = "boot", .metric = "total_ms", .unit = "ms", .rounds = 8,
+				     .change_pct = 12.5, .ci_low_pct = 10, .ci_high_pct = 15, .p = 0.0078,
+				     .threshold_pct = 2, .decision = "regression", .passes = 2, .ref_median = NAN,
+				     .arm_median = NAN, .ci_level = NAN, .first_change_pct = 11, .first_p = 0.0078,
+				     .first_decision = "regression" };
+	CHECK_INT(store_ab_add_result(s, x, &r, &err), 0);
+	r.decision = "worse";
+	r.metric = "other";
+	CHECK_INT(store_ab_add_result(s, x, &r, &err), -1);
+	CHECK(strstr(err.msg, "ab_decision_known") != NULL);
+	struct store_ab_experiment_end end = { .status = "complete", .rounds = 8, .recommended_arm = -1 };
+	CHECK_INT(store_ab_experiment_finish(s, x, &end, &err), 0);
+	CHECK_INT(store_ab_finish(s, session, STORE_RUN_COMPLETE, NULL, "-smp 1", &err), 0);
+	store_close(s);
+	CHECK_INT(sql_one(db, "PRAGMA user_version"), store_schema_version());
+	CHECK_INT(sql_one(db, "SELECT count(*) FROM runs"), runs);
+	CHECK_INT(sql_one(db, "SELECT count(*) FROM ab_arms WHERE status = 'failed' AND reason IS NOT NULL"), 1);
+	CHECK_INT(sql_one(db, "SELECT count(*) FROM ab_samples"), 1);
+	CHECK_INT(sql_one(db, "SELECT count(*) FROM ab_results WHERE ref_median IS NULL AND passes = 2"), 1);
+	CHECK_INT(sql_one(db, "SELECT count(*) FROM ab_sessions WHERE status = 'complete' AND recommendation = '-smp 1'"), 1);
+
+	/* A session whose process died is recovered like a run. */
+	pid_t pid = fork();
+	if (pid == 0) {
+		struct store *c = store_open(db, NULL, &err);
+		_exit(c && store_ab_begin(c, &host, &info, &err) > 0 ? 0 : 1);
+	}
+	int status = -1;
+	waitpid(pid, &status, 0);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	s = store_open(db, NULL, &err);
+	CHECK(s != NULL);
+	store_close(s);
+	CHECK_INT(sql_one(db, "SELECT count(*) FROM ab_sessions WHERE status = 'interrupted'"), 1);
+	cmd = kq_xasprintf("rm -rf %s", dir);
+	CHECK_INT(system(cmd), 0);
+	free(cmd);
+	free(db);
+}
