@@ -22,6 +22,7 @@
 #include <stdio.h>
 
 #include "../lib/util.h"
+#include "../probe/probe.h"
 #include "../runners/step.h"
 #include "../runners/vcpu.h"
 #include "../store/ab.h"
@@ -78,6 +79,8 @@ struct ab_arm {
 	int cpus, mem_mb;        /* 0: the experiment's */
 	enum ab_net net;
 	struct vcpu_pin pin;
+	char *affinity;          /* the CPUs QEMU's process may run on: NULL the experiment's default
+				  * (big.LITTLE: the probe's cluster), "" any */
 	char fragment[400];      /* the QEMU command line (or what around it) this arm stands for */
 	/* Filled while it runs. */
 	int failed;
@@ -145,6 +148,7 @@ struct ab_experiment {
 	struct ab_arm *arms;      /* arm 0 is the reference */
 	size_t narms;
 	struct ab_plan plan;
+	char primary[96];         /* tune: "workload.metric" the recommendation is decided on */
 	/* Filled by ab_run. */
 	int64_t id;
 	enum ab_status status;
@@ -185,6 +189,33 @@ struct cJSON *ab_experiment_json(const struct ab_env *env, const struct ab_exper
 int ab_write_junit(const char *path, const struct ab_experiment *const *xs, size_t count, struct kq_err *err);
 
 /* ---- tune (tune.c) ---- */
+
+/* What kvmqual tune knows of the host to choose its settings. */
+struct tune_host {
+	const char *guest_arch, *accel;
+	int vcpus;                       /* the default guest's */
+	int online_cpus;
+	size_t cluster_count;            /* > 1: big.LITTLE */
+	const struct cluster *clusters;  /* the probe's, fastest core first */
+	size_t pin_cluster;
+	int can_tap;                     /* root and /dev/net/tun */
+	int can_vhost;                   /* /dev/vhost-net too */
+	char vhost_why[200];             /* why not, when not */
+	int o_direct;                    /* the scratch disks' file system takes O_DIRECT */
+};
+
+/* The settings kvmqual tune tries on this host, in the order it tries them,
+ * each an experiment whose arm 0 is QEMU's default (no pinning, aio=threads,
+ * vhost=off) or, for the vCPU count, what kvmqual run gives the guest; a setting
+ * the host cannot vary has status AB_SKIPPED and the reason.  only: a
+ * comma-separated list of setting names, or NULL for all. */
+int tune_settings(const struct tune_host *h, const char *only, struct ab_experiment **xs, size_t *count,
+		  struct kq_err *err);
+/* The names of the settings, for messages. */
+extern const char *const tune_setting_names[];
+/* After an experiment: which arm to use, how sure, and why (x->recommended,
+ * x->confidence, x->because). */
+void tune_recommend(struct ab_experiment *x, const struct ab_rule *rule);
 
 int cmd_ab(int argc, char **argv);
 int cmd_tune(int argc, char **argv);

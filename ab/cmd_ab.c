@@ -2,6 +2,7 @@
  * Options, the arms from --a and --b, their check before anything runs,
  * the experiment, its output and the exit code (compare's: 0 nothing got
  * worse, 1 a regression of B or B failed, 2 usage errors or A failed). */
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -114,6 +115,10 @@ int cmd_ab(int argc, char **argv)
 		snprintf(x.arms[a].fragment, sizeof(x.arms[a].fragment), "%s", what);
 	}
 
+	if (isnan(o.budget_s))
+		o.budget_s = 900;
+	if (o.boot_every < 0)
+		o.boot_every = 1;
 	struct ab_context c;
 	struct ab_env env;
 	rc = ab_context_init(&c, &o, "ab", &env);

@@ -23,9 +23,9 @@ void ab_options_default(struct ab_options *o)
 	ab_rule_default(&o->rule);
 	o->min_rounds = 8;
 	o->max_rounds = 30;
-	o->budget_s = 900;
+	o->budget_s = NAN;       /* the command's default */
 	o->ci_target_pct = NAN;
-	o->boot_every = 1;
+	o->boot_every = -1;      /* the command's default */
 }
 
 int ab_option(struct ab_options *o, int ch, const char *arg, const char *cmd)
@@ -183,8 +183,15 @@ int ab_context_init(struct ab_context *c, const struct ab_options *o, const char
 	cJSON *doc = probe_to_json(&c->pr);
 	c->probe_text = cJSON_PrintUnformatted(doc);
 	cJSON_Delete(doc);
+	/* KVM where the probe finds it usable for the suite's guest: a PVM
+	 * host's KVM boots only PVM-enabled kernels, so TCG there. */
+	const struct check *mode = probe_find(&c->pr, "kvm.mode");
+	int pvm = mode && mode->value && !strcmp(mode->value, "pvm");
 	const char *accel = o->accel ? o->accel
-				     : c->pr.verdict != VERDICT_TCG_ONLY && !strcmp(arch, u.machine) ? "kvm" : "tcg";
+			    : c->pr.verdict != VERDICT_TCG_ONLY && !pvm && !strcmp(arch, u.machine) ? "kvm" : "tcg";
+	if (!o->accel && pvm && !o->json)
+		fprintf(stderr, "kvmqual %s: KVM here is PVM, which boots only PVM-enabled guest kernels: TCG "
+				"(--accel kvm to try KVM anyway)\n", cmd);
 	snprintf(c->accel, sizeof(c->accel), "%s", accel);
 	const struct check *gicv = probe_find(&c->pr, "gic.version");
 	if (gicv && !strcmp(u.machine, "aarch64"))
@@ -226,6 +233,8 @@ int ab_context_init(struct ab_context *c, const struct ab_options *o, const char
 	env->ci_target_pct = isnan(o->ci_target_pct) ? o->rule.threshold_pct / 2 : o->ci_target_pct;
 	env->budget_s = o->budget_s;
 	env->boot_every = o->boot_every;
+	if (o->rounds && isnan(env->budget_s))
+		env->budget_s = 86400;
 	/* TCG inside an emulated host (the lab) boots in tens of seconds. */
 	env->boot_timeout_ms = c->pr.host.emulated ? 600000 : !strcmp(accel, "kvm") ? 60000 : 120000;
 	env->tty = isatty(STDERR_FILENO);

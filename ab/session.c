@@ -92,7 +92,7 @@ static void config_for(const struct ab_env *env, const struct ab_arm *arm, struc
 	cfg->mem_mb = arm->mem_mb ? arm->mem_mb : env->mem_mb;
 	cfg->cpus = arm->cpus ? arm->cpus : env->cpus;
 	cfg->append = arm->append;
-	cfg->pin_cpus = env->host_pin;
+	cfg->pin_cpus = !arm->affinity ? env->host_pin : arm->affinity[0] ? arm->affinity : NULL;
 	cfg->vcpu_pin = arm->pin;
 	cfg->cgroup = arm->cgroup;
 	cfg->extra_opts = arm->opts;
@@ -137,6 +137,9 @@ static void arm_down(struct arm_state *st)
 static int arm_prepare(const struct ab_env *env, const struct ab_arm *arm, struct arm_state *st, struct kq_err *err)
 {
 	st->env = env->step;
+	/* sysbench's all-vCPU variant runs a thread per vCPU of this arm. */
+	if (arm->cpus)
+		st->env.cpus = arm->cpus;
 	if (env->need_disk &&
 	    setup_scratch_file(st->disk, sizeof(st->disk), env->scratch_dir, env->step.fio_mib + 16, env->stop)) {
 		int e = errno;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../runners/guest.h"
 #include "ab.h"
 
 /* Appends the words of QEMU options to *vec (NULL-terminated), split at
@@ -66,8 +67,8 @@ static int parse_item(struct ab_arm *arm, char *item, struct kq_err *err)
 {
 	char *eq = strchr(item, '=');
 	if (!eq)
-		return kq_error(err, "'%s' is not KEY=VALUE (keys: name, qemu, image, append, opts, cpus, mem, pin, cgroup,"
-				     " disk, net)", item);
+		return kq_error(err, "'%s' is not KEY=VALUE (keys: name, qemu, image, append, opts, cpus, mem, pin, affinity,"
+				     " cgroup, disk, net)", item);
 	*eq = '\0';
 	char *key = kq_strtrim(item), *value = kq_strtrim(eq + 1);
 	if (!strcmp(key, "name")) {
@@ -93,6 +94,11 @@ static int parse_item(struct ab_arm *arm, char *item, struct kq_err *err)
 		return parse_int(key, value, 64, 1 << 20, &arm->mem_mb, err);
 	} else if (!strcmp(key, "pin")) {
 		return vcpu_pin_parse(value, &arm->pin, err);
+	} else if (!strcmp(key, "affinity")) {
+		cpu_set_t set;
+		if (strcmp(value, "none") && (strlen(value) > 120 || guest_parse_cpulist(value, &set)))
+			return kq_error(err, "affinity takes a CPU list such as 2-6 or none, not '%s'", value);
+		set_str(&arm->affinity, strcmp(value, "none") ? value : "");
 	} else if (!strcmp(key, "net")) {
 		if (!strcmp(value, "user"))
 			arm->net = AB_NET_USER;
@@ -103,8 +109,8 @@ static int parse_item(struct ab_arm *arm, char *item, struct kq_err *err)
 		else
 			return kq_error(err, "net takes user, tap or vhost, not '%s'", value);
 	} else {
-		return kq_error(err, "unknown key '%s' (keys: name, qemu, image, append, opts, cpus, mem, pin, cgroup,"
-				     " disk, net)", key);
+		return kq_error(err, "unknown key '%s' (keys: name, qemu, image, append, opts, cpus, mem, pin, affinity,"
+				     " cgroup, disk, net)", key);
 	}
 	return 0;
 }
@@ -138,6 +144,7 @@ void ab_arm_free(struct ab_arm *arm)
 	free(arm->append);
 	free(arm->cgroup);
 	free(arm->disk_opts);
+	free(arm->affinity);
 	for (size_t i = 0; arm->opts && arm->opts[i]; i++)
 		free(arm->opts[i]);
 	free(arm->opts);
@@ -168,6 +175,8 @@ void ab_arm_describe(const struct ab_arm *arm, char *out, size_t size)
 		vcpu_pin_format(&arm->pin, pin, sizeof(pin));
 		kq_buf_printf(&b, "%spin=%s", b.len ? "; " : "", pin);
 	}
+	if (arm->affinity)
+		kq_buf_printf(&b, "%saffinity=%s", b.len ? "; " : "", arm->affinity[0] ? arm->affinity : "none");
 	if (arm->cgroup)
 		kq_buf_printf(&b, "%scgroup=%s", b.len ? "; " : "", arm->cgroup);
 	if (arm->disk_opts)

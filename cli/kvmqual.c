@@ -46,6 +46,7 @@ static const struct subcommand subcommands[] = {
 	{ "image", cmd_image, "build the benchmark guest image (kernel + initramfs)" },
 	{ "guest", cmd_guest, "boot the guest image and run commands in it" },
 	{ "ab", cmd_ab, "compare two configurations in one session: interleaved rounds, decided per metric" },
+	{ "tune", cmd_tune, "A/B experiments over the settings this host can vary, and the best command line" },
 };
 
 static void usage(FILE *out)
