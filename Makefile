@@ -297,7 +297,9 @@ test-unit: $(TEST_OUT)/unit
 # the suite cross-built, the aarch64 guest image, Debian's arm64 QEMU and
 # tools), in build/lab.  test-lab: the probe in every lab host, then `kvmqual run
 # --accel kvm,tcg` end to end in each KVM-capable one, then two LAVA jobs
-# through lava-run on lab hosts (tests/sections/lava-lab.sh; tens of minutes).
+# through lava-run on lab hosts (tests/sections/lava-lab.sh), then kvmqual ab
+# and tune at length (A/A twenty times, tune here and in the VHE lab host
+# under KVM; tests/sections/ab-long.sh) (an hour or more).
 lab: test-deps
 	$(Q)$(MAKE) --no-print-directory kit ARCH=aarch64
 	$(Q)tests/lab/build-image.sh build/lab
@@ -306,7 +308,7 @@ lab: test-deps
 test-lab: lab
 	$(Q)$(MAKE) --no-print-directory ARCH=$(HOST_ARCH) kvmqual $(TEST_OUT)/fixture_check $(TEST_OUT)/json_get $(TEST_OUT)/tcp_listen
 	$(Q)$(MAKE) --no-print-directory kit ARCH=$(HOST_ARCH)
-	$(Q)TESTS="lab lab-nested kit kit-lab lava-lab" tests/run.sh
+	$(Q)TESTS="lab lab-nested kit kit-lab lava-lab ab-long" tests/run.sh
 
 # ---- fuzzing, benchmarks ----
 

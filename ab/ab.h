@@ -113,6 +113,7 @@ struct ab_env {
 	const char *image;        /* the default image */
 	const char *gic;          /* arm64 under KVM */
 	const char *host_pin;     /* big.LITTLE: every arm's QEMU stays on this cluster unless it pins */
+	const char *isolate_cgroup; /* --isolate: arms without a cgroup of their own run in this one */
 	int cpus, mem_mb;         /* the default guest */
 	struct step_env step;     /* durations and sizes (native_target unused) */
 	const char *scratch_dir;  /* where each arm's scratch disk goes */

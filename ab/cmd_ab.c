@@ -26,7 +26,7 @@ static void usage(FILE *out)
 		"usage: kvmqual ab --a SPEC --b SPEC [--workloads LIST] [--rounds N | [--min-rounds N]\n"
 		"                  [--max-rounds N] [--budget S] [--stable-ci PCT]] [--threshold PCT] [--reruns N]\n"
 		"                  [--boot-every N] [--accel kvm|tcg] [--guest-arch ARCH] [--image DIR] [--cpus N]\n"
-		"                  [--profile quick|standard|full] [--db FILE] [--json] [--junit FILE]\n"
+		"                  [--profile quick|standard|full] [--isolate] [--db FILE] [--json] [--junit FILE]\n"
 		"\n"
 		"Compares two configurations of the benchmark guest in one session: rounds of A\n"
 		"and B interleaved (A B, B A, A B, ...), so that the host's drift hits both alike.\n"
@@ -41,7 +41,9 @@ static void usage(FILE *out)
 		"A change counts when the Wilcoxon signed-rank test of the round pairs gives\n"
 		"p < 0.01 and it exceeds --threshold (2 %%); it is measured again (--reruns, 1)\n"
 		"and counts only when found again.  A fresh guest boots every --boot-every rounds\n"
-		"(1).  Results go into the database (default results/kvmqual.db).\n"
+		"(1).  --isolate runs the arms' QEMU in a CPU cgroup of the highest weight, so that\n"
+		"the machine's other load disturbs them less (it gets less CPU meanwhile; root).\n"
+		"Results go into the database (default results/kvmqual.db).\n"
 		"Exit status: 0 B is not worse, 1 B regressed (or failed), 2 usage errors, a SPEC\n"
 		"that cannot run (checked before anything runs), or A failed; 130/143 interrupted.\n");
 }
@@ -126,6 +128,8 @@ int cmd_ab(int argc, char **argv)
 		env.need_disk |= !strncmp(x.plan.steps[i]->workload, "fio", 3);
 	snprintf(x.title, sizeof(x.title), "kvmqual ab: %s against %s (%s, %s guest)", x.arms[1].name, x.arms[0].name,
 		 env.accel ? env.accel : "-", c.guest_arch);
+	if (!rc)
+		rc = ab_context_isolate(&c, &o, &env);
 	/* Everything an arm needs, QEMU's acceptance included, before a
 	 * single round: a bad SPEC costs seconds, not half an experiment. */
 	if (!rc && ab_check_arms(&env, &x, &err)) {

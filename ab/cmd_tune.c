@@ -28,7 +28,7 @@ static void usage(FILE *out)
 		"usage: kvmqual tune [--settings LIST] [--profile quick|standard|full] [--budget S]\n"
 		"                    [--accel kvm|tcg] [--guest-arch ARCH] [--image DIR] [--cpus N] [--db FILE]\n"
 		"                    [--json] [--junit FILE] [--rounds N | --min-rounds N --max-rounds N]\n"
-		"                    [--threshold PCT] [--reruns N] [--boot-every N]\n"
+		"                    [--threshold PCT] [--reruns N] [--boot-every N] [--isolate]\n"
 		"       kvmqual tune --plan [--sysroot SNAPSHOT] [--json]\n"
 		"\n"
 		"Runs a same-session A/B experiment (kvmqual ab) for each setting this host can\n"
@@ -296,6 +296,8 @@ int cmd_tune(int argc, char **argv)
 			rc = 2;
 		}
 	}
+	if (!rc)
+		rc = ab_context_isolate(&c, &o, &env);
 	if (!rc)
 		rc = ab_context_open(&c, &o, &env, argc, argv);
 	if (rc) {

@@ -40,6 +40,7 @@ int ab_option(struct ab_options *o, int ch, const char *arg, const char *cmd)
 	case AB_OPT_PROFILE: o->profile = arg; return 0;
 	case AB_OPT_WORKLOADS: o->workloads = arg; return 0;
 	case AB_OPT_JSON: o->json = 1; return 0;
+	case AB_OPT_ISOLATE: o->isolate = 1; return 0;
 	case AB_OPT_JUNIT: o->junit = arg; return 0;
 	case AB_OPT_ROUNDS:
 	case AB_OPT_MIN_ROUNDS:
@@ -95,6 +96,7 @@ static const struct option common_opts[] = {
 	{ "threshold", required_argument, NULL, AB_OPT_THRESHOLD },
 	{ "budget", required_argument, NULL, AB_OPT_BUDGET },
 	{ "stable-ci", required_argument, NULL, AB_OPT_STABLE_CI },
+	{ "isolate", no_argument, NULL, AB_OPT_ISOLATE },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -248,6 +250,19 @@ int ab_context_init(struct ab_context *c, const struct ab_options *o, const char
 	return 0;
 }
 
+int ab_context_isolate(struct ab_context *c, const struct ab_options *o, struct ab_env *env)
+{
+	if (!o->isolate)
+		return 0;
+	struct kq_err err;
+	if (cpu_cgroup_create(&c->isolate, &err)) {
+		fprintf(stderr, "kvmqual %s: --isolate: %s\n", c->cmd, err.msg);
+		return 2;
+	}
+	env->isolate_cgroup = c->isolate.path;
+	return 0;
+}
+
 int ab_context_open(struct ab_context *c, const struct ab_options *o, struct ab_env *env, int argc, char **argv)
 {
 	struct kq_err err;
@@ -281,6 +296,7 @@ int ab_context_open(struct ab_context *c, const struct ab_options *o, struct ab_
 void ab_context_close(struct ab_context *c)
 {
 	store_close(c->store);
+	cpu_cgroup_destroy(&c->isolate);
 	if (c->have_probe)
 		probe_free(&c->pr);
 	hostfs_close(c->fs);

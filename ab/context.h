@@ -9,6 +9,7 @@
 
 #include "../lib/hostfs.h"
 #include "../probe/probe.h"
+#include "../runners/cgroup.h"
 #include "ab.h"
 
 /* getopt values of the options both commands take (their own use
@@ -16,12 +17,12 @@
 enum {
 	AB_OPT_DB = 1000, AB_OPT_ACCEL, AB_OPT_ARCH, AB_OPT_IMAGE, AB_OPT_PROFILE, AB_OPT_WORKLOADS, AB_OPT_JSON,
 	AB_OPT_JUNIT, AB_OPT_ROUNDS, AB_OPT_MIN_ROUNDS, AB_OPT_MAX_ROUNDS, AB_OPT_RERUNS, AB_OPT_CPUS,
-	AB_OPT_BOOT_EVERY, AB_OPT_THRESHOLD, AB_OPT_BUDGET, AB_OPT_STABLE_CI,
+	AB_OPT_BOOT_EVERY, AB_OPT_THRESHOLD, AB_OPT_BUDGET, AB_OPT_STABLE_CI, AB_OPT_ISOLATE,
 };
 
 struct ab_options {
 	const char *db, *accel, *guest_arch, *image, *profile, *workloads, *junit;
-	int json;
+	int json, isolate;
 	int rounds, min_rounds, max_rounds, cpus, boot_every;
 	double budget_s, ci_target_pct;
 	struct ab_rule rule;
@@ -45,12 +46,16 @@ struct ab_context {
 	struct probe pr;
 	int have_probe;
 	struct store *store;
+	struct cpu_cgroup isolate;    /* --isolate */
 	volatile sig_atomic_t stop;   /* set by SIGINT and SIGTERM */
 };
 
 /* Checks the common options, probes the host and fills env's defaults
  * (nothing written anywhere).  0, or 2 after saying what is wrong. */
 int ab_context_init(struct ab_context *c, const struct ab_options *o, const char *cmd, struct ab_env *env);
+/* --isolate: the CPU cgroup of the highest weight the arms run in
+ * (env->isolate_cgroup); nothing without it.  0, or 2 after saying why. */
+int ab_context_isolate(struct ab_context *c, const struct ab_options *o, struct ab_env *env);
 /* Opens the store and begins the session (env->store, env->session_id).
  * 0, or 2 after saying why not. */
 int ab_context_open(struct ab_context *c, const struct ab_options *o, struct ab_env *env, int argc, char **argv);

@@ -94,7 +94,7 @@ static void config_for(const struct ab_env *env, const struct ab_arm *arm, struc
 	cfg->append = arm->append;
 	cfg->pin_cpus = !arm->affinity ? env->host_pin : arm->affinity[0] ? arm->affinity : NULL;
 	cfg->vcpu_pin = arm->pin;
-	cfg->cgroup = arm->cgroup;
+	cfg->cgroup = arm->cgroup ? arm->cgroup : env->isolate_cgroup;
 	cfg->extra_opts = arm->opts;
 	/* Every arm through QMP, paused until its vCPU threads are found:
 	 * the same start for all, pinned or not. */
@@ -473,6 +473,7 @@ static char *rule_json(const struct ab_env *env)
 	cJSON_AddStringToObject(r, "test", env->rule.paired ? "wilcoxon-signed-rank" : "mann-whitney");
 	cJSON_AddNumberToObject(r, "reruns", env->rule.reruns);
 	cJSON_AddNumberToObject(r, "boot_every", env->boot_every);
+	cJSON_AddBoolToObject(r, "isolated", env->isolate_cgroup != NULL);
 	char *text = cJSON_PrintUnformatted(r);
 	cJSON_Delete(r);
 	return text;

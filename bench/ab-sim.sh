@@ -22,6 +22,9 @@ collect() {
 	sessions=${1:-8}
 	rounds=${NOISE_ROUNDS:-30}
 	workloads=${NOISE_WORKLOADS:-boot,sysbench-cpu-1t,sysbench-cpu,stream}
+	# Each session's way of running, in turn: isolated (--isolate) or not,
+	# and rounds per guest boot (0: one guest per arm for the session).
+	modes=${NOISE_MODES:-isolate:1 isolate:0}
 	dir=${NOISE_DIR:-/var/tmp/kvmqual-ab-noise}
 	mkdir -p "$dir"
 	db=$dir/noise.db
@@ -29,33 +32,37 @@ collect() {
 	# hours does not touch the collection.
 	cp build/kvmqual "$dir/"
 	rm -rf "$dir/image" && cp -r build/guest/aarch64 "$dir/image"
+	set -- $modes
+	nmodes=$#
 	for i in $(seq "$sessions"); do
-		# Every other session keeps one guest per arm for the whole session
-		# (--boot-every 0), to measure what a boot adds to the noise.
-		every=1
-		[ $((i % 2)) -eq 0 ] && every=${NOISE_BOOT_EVERY_EVEN:-0}
-		echo "collect: session $i of $sessions (boot every $every)" >&2
+		k=$(( (i - 1) % nmodes + 1 ))
+		eval "mode=\${$k}"
+		every=${mode#*:}
+		iso=
+		[ "${mode%%:*}" = isolate ] && iso=--isolate
+		echo "collect: session $i of $sessions ($mode)" >&2
 		"$dir/kvmqual" ab --a default --b default --guest-arch aarch64 --accel tcg --image "$dir/image" \
-			--workloads "$workloads" --rounds "$rounds" --reruns 0 --boot-every "$every" --db "$db" \
+			--workloads "$workloads" --rounds "$rounds" --reruns 0 --boot-every "$every" $iso --db "$db" \
 			>"$dir/session-$i.log" 2>&1 ||
 			echo "collect: session $i ended with status $? (see $dir/session-$i.log)" >&2
 	done
 	dump "$db"
 }
 
-# One line per sample: the session (experiment), whether its guests booted
-# every round, the arm, the round, what, its value, and the host's load
+# One line per sample: the session (experiment), its rounds per boot and
+# whether it was isolated, the arm, the round, what, its value, and the host's load
 # average then (conditions.load1; boots have none).
 dump() {
 	{
-		echo "session,boot_every,arm,round,workload,metric,higher_is_better,value,flags,load1"
+		echo "session,boot_every,isolated,arm,round,workload,metric,higher_is_better,value,flags,load1"
 		sqlite3 -csv "$1" "
-			SELECT x.id, json_extract(x.rule, '\$.boot_every'), s.arm, s.round, s.workload, s.metric,
+			SELECT x.id, json_extract(x.rule, '\$.boot_every'), coalesce(json_extract(x.rule, '\$.isolated'), 0),
+			       s.arm, s.round, s.workload, s.metric,
 			       s.higher_is_better, s.value, coalesce(s.flags, ''),
 			       coalesce(json_extract(s.conditions, '\$.load1'), '')
 			  FROM ab_samples s JOIN ab_experiments x ON x.id = s.experiment_id
 			 WHERE x.status = 'complete' AND s.pass = 0 AND s.value IS NOT NULL
-			 ORDER BY 1, 4, 3, 5, 6"
+			 ORDER BY 1, 5, 4, 6, 7"
 	} >"$data"
 	echo "collect: $(($(wc -l <"$data") - 1)) samples in $data" >&2
 }

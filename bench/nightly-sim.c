@@ -21,6 +21,7 @@
 
 #include "../compare/compare.h"
 #include "../lib/stats.h"
+#include "csv.h"
 
 struct run_samples {
 	long run;
@@ -97,42 +98,6 @@ static double run_load(long run)
 		if (loads[i].run == run)
 			return stats_median(loads[i].v, loads[i].n);
 	return NAN;
-}
-
-/* Splits one CSV line (RFC 4180 quoting, as sqlite3 -csv writes it) in
- * place; returns the field count. */
-static int csv_split(char *line, char **field, int max)
-{
-	int n = 0;
-	char *p = line;
-	while (n < max) {
-		char *out = p;
-		field[n++] = p;
-		if (*p == '"') {
-			char *r = p + 1;
-			for (;;) {
-				if (*r == '"' && r[1] == '"') {
-					*out++ = '"';
-					r += 2;
-				} else if (*r == '"' || !*r) {
-					r += *r == '"';
-					break;
-				} else {
-					*out++ = *r++;
-				}
-			}
-			p = r;
-		} else {
-			while (*p && *p != ',' && *p != '\n' && *p != '\r')
-				out++, p++;
-		}
-		char sep = *p;
-		*out = '\0';
-		if (sep != ',')
-			break;
-		p++;
-	}
-	return n;
 }
 
 static int load(const char *path)

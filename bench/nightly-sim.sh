@@ -61,7 +61,7 @@ simulate() {
 	[ -f "$data" ] || { echo "simulate: no $data (bench/nightly-sim.sh collect)" >&2; exit 2; }
 	nights=${SIM_NIGHTS:-2000}
 	mkdir -p build bench/results
-	gcc -std=gnu11 -O2 -g -Ibuild/deps/include -o build/nightly-sim bench/nightly-sim.c compare/compare.c \
+	gcc -std=gnu11 -O2 -g -Ibuild/deps/include -o build/nightly-sim bench/nightly-sim.c bench/csv.c compare/compare.c \
 		lib/stats.c $(ls store/*.c | grep -v /cmd_) lib/util.c lib/json.c build/deps/lib/libcjson.a -lsqlite3 -lm
 	sim="build/nightly-sim --data $data --nights $nights"
 	runs=$(awk -F, 'NR > 1 {r[$1] = 1} END {print length(r)}' "$data")

@@ -71,6 +71,10 @@ static int read_run(struct store *s, const char *db, const char *run_arg, struct
 	if (r->host_key && store_history(s, r->host_key, keys, nkeys, r->run_id, on_history, r, &herr))
 		fprintf(stderr, "kvmqual report: no history plot: %s\n", herr.msg);
 	report_history_finish(r);
+	/* The host's newest kvmqual tune, for the Tuning section. */
+	r->tuning = kq_xcalloc(1, sizeof(*r->tuning));
+	if (store_tuning_latest(s, r->host_key, r->tuning, &herr))
+		fprintf(stderr, "kvmqual report: no tuning section: %s\n", herr.msg);
 	return 0;
 }
 

@@ -481,6 +481,7 @@ static void body(FILE *out, const struct report *r, const struct report_plots *p
 	numbers(out, r);
 	cost_section(out, r);
 	plots_section(out, r, plots);
+	report_tuning_html(out, r);
 	provenance(out, r);
 	char when[32];
 	time_t now = time(NULL);

@@ -258,6 +258,7 @@ void report_write_markdown(const struct report *r, const struct report_plots *pl
 		}
 	}
 
+	report_tuning_markdown(out, r);
 	fputs("## Provenance\n\n| | |\n| --- | --- |\n", out);
 	char buf[64];
 	kv(out, "host model", r->model);

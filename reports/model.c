@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "../store/store.h"
+#include "../store/read_report.h"
 #include "report.h"
 
 static const char *const accel_names[REPORT_ACCELS] = { "native", "tcg", "kvm" };
@@ -733,6 +734,9 @@ void report_free(struct report *r)
 		free(r->history[i].points);
 	}
 	free(r->history);
+	if (r->tuning)
+		store_tuning_free(r->tuning);
+	free(r->tuning);
 	cJSON_Delete(r->doc);
 	memset(r, 0, sizeof(*r));
 }

@@ -17,6 +17,8 @@
 
 #include "../lib/util.h"
 
+struct store_tuning;
+
 /* Columns of every table and plot, in this order. */
 enum report_accel { REPORT_NATIVE, REPORT_TCG, REPORT_KVM, REPORT_ACCELS };
 const char *report_accel_name(enum report_accel a);   /* "native", "tcg", "kvm" */
@@ -165,6 +167,8 @@ struct report {
 	struct report_history *history; /* one per headline metric with points */
 	size_t history_count;
 	size_t history_runs;            /* distinct runs in the history */
+
+	struct store_tuning *tuning;    /* the host's newest kvmqual tune (store/read_report.h); NULL: none read */
 };
 
 /* Parses an export document holding exactly one run (store_export with a
@@ -255,6 +259,10 @@ char *report_svg_inline(const char *svg, const char *prefix, struct kq_err *err)
 int report_write_html(const struct report *r, const struct report_plots *plots, const char *templates,
 		      FILE *out, struct kq_err *err);
 void report_write_markdown(const struct report *r, const struct report_plots *plots, FILE *out);
+
+/* The "Tuning" section (reports/tuning.c). */
+void report_tuning_html(FILE *out, const struct report *r);
+void report_tuning_markdown(FILE *out, const struct report *r);
 
 /* ---- templates (reports/templates.c, reports/tplcheck.c) ---- */
 

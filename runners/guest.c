@@ -106,6 +106,10 @@ char **guest_qemu_argv(const struct guest_config *cfg, const char *socket_path, 
 	addf(&b, "%d", cfg->cpus > 0 ? cfg->cpus : 1);
 	add(&b, "-nodefaults");
 	add(&b, "-no-user-config");
+	/* Threads named for what they run ("CPU 0/TCG"): /proc shows which
+	 * thread is which vCPU to anyone who looks, not only to QMP. */
+	add(&b, "-name");
+	add(&b, "kvmqual,debug-threads=on");
 	add(&b, "-display");
 	add(&b, "none");
 	add(&b, "-no-reboot");

@@ -106,3 +106,151 @@ int store_history(struct store *s, const char *host_key, const char *const *name
 	free(name);
 	return ret;
 }
+
+/* ---- the newest tune (or A/B session) of a host ---- */
+
+static char *dup_col(sqlite3_stmt *st, int col)
+{
+	const char *t = (const char *)sqlite3_column_text(st, col);
+	return t ? kq_xstrdup(t) : NULL;
+}
+
+static int prepare_bound(struct store *s, const char *sql, int64_t id, sqlite3_stmt **st, struct kq_err *err)
+{
+	if (sqlite3_prepare_v2(s->db, sql, -1, st, NULL) != SQLITE_OK)
+		return store_db_error(s, err, "reading the tuning experiments");
+	sqlite3_bind_int64(*st, 1, id);
+	return 0;
+}
+
+static int read_experiment(struct store *s, int64_t id, struct store_tuning_experiment *x, struct kq_err *err)
+{
+	sqlite3_stmt *st;
+	if (prepare_bound(s, "SELECT name, fragment, status, reason, vcpus FROM ab_arms WHERE experiment_id = ?1"
+			     " ORDER BY arm", id, &st, err))
+		return -1;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		x->arms = kq_xrealloc(x->arms, (x->arm_count + 1) * sizeof(*x->arms));
+		x->arms[x->arm_count++] = (struct store_tuning_arm){ dup_col(st, 0), dup_col(st, 1), dup_col(st, 2),
+								     dup_col(st, 3), dup_col(st, 4) };
+	}
+	sqlite3_finalize(st);
+	if (prepare_bound(s, "SELECT arm, workload, metric, unit, decision, why, higher_is_better, rounds, passes,"
+			     " change_pct, ci_low_pct, ci_high_pct, p FROM ab_results WHERE experiment_id = ?1"
+			     " ORDER BY arm, id", id, &st, err))
+		return -1;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		x->results = kq_xrealloc(x->results, (x->result_count + 1) * sizeof(*x->results));
+		struct store_tuning_result *r = &x->results[x->result_count++];
+		r->arm = sqlite3_column_int(st, 0);
+		r->workload = dup_col(st, 1);
+		r->metric = dup_col(st, 2);
+		r->unit = dup_col(st, 3);
+		r->decision = dup_col(st, 4);
+		r->why = dup_col(st, 5);
+		r->higher_is_better = sqlite3_column_int(st, 6);
+		r->rounds = sqlite3_column_int(st, 7);
+		r->passes = sqlite3_column_int(st, 8);
+		r->change_pct = store_column_double(st, 9);
+		r->ci_low_pct = store_column_double(st, 10);
+		r->ci_high_pct = store_column_double(st, 11);
+		r->p = store_column_double(st, 12);
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
+
+int store_tuning_latest(struct store *s, const char *host_key, struct store_tuning *t, struct kq_err *err)
+{
+	memset(t, 0, sizeof(*t));
+	/* A store from before version 2 has no A/B tables. */
+	int64_t version;
+	if (store_query_int(s, "PRAGMA user_version", &version, "reading the schema version", err))
+		return -1;
+	if (version < 2 || !host_key)
+		return 0;
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db,
+			       "SELECT a.id, a.command, a.started_at, a.status, a.reason, a.accel, a.recommendation"
+			       " FROM ab_sessions a JOIN hosts h ON h.id = a.host_id"
+			       " WHERE h.host_key = ?1 AND a.status != 'running'"
+			       " ORDER BY a.command = 'tune' DESC, a.started_at DESC, a.id DESC LIMIT 1",
+			       -1, &st, NULL) != SQLITE_OK)
+		return store_db_error(s, err, "reading the tuning sessions");
+	sqlite3_bind_text(st, 1, host_key, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		t->session = sqlite3_column_int64(st, 0);
+		t->command = dup_col(st, 1);
+		t->started_at = dup_col(st, 2);
+		t->status = dup_col(st, 3);
+		t->reason = dup_col(st, 4);
+		t->accel = dup_col(st, 5);
+		t->recommendation = dup_col(st, 6);
+	}
+	sqlite3_finalize(st);
+	if (!t->session)
+		return 0;
+	if (prepare_bound(s, "SELECT id, setting, title, status, reason, recommendation, confidence, because,"
+			     " coalesce(recommended_arm, -1), coalesce(rounds, 0)"
+			     " FROM ab_experiments WHERE session_id = ?1 ORDER BY id", t->session, &st, err))
+		return -1;
+	int rc = 0;
+	while (!rc && sqlite3_step(st) == SQLITE_ROW) {
+		t->experiments = kq_xrealloc(t->experiments, (t->count + 1) * sizeof(*t->experiments));
+		struct store_tuning_experiment *x = &t->experiments[t->count++];
+		memset(x, 0, sizeof(*x));
+		x->setting = dup_col(st, 1);
+		x->title = dup_col(st, 2);
+		x->status = dup_col(st, 3);
+		x->reason = dup_col(st, 4);
+		x->recommendation = dup_col(st, 5);
+		x->confidence = dup_col(st, 6);
+		x->because = dup_col(st, 7);
+		x->recommended_arm = sqlite3_column_int(st, 8);
+		x->rounds = sqlite3_column_int(st, 9);
+		rc = read_experiment(s, sqlite3_column_int64(st, 0), x, err);
+	}
+	sqlite3_finalize(st);
+	if (rc)
+		store_tuning_free(t);
+	return rc;
+}
+
+void store_tuning_free(struct store_tuning *t)
+{
+	for (size_t i = 0; i < t->count; i++) {
+		struct store_tuning_experiment *x = &t->experiments[i];
+		free(x->setting);
+		free(x->title);
+		free(x->status);
+		free(x->reason);
+		free(x->recommendation);
+		free(x->confidence);
+		free(x->because);
+		for (size_t a = 0; a < x->arm_count; a++) {
+			free(x->arms[a].name);
+			free(x->arms[a].fragment);
+			free(x->arms[a].status);
+			free(x->arms[a].reason);
+			free(x->arms[a].vcpus);
+		}
+		free(x->arms);
+		for (size_t k = 0; k < x->result_count; k++) {
+			struct store_tuning_result *r = &x->results[k];
+			free(r->workload);
+			free(r->metric);
+			free(r->unit);
+			free(r->decision);
+			free(r->why);
+		}
+		free(x->results);
+	}
+	free(t->experiments);
+	free(t->command);
+	free(t->started_at);
+	free(t->status);
+	free(t->reason);
+	free(t->accel);
+	free(t->recommendation);
+	memset(t, 0, sizeof(*t));
+}

@@ -28,4 +28,33 @@ typedef int (*store_history_fn)(const struct store_history_point *p, void *ctx);
 int store_history(struct store *s, const char *host_key, const char *const *names, size_t count,
 		  int64_t up_to_run, store_history_fn fn, void *ctx, struct kq_err *err);
 
+/* The newest kvmqual tune of a host (or, when it had none, its newest
+ * kvmqual ab), for the report's "Tuning" section.  Strings are malloc'd. */
+struct store_tuning_arm {
+	char *name, *fragment, *status, *reason, *vcpus;
+};
+struct store_tuning_result {
+	int arm;
+	char *workload, *metric, *unit, *decision, *why;
+	int higher_is_better, rounds, passes;
+	double change_pct, ci_low_pct, ci_high_pct, p;
+};
+struct store_tuning_experiment {
+	char *setting, *title, *status, *reason, *recommendation, *confidence, *because;
+	int recommended_arm;   /* -1: none */
+	int rounds;
+	struct store_tuning_arm *arms;
+	size_t arm_count;
+	struct store_tuning_result *results;
+	size_t result_count;
+};
+struct store_tuning {
+	int64_t session;       /* 0: the host has none (or the store predates them) */
+	char *command, *started_at, *status, *reason, *accel, *recommendation;
+	struct store_tuning_experiment *experiments;
+	size_t count;
+};
+int store_tuning_latest(struct store *s, const char *host_key, struct store_tuning *t, struct kq_err *err);
+void store_tuning_free(struct store_tuning *t);
+
 #endif

@@ -27,7 +27,7 @@ PROBE=${KVMQUAL_TEST_PROBE:-$B/probe}
 CHECK=$TT/fixture_check
 KQ=${KVMQUAL_TEST_KVMQUAL:-$B/kvmqual}
 JG=$TT/json_get
-TESTS=${TESTS:-unit fixture malformed dtbs cli live cross lab kit guest run measure report matrix publish browser compare nightly hostile hostile-store lava sanitizers}
+TESTS=${TESTS:-unit fixture malformed dtbs cli live cross lab kit guest run measure report matrix publish browser compare nightly hostile hostile-store lava ab sanitizers}
 tmp=$(mktemp -d /tmp/kvmqual-test.XXXXXX)
 # What ASan and UBSan find (in the unit tests and the test tools always, in
 # kvmqual and the probe of build-san) goes to files here, so that a finding
