@@ -227,6 +227,7 @@ int ab_context_init(struct ab_context *c, const struct ab_options *o, const char
 	env->step.fio_mib = prof->fio_mib;
 	env->step.stream_elements = prof->stream_elements;
 	env->step.stream_passes = prof->stream_passes;
+	env->step.host_emulated = c->pr.host.emulated;
 	env->scratch_dir = c->dbdir;
 	env->rule = o->rule;
 	env->rounds = o->rounds;
