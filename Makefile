@@ -342,6 +342,8 @@ bench:
 	$(Q)bench/matrix.sh
 	$(Q)bench/harness.sh
 	$(Q)bench/nightly-sim.sh simulate
+	$(Q)bench/ab-sim.sh simulate
+	$(Q)bench/tune.sh
 	$(Q)if [ -n "$${KVMQUAL_BASE:-}" ]; then bench/measure.sh; else echo "bench: bench/measure.sh skipped (set KVMQUAL_BASE to a kvmqual from before issue 17)"; fi
 
 # ---- the main job ----

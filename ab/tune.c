@@ -171,7 +171,7 @@ int tune_settings(const struct tune_host *h, const char *only, struct ab_experim
 		pinning(h, x);
 	}
 	if (wanted(only, "vcpus")) {
-		x = add(xs, count, "vcpus", "the guest's vCPU count", "sysbench-cpu,boot", "sysbench-cpu.events_per_second");
+		x = add(xs, count, "vcpus", "the guest's vCPU count", "sysbench-cpu", "sysbench-cpu.events_per_second");
 		vcpus(h, x);
 	}
 	if (wanted(only, "aio")) {

@@ -99,37 +99,41 @@ void vcpu_cpulist_format(const cpu_set_t *set, char *out, size_t size)
 	}
 }
 
+int vcpu_threads_parse(const cJSON *ret, pid_t *tids, size_t max, size_t *count, struct kq_err *err)
+{
+	*count = 0;
+	if (!cJSON_IsArray(ret))
+		return kq_error(err, "QMP query-cpus-fast: not an array");
+	for (size_t i = 0; i < max; i++)
+		tids[i] = 0;
+	const cJSON *cpu;
+	cJSON_ArrayForEach(cpu, ret) {
+		const cJSON *idx = cJSON_GetObjectItemCaseSensitive(cpu, "cpu-index");
+		const cJSON *tid = cJSON_GetObjectItemCaseSensitive(cpu, "thread-id");
+		if (!cJSON_IsNumber(idx) || !cJSON_IsNumber(tid) || !(idx->valuedouble >= 0) ||
+		    !(idx->valuedouble < (double)max) || !(tid->valuedouble >= 1) || !(tid->valuedouble <= 4194304))
+			return kq_error(err, "QMP query-cpus-fast: a CPU without a usable cpu-index and thread-id"
+					     " (or more than %zu vCPUs)", max);
+		size_t i = (size_t)idx->valuedouble;
+		tids[i] = (pid_t)tid->valuedouble;
+		if (i + 1 > *count)
+			*count = i + 1;
+	}
+	for (size_t i = 0; i < *count; i++)
+		if (tids[i] <= 0)
+			return kq_error(err, "QMP query-cpus-fast: no thread for vCPU %zu", i);
+	if (!*count)
+		return kq_error(err, "QMP query-cpus-fast: no vCPUs");
+	return 0;
+}
+
 int vcpu_threads(struct qmp *q, pid_t *tids, size_t max, size_t *count, struct kq_err *err)
 {
 	*count = 0;
 	cJSON *ret;
 	if (qmp_execute(q, "query-cpus-fast", NULL, 10000, &ret, err))
 		return -1;
-	int rc = 0;
-	if (!cJSON_IsArray(ret)) {
-		rc = kq_error(err, "QMP query-cpus-fast: not an array");
-	} else {
-		const cJSON *cpu;
-		cJSON_ArrayForEach(cpu, ret) {
-			const cJSON *idx = cJSON_GetObjectItemCaseSensitive(cpu, "cpu-index");
-			const cJSON *tid = cJSON_GetObjectItemCaseSensitive(cpu, "thread-id");
-			if (!cJSON_IsNumber(idx) || !cJSON_IsNumber(tid) || idx->valuedouble < 0 ||
-			    idx->valuedouble >= (double)max || tid->valuedouble < 1 || tid->valuedouble > 4194304) {
-				rc = kq_error(err, "QMP query-cpus-fast: a CPU without a usable cpu-index and thread-id"
-						   " (or more than %zu vCPUs)", max);
-				break;
-			}
-			size_t i = (size_t)idx->valuedouble;
-			tids[i] = (pid_t)tid->valuedouble;
-			if (i + 1 > *count)
-				*count = i + 1;
-		}
-		for (size_t i = 0; !rc && i < *count; i++)
-			if (tids[i] <= 0)
-				rc = kq_error(err, "QMP query-cpus-fast: no thread for vCPU %zu", i);
-		if (!rc && !*count)
-			rc = kq_error(err, "QMP query-cpus-fast: no vCPUs");
-	}
+	int rc = vcpu_threads_parse(ret, tids, max, count, err);
 	cJSON_Delete(ret);
 	return rc;
 }

@@ -38,6 +38,10 @@ int vcpu_pin_set_for(const struct vcpu_pin *pin, size_t index, cpu_set_t *set);
 
 /* The vCPU thread ids, by cpu-index, from QMP query-cpus-fast. */
 int vcpu_threads(struct qmp *q, pid_t *tids, size_t max, size_t *count, struct kq_err *err);
+/* The same from the command's "return" member (exposed for tests and
+ * fuzzing): every entry needs a cpu-index below max and a thread-id, and
+ * every index below the highest one a thread.  0, or -1 with err. */
+int vcpu_threads_parse(const cJSON *ret, pid_t *tids, size_t max, size_t *count, struct kq_err *err);
 
 /* Pins each thread as pin says, then reads every thread's affinity back
  * from /proc/PID/task/TID/status and checks it is what was asked: -1 with

@@ -94,6 +94,13 @@ mkdir -p "$seeds/targets"
 cp runners/targets.conf "$seeds/targets/shipped.conf"
 printf 'cpu tcg sysbench-cpu-1t.events_per_second >= 1e3 e/s\r\nnet kvm iperf3-g2h-tap.gbps > 0.5 Gbit/s # x\n' >"$seeds/targets/crlf.conf"
 printf 'boot kvm boot.total_ms < 2000 ms\n# a\000b\nx kvm y.z >= 1 %%\n' >"$seeds/targets/nul.conf"
+# kvmqual ab: byte 0 picks SPEC, workload list, pin list, QMP reply, /proc status.
+mkdir -p "$seeds/ab"
+printf "\000qemu=/usr/bin/qemu-system-aarch64; opts=-smp 2 -name 'a b'; pin=each:1,0; net=vhost" >"$seeds/ab/spec"
+printf '\001boot,sysbench-cpu-1t,stream' >"$seeds/ab/plan"
+printf '\002each:3,1-2' >"$seeds/ab/pin"
+printf '\003[{"cpu-index":0,"thread-id":1234,"qom-path":"/machine/unattached/device[0]"},{"cpu-index":1,"thread-id":1235}]' >"$seeds/ab/qmp"
+printf '\004Name:\tCPU 0/TCG\nCpus_allowed:\t2\nCpus_allowed_list:\t1\n' >"$seeds/ab/status"
 find "$seeds" -type f -size 0 -delete
 failed=0
 for target in "$@"; do
