@@ -14,6 +14,7 @@
 #  - A/A: identical arms (both at 30 %), no change, exit 0;
 #  - a variant that stops booting mid-experiment: recorded failed with the
 #    reason, a clear verdict, exit 1;
+#  - SIGTERM in the middle: exit 143, stored interrupted, no QEMU left;
 #  - the report's Tuning section shows the experiment (kvmqual tune itself
 #    runs in ab-long, make test-lab);
 #  - the phone snapshot's cluster sets (tune --plan --sysroot).
@@ -212,6 +213,33 @@ else
 	fi
 
 	ab_took "the failing variant"
+
+	# ---- SIGTERM: stored as interrupted, no QEMU left behind ----
+	"$KQ" ab $abq --a default --b default --workloads sysbench-cpu-1t --rounds 50 --boot-every 0 \
+		--db "$ad/term.db" >"$ad/term.out" 2>"$ad/term.err" &
+	ab_kq=$!
+	i=0
+	# Until two samples are stored (both arms running), at most two minutes.
+	while [ $i -lt 1200 ] && kill -0 "$ab_kq" 2>/dev/null; do
+		n=$(sqlite3 "$ad/term.db" "SELECT count(*) FROM ab_samples" 2>/dev/null)
+		[ "${n:-0}" -ge 2 ] && break
+		sleep 0.1
+		i=$((i + 1))
+	done
+	qemus=$(pgrep -P "$ab_kq" | tr '\n' ' ')
+	kill -TERM "$ab_kq"
+	wait "$ab_kq"
+	rc=$?
+	ab_kq=
+	left=
+	for q in $qemus; do kill -0 "$q" 2>/dev/null && left="$left $q"; done
+	st=$(sqlite3 "$ad/term.db" "SELECT status FROM ab_sessions" 2>&1)
+	if [ $rc -eq 143 ] && [ "$st" = interrupted ] && [ -n "$qemus" ] && [ -z "$left" ] &&
+		grep -q '^verdict: interrupted' "$ad/term.out"; then
+		pass ab/sigterm-stops-cleanly
+	else
+		fail ab/sigterm-stops-cleanly "exit $rc, session '$st', QEMUs '$qemus', left '$left': $(tail -c 400 "$ad/term.out") $(tail -c 300 "$ad/term.err")"
+	fi
 
 	# ---- the report shows the experiment (its Tuning section) ----
 	if [ -f "$ad/slow.db" ]; then
