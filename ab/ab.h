@@ -35,6 +35,8 @@ struct ab_rule {
 	double threshold_pct;  /* a change counts only beyond this */
 	int paired;            /* 1: Wilcoxon signed-rank on the round pairs; 0: Mann-Whitney */
 	int reruns;            /* a changed metric is measured again up to this many times */
+	int pool;              /* 1: a re-run's pairs join the earlier passes' and the rule decides on
+				* them all; 0: each re-run must decide the same on its own */
 };
 void ab_rule_default(struct ab_rule *r);
 

@@ -19,6 +19,7 @@ void ab_rule_default(struct ab_rule *r)
 	r->threshold_pct = 2;
 	r->paired = 1;
 	r->reruns = 1;
+	r->pool = 0;
 }
 
 static const char *const decision_names[] = {

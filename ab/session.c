@@ -290,40 +290,43 @@ static void add_sample(struct session *s, int arm, int pass, int round, const ch
 		fprintf(stderr, "kvmqual: %s\n", err.msg);
 }
 
-/* The pairs (arm 0's value, arm's value) of a metric in a pass, by round. */
-static size_t pairs_of(const struct session *s, size_t metric, int pass, int arm, double **ref, double **val)
+/* The pairs (arm 0's value, arm's value) of a metric in passes from..to,
+ * by pass and round. */
+static size_t pairs_of(const struct session *s, size_t metric, int from, int to, int arm, double **ref, double **val)
 {
 	int max_round = -1;
 	for (size_t i = 0; i < s->nsamples; i++)
-		if (s->samples[i].pass == pass && s->samples[i].metric == metric && s->samples[i].round > max_round)
+		if (s->samples[i].pass >= from && s->samples[i].pass <= to && s->samples[i].metric == metric &&
+		    s->samples[i].round > max_round)
 			max_round = s->samples[i].round;
-	size_t n = 0, rounds = (size_t)(max_round + 1);
-	*ref = kq_xcalloc(rounds + 1, sizeof(double));
-	*val = kq_xcalloc(rounds + 1, sizeof(double));
-	for (int r = 0; r <= max_round; r++) {
-		double a = NAN, b = NAN;
-		for (size_t i = 0; i < s->nsamples; i++) {
-			const struct sample *x = &s->samples[i];
-			if (x->pass != pass || x->metric != metric || x->round != r)
-				continue;
-			if (x->arm == 0)
-				a = x->value;
-			else if (x->arm == arm)
-				b = x->value;
+	size_t n = 0, slots = (size_t)(max_round + 1) * (size_t)(to - from + 1);
+	*ref = kq_xcalloc(slots + 1, sizeof(double));
+	*val = kq_xcalloc(slots + 1, sizeof(double));
+	for (int pass = from; pass <= to; pass++)
+		for (int r = 0; r <= max_round; r++) {
+			double a = NAN, b = NAN;
+			for (size_t i = 0; i < s->nsamples; i++) {
+				const struct sample *x = &s->samples[i];
+				if (x->pass != pass || x->metric != metric || x->round != r)
+					continue;
+				if (x->arm == 0)
+					a = x->value;
+				else if (x->arm == arm)
+					b = x->value;
+			}
+			if (!isnan(a) && !isnan(b)) {
+				(*ref)[n] = a;
+				(*val)[n] = b;
+				n++;
+			}
 		}
-		if (!isnan(a) && !isnan(b)) {
-			(*ref)[n] = a;
-			(*val)[n] = b;
-			n++;
-		}
-	}
 	return n;
 }
 
-static void decide(const struct session *s, size_t metric, int pass, int arm, struct ab_verdict *v)
+static void decide(const struct session *s, size_t metric, int from, int to, int arm, struct ab_verdict *v)
 {
 	double *ref, *val;
-	size_t n = pairs_of(s, metric, pass, arm, &ref, &val);
+	size_t n = pairs_of(s, metric, from, to, arm, &ref, &val);
 	ab_decide(ref, val, n, s->metrics[metric].higher_is_better, &s->env->rule, v);
 	free(ref);
 	free(val);
@@ -422,7 +425,7 @@ static int precise_enough(const struct session *s, int pass, const int *arms, si
 			if (arms[k] == 0)
 				continue;
 			struct ab_verdict v;
-			decide(s, m, pass, arms[k], &v);
+			decide(s, m, pass, pass, arms[k], &v);
 			if (isnan(v.ci_lo) || (v.ci_hi - v.ci_lo) / 2 > s->env->ci_target_pct)
 				return 0;
 		}
@@ -472,6 +475,7 @@ static char *rule_json(const struct ab_env *env)
 	cJSON_AddNumberToObject(r, "threshold_pct", env->rule.threshold_pct);
 	cJSON_AddStringToObject(r, "test", env->rule.paired ? "wilcoxon-signed-rank" : "mann-whitney");
 	cJSON_AddNumberToObject(r, "reruns", env->rule.reruns);
+	cJSON_AddBoolToObject(r, "pooled", env->rule.pool);
 	cJSON_AddNumberToObject(r, "boot_every", env->boot_every);
 	cJSON_AddBoolToObject(r, "isolated", env->isolate_cgroup != NULL);
 	char *text = cJSON_PrintUnformatted(r);
@@ -537,7 +541,7 @@ int ab_run(const struct ab_env *env, struct ab_experiment *x, struct kq_err *err
 			snprintf(r->metric, sizeof(r->metric), "%s", s.metrics[m].metric);
 			snprintf(r->unit, sizeof(r->unit), "%s", s.metrics[m].unit);
 			r->higher_is_better = s.metrics[m].higher_is_better;
-			decide(&s, m, 0, (int)a, &r->first);
+			decide(&s, m, 0, 0, (int)a, &r->first);
 			r->final = r->first;
 			r->passes = 1;
 		}
@@ -586,21 +590,23 @@ int ab_run(const struct ab_env *env, struct ab_experiment *x, struct kq_err *err
 				if (r->passes != pass || (r->final.decision != AB_WORSE && r->final.decision != AB_BETTER))
 					continue;
 				size_t m = metric_index(&s, r->workload, r->metric, r->unit, r->higher_is_better);
+				/* Pooled: on every pass's pairs so far; else on the
+				 * re-run's alone, which must agree. */
 				struct ab_verdict v;
-				decide(&s, m, pass, (int)r->arm, &v);
+				decide(&s, m, env->rule.pool ? 0 : pass, pass, (int)r->arm, &v);
 				r->passes = pass + 1;
 				char first[160], again[160];
 				describe_verdict(&r->first, first, sizeof(first));
 				describe_verdict(&v, again, sizeof(again));
 				if (v.decision == r->first.decision) {
 					r->final = v;
-					snprintf(r->final.why, sizeof(r->final.why), "found again in re-run %d (first pass: %s)",
-						 pass, first);
+					snprintf(r->final.why, sizeof(r->final.why), "%s re-run %d (first pass: %s)",
+						 env->rule.pool ? "still so with" : "found again in", pass, first);
 				} else {
 					r->final = v;
 					r->final.decision = AB_SAME;
-					snprintf(r->final.why, sizeof(r->final.why), "not confirmed: first pass %s; re-run %d %s",
-						 first, pass, again);
+					snprintf(r->final.why, sizeof(r->final.why), "not confirmed: first pass %s; %s %d %s",
+						 first, env->rule.pool ? "with re-run" : "re-run", pass, again);
 				}
 			}
 		}

@@ -207,10 +207,15 @@ static void simulate(struct sim *sm)
 				ab_decide(ref, arm, n, metrics[m].higher, &sm->rule, &v);
 				keep_change(&sm->c[m], k, v.change_pct);
 				for (int rr = 1; rr <= sm->rule.reruns && (v.decision == AB_WORSE || v.decision == AB_BETTER); rr++) {
+					/* The re-run: the next window alone, or every window so
+					 * far pooled (ref and arm still hold the earlier ones). */
+					size_t at = sm->rule.pool ? n : 0;
 					size_t n2 = window(x, start + rr * sm->rounds, sm->rounds, metrics[m].higher, shifts[k], swap,
-							   ref, arm);
+							   ref + at, arm + at);
+					if (sm->rule.pool)
+						n += n2;
 					struct ab_verdict again;
-					ab_decide(ref, arm, n2, metrics[m].higher, &sm->rule, &again);
+					ab_decide(ref, arm, sm->rule.pool ? n : n2, metrics[m].higher, &sm->rule, &again);
 					if (again.decision != v.decision)
 						v.decision = AB_SAME;
 				}
@@ -451,7 +456,7 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: ab-sim --data FILE [--experiments N] [--rounds R] [--threshold PCT] [--reruns N]\n"
-		"              [--unpaired] [--alpha A] [--isolated 0|1] [--boot-every N] [--seed S]\n"
+		"              [--unpaired] [--pool|--confirm] [--alpha A] [--isolated 0|1] [--boot-every N] [--seed S]\n"
 		"              [--only SUBSTRING] (--brief LABEL | --metrics | --noise | --nightly LABEL)\n");
 	exit(2);
 }
@@ -482,6 +487,10 @@ int main(int argc, char **argv)
 			sm->rule.alpha = atof(argv[++i]);
 		else if (!strcmp(a, "--unpaired"))
 			sm->rule.paired = 0;
+		else if (!strcmp(a, "--pool"))
+			sm->rule.pool = 1;
+		else if (!strcmp(a, "--confirm"))
+			sm->rule.pool = 0;
 		else if (!strcmp(a, "--isolated") && v)
 			sm->filter.isolated = atoi(argv[++i]);
 		else if (!strcmp(a, "--boot-every") && v)

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "../../ab/ab.h"
+#include "../../lib/hostfs.h"
 #include "../../lib/stats.h"
 #include "../../store/ab.h"
 #include "test.h"
@@ -287,4 +288,132 @@ TEST(ab_store_migrates_and_records)
 	CHECK_INT(system(cmd), 0);
 	free(cmd);
 	free(db);
+}
+
+/* tune's settings from the probe of a big.LITTLE phone snapshot. */
+TEST(ab_tune_settings_phone)
+{
+	struct kq_err err;
+	struct hostfs *fs = hostfs_open_snapshot("tests/fixtures/snapshots/phone-pkvm-like", &err);
+	CHECK(fs != NULL);
+	if (!fs)
+		return;
+	struct probe pr;
+	struct probe_options opt = { .skip_smoke = 1 };
+	CHECK_INT(probe_run(&pr, fs, &opt, &err), 0);
+	CHECK_INT(pr.host.cluster_count, 3);
+	struct tune_host h = { .guest_arch = "aarch64", .accel = "kvm", .vcpus = 5, .online_cpus = 8,
+			       .cluster_count = pr.host.cluster_count, .clusters = pr.host.clusters,
+			       .pin_cluster = pr.host.pin_cluster, .o_direct = 1 };
+	snprintf(h.vhost_why, sizeof(h.vhost_why), "no /dev/vhost-net here");
+	struct ab_experiment *xs;
+	size_t n;
+	CHECK_INT(tune_settings(&h, NULL, &xs, &n, &err), 0);
+	CHECK_INT(n, 5);
+	CHECK_STR(xs[0].setting, "pinning");
+	CHECK_INT(xs[0].narms, 4);
+	/* Free, then each cluster, fastest core first, QEMU and its vCPUs there. */
+	CHECK_STR(xs[0].arms[0].affinity, "");
+	CHECK_INT(xs[0].arms[0].pin.mode, VCPU_PIN_NONE);
+	static const char *const want[][2] = { { "Cortex-X4", "7" }, { "Cortex-A720", "2-6" }, { "Cortex-A520", "0-1" } };
+	for (size_t i = 0; i < 3; i++) {
+		const struct ab_arm *a = &xs[0].arms[i + 1];
+		CHECK_STR(a->name, want[i][0]);
+		CHECK_STR(a->affinity, want[i][1]);
+		CHECK_INT(a->pin.mode, VCPU_PIN_ALL);
+		CHECK_STR(a->pin.cpus, want[i][1]);
+		CHECK(strstr(a->fragment, "taskset -c") != NULL);
+	}
+	CHECK_STR(xs[1].setting, "vcpus");
+	CHECK_INT(xs[1].narms, 3);
+	CHECK_INT(xs[1].arms[0].cpus, 5);
+	CHECK_INT(xs[1].arms[1].cpus, 1);
+	CHECK_INT(xs[1].arms[2].cpus, 2);
+	CHECK_STR(xs[2].setting, "aio");
+	CHECK_STR(xs[2].arms[2].disk_opts, "cache=none,aio=io_uring");
+	CHECK_STR(xs[3].setting, "vhost");
+	CHECK_INT(xs[3].status, AB_SKIPPED);
+	CHECK_STR(xs[3].reason, "no /dev/vhost-net here");
+	CHECK_INT(xs[4].status, AB_SKIPPED);
+	for (size_t i = 0; i < n; i++)
+		ab_experiment_free(&xs[i]);
+	free(xs);
+	/* A homogeneous host: a host CPU per vCPU against free; a subset. */
+	h.cluster_count = 1;
+	h.vcpus = 2;
+	h.online_cpus = 2;
+	CHECK_INT(tune_settings(&h, "pinning,vcpus", &xs, &n, &err), 0);
+	CHECK_INT(n, 2);
+	CHECK_STR(xs[0].arms[1].name, "per-vcpu");
+	CHECK_INT(xs[0].arms[1].pin.mode, VCPU_PIN_EACH);
+	CHECK_STR(xs[0].arms[1].pin.cpus, "0,1");
+	for (size_t i = 0; i < n; i++)
+		ab_experiment_free(&xs[i]);
+	free(xs);
+	CHECK_INT(tune_settings(&h, "pinning,turbo", &xs, &n, &err), -1);
+	CHECK(strstr(err.msg, "'turbo' is none of") != NULL);
+	probe_free(&pr);
+	hostfs_close(fs);
+}
+
+/* tune's advice from results: a better arm, no difference, unclear. */
+static void result(struct ab_experiment *x, size_t arm, enum ab_decision d, double change, double lo, double hi,
+		   int passes)
+{
+	x->results = realloc(x->results, (x->nresults + 1) * sizeof(*x->results));
+	struct ab_result *r = &x->results[x->nresults++];
+	memset(r, 0, sizeof(*r));
+	r->arm = arm;
+	snprintf(r->workload, sizeof(r->workload), "sysbench-cpu");
+	snprintf(r->metric, sizeof(r->metric), "events_per_second");
+	r->higher_is_better = 1;
+	r->final.decision = d;
+	r->final.change_pct = change;
+	r->final.ci_lo = lo;
+	r->final.ci_hi = hi;
+	r->final.p = 0.001;
+	r->passes = passes;
+}
+
+TEST(ab_tune_advice)
+{
+	struct ab_rule rule;
+	ab_rule_default(&rule);
+	struct ab_experiment x;
+	memset(&x, 0, sizeof(x));
+	snprintf(x.primary, sizeof(x.primary), "sysbench-cpu.events_per_second");
+	x.arms = calloc(3, sizeof(*x.arms));
+	x.narms = 3;
+	snprintf(x.arms[0].name, sizeof(x.arms[0].name), "free");
+	snprintf(x.arms[1].name, sizeof(x.arms[1].name), "A720");
+	snprintf(x.arms[2].name, sizeof(x.arms[2].name), "X4");
+	/* Two better, the larger gain wins, found again: confirmed. */
+	result(&x, 1, AB_BETTER, 12, 9, 15, 2);
+	result(&x, 2, AB_BETTER, 6, 3, 9, 2);
+	tune_recommend(&x, &rule);
+	CHECK_INT(x.recommended, 1);
+	CHECK_STR(x.confidence, "confirmed");
+	CHECK(strstr(x.because, "+12.0 % [+9.0, +15.0] against free") != NULL);
+	/* Everything within the threshold: keep the reference, no difference. */
+	x.nresults = 0;
+	result(&x, 1, AB_SAME, 0.5, -1.5, 1.8, 1);
+	result(&x, 2, AB_SAME, -0.2, -1.9, 1.1, 1);
+	tune_recommend(&x, &rule);
+	CHECK_INT(x.recommended, 0);
+	CHECK_STR(x.confidence, "no difference");
+	/* Wide intervals: unclear; a worse arm is named. */
+	x.nresults = 0;
+	result(&x, 1, AB_SAME, 4, -10, 20, 1);
+	result(&x, 2, AB_WORSE, -30, -35, -25, 2);
+	tune_recommend(&x, &rule);
+	CHECK_INT(x.recommended, 0);
+	CHECK_STR(x.confidence, "unclear");
+	CHECK(strstr(x.because, "X4 -30.0 %") != NULL);
+	/* A failed reference: no advice. */
+	x.arms[0].failed = 1;
+	snprintf(x.arms[0].why, sizeof(x.arms[0].why), "the guest did not boot");
+	tune_recommend(&x, &rule);
+	CHECK_INT(x.recommended, -1);
+	CHECK_STR(x.confidence, "none");
+	ab_experiment_free(&x);
 }
