@@ -26,7 +26,7 @@ static void arm(struct ab_experiment *x, const char *name, const char *spec, con
 }
 
 static struct ab_experiment *add(struct ab_experiment **xs, size_t *n, const char *setting, const char *title,
-				 const char *workloads, const char *primary)
+				 const char *plan, const char *primary)
 {
 	*xs = kq_xrealloc(*xs, (*n + 1) * sizeof(**xs));
 	struct ab_experiment *x = &(*xs)[(*n)++];
@@ -35,7 +35,7 @@ static struct ab_experiment *add(struct ab_experiment **xs, size_t *n, const cha
 	snprintf(x->title, sizeof(x->title), "%s", title);
 	snprintf(x->primary, sizeof(x->primary), "%s", primary);
 	struct kq_err err;
-	if (ab_plan_parse(&x->plan, workloads, &err))
+	if (ab_plan_parse(&x->plan, plan, &err))
 		abort(); /* tune's own plans name real steps */
 	x->recommended = -1;
 	return x;
