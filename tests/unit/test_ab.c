@@ -92,6 +92,10 @@ TEST(ab_plan_labels)
 	CHECK(p.steps[0]->one_thread);
 	CHECK_INT(ab_plan_parse(&p, "boot,dhrystone", &err), -1);
 	CHECK(strstr(err.msg, "'dhrystone' is none of: boot sysbench-cpu") != NULL);
+	CHECK(strstr(err.msg, "stress-ng-cpu") != NULL && strstr(err.msg, "balloon") == NULL);
+	/* Measured once per guest by kvmqual run, not in rounds. */
+	CHECK_INT(ab_plan_parse(&p, "vmm-memory", &err), -1);
+	CHECK(strstr(err.msg, "'vmm-memory' is none of") != NULL);
 	CHECK_INT(ab_plan_parse(&p, ",", &err), -1);
 	CHECK(strstr(err.msg, "no workloads") != NULL);
 }

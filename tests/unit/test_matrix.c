@@ -170,7 +170,7 @@ TEST(matrix_store_readonly_refusals)
 	store_close(s);
 	sql(newer, "PRAGMA user_version = 9;");
 	CHECK(store_open_readonly(newer, &err) == NULL);
-	CHECK(strstr(err.msg, "schema version 9 is newer than this kvmqual knows (2)") != NULL);
+	CHECK(strstr(err.msg, "schema version 9 is newer than this kvmqual knows (3)") != NULL);
 	free(missing);
 	free(empty);
 	free(junk);
