@@ -121,7 +121,7 @@ else
 		[ "$(date +%s)" -lt "$deadline" ]; do sleep 1; done
 	cut=$($kit_ssh -p "$kit_port" root@127.0.0.1 'f= i=0; while [ -z "$f" ] && [ $i -lt 120 ]; do
 			for p in /proc/[0-9]*; do
-				case "$(tr "\000" " " < $p/cmdline 2>/dev/null)" in "sh kvmqual-kit/run fol""low "*) f=${p#/proc/} ;; esac
+				case "$(tr "\000" " " 2>/dev/null <$p/cmdline)" in "sh kvmqual-kit/run fol""low "*) f=${p#/proc/} ;; esac
 			done; [ -n "$f" ] || sleep 1; i=$((i + 1)); done
 		[ -n "$f" ] || { echo "no follow"; exit 1; }
 		set -- $(cat /proc/$f/stat); s=$4; set -- $(cat /proc/$s/stat); d=$4
