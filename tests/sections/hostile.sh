@@ -248,7 +248,7 @@ system('touch $ho/pwned-nl')
 	ho_spoof hardware -e 's/"pid":5591,"boot_id":"[^"]*"/"pid":4242,"boot_id":"00000000-1111-2222-3333-444444444444"/' \
 		-e 's/"page_size":4096,"cpus":2,/"page_size":4096,"cpus":8,/'
 	ho_spoof noprobe -e 's/"pid":5591,"boot_id":"[^"]*"/"pid":4242,"boot_id":"00000000-1111-2222-3333-444444444444"/' \
-		-e 's/^"probe":{.*},$/"probe":null,/'
+		-e 's/^"probe":{.*},\("provenance":.*\)$/"probe":null,\1/'
 	ho_spoof otherhost -e 's/"soc":"AMD EPYC","kernel_release":"6.18.44-fc-v657","page_size":4096,"cpus"/"soc":"Other SoC","kernel_release":"6.18.44-fc-v657","page_size":4096,"cpus"/'
 	# ho_mx NAME WANT-ROWS WANT-TEXT ARGS...: the matrix of ARGS has that
 	# many rows and a provenance mark saying WANT-TEXT.
