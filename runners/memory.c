@@ -127,6 +127,15 @@ static int cmp_long(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+long memory_hugepage_dir_kb(const char *name)
+{
+	long v;
+	char rest[8];
+	if (sscanf(name, "hugepages-%ldk%7s", &v, rest) == 2 && !strcmp(rest, "B") && v > 0)
+		return v;
+	return -1;
+}
+
 size_t memory_hugepage_sizes(const char *root, long *kb, size_t max)
 {
 	char path[512];
@@ -135,9 +144,8 @@ size_t memory_hugepage_sizes(const char *root, long *kb, size_t max)
 	size_t n = 0;
 	struct dirent *de;
 	while (d && (de = readdir(d)) && n < max) {
-		long v;
-		char rest[8];
-		if (sscanf(de->d_name, "hugepages-%ldk%7s", &v, rest) == 2 && !strcmp(rest, "B") && v > 0)
+		long v = memory_hugepage_dir_kb(de->d_name);
+		if (v > 0)
 			kb[n++] = v;
 	}
 	if (d)
@@ -146,7 +154,7 @@ size_t memory_hugepage_sizes(const char *root, long *kb, size_t max)
 	return n;
 }
 
-static void size_text(long kb, char *buf, size_t size)
+void memory_size_text(long kb, char *buf, size_t size)
 {
 	if (kb >= 1048576 && kb % 1048576 == 0)
 		snprintf(buf, size, "%ldG", kb / 1048576);
@@ -173,7 +181,7 @@ int memory_hugepages_free(const char *root, long kb, long need_pages, char *why,
 {
 	const char *r = strcmp(root, "/") ? root : "";
 	char path[512], size[16];
-	size_text(kb, size, sizeof(size));
+	memory_size_text(kb, size, sizeof(size));
 	snprintf(path, sizeof(path), "%s/sys/kernel/mm/hugepages/hugepages-%ldkB/free_hugepages", r, kb);
 	FILE *f = fopen(path, "r");
 	if (!f) {
@@ -182,7 +190,7 @@ int memory_hugepages_free(const char *root, long kb, long need_pages, char *why,
 		char list[96] = "";
 		for (size_t i = 0; i < n; i++) {
 			char s[16];
-			size_text(sizes[i], s, sizeof(s));
+			memory_size_text(sizes[i], s, sizeof(s));
 			snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", i ? ", " : "", s);
 		}
 		snprintf(why, why_size, "this kernel offers no %s huge pages (it has: %s)", size, n ? list : "none");
@@ -192,8 +200,15 @@ int memory_hugepages_free(const char *root, long kb, long need_pages, char *why,
 	if (fscanf(f, "%ld", &free_pages) != 1)
 		free_pages = -1;
 	fclose(f);
+	return memory_hugepages_enough(kb, free_pages, need_pages, why, why_size);
+}
+
+int memory_hugepages_enough(long kb, long free_pages, long need_pages, char *why, size_t why_size)
+{
 	if (free_pages >= need_pages)
 		return 1;
+	char size[16];
+	memory_size_text(kb, size, sizeof(size));
 	snprintf(why, why_size,
 		 "%ld huge pages of %s are free, the guest needs %ld: reserve them as root with "
 		 "'echo %ld > /sys/kernel/mm/hugepages/hugepages-%ldkB/nr_hugepages' (or hugepagesz=%s hugepages=%ld "

@@ -38,8 +38,16 @@ size_t memory_hugepage_sizes(const char *root, long *kb, size_t max);
 /* Whether need_pages huge pages of kb KiB are free: 1, or 0 with why
  * saying what is missing and how to reserve them. */
 int memory_hugepages_free(const char *root, long kb, long need_pages, char *why, size_t why_size);
+/* The same from a count already read (a snapshot's, through hostfs):
+ * free_pages < 0 when unknown. */
+int memory_hugepages_enough(long kb, long free_pages, long need_pages, char *why, size_t why_size);
+/* "hugepages-2048kB" (a directory of sys/kernel/mm/hugepages) -> 2048;
+ * -1 for other names. */
+long memory_hugepage_dir_kb(const char *name);
 /* "2M", "64K", "1G" -> KiB; -1 when not a size. */
 long memory_parse_size_kb(const char *text);
+/* KiB -> "2M", "64K", "1G" (the largest unit that divides it). */
+void memory_size_text(long kb, char *buf, size_t size);
 
 struct balloon_result {
 	double target_mib;        /* the guest's memory with the balloon inflated */
