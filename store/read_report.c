@@ -163,11 +163,14 @@ static int read_experiment(struct store *s, int64_t id, struct store_tuning_expe
 int store_tuning_latest(struct store *s, const char *host_key, struct store_tuning *t, struct kq_err *err)
 {
 	memset(t, 0, sizeof(*t));
-	/* A store from before version 2 has no A/B tables. */
-	int64_t version;
-	if (store_query_int(s, "PRAGMA user_version", &version, "reading the schema version", err))
+	/* A store from before the A/B tables (version 3), opened read-only and
+	 * so not migrated, has no tuning to show: asked by the table, not by
+	 * the version's number. */
+	int64_t tables;
+	if (store_query_int(s, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'ab_sessions'", &tables,
+			    "looking for the A/B tables", err))
 		return -1;
-	if (version < 2 || !host_key)
+	if (!tables || !host_key)
 		return 0;
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(s->db,

@@ -16,7 +16,8 @@
 #    reason, a clear verdict, exit 1;
 #  - SIGTERM in the middle: exit 143, stored interrupted, no QEMU left;
 #  - the report's Tuning section shows the experiment (kvmqual tune itself
-#    runs in ab-long, make test-lab);
+#    runs in ab-long, make test-lab); stores from before the A/B tables
+#    (version 1 and 2, read-only): no tuning and nothing on stderr;
 #  - the phone snapshot's cluster sets (tune --plan --sysroot).
 # A few minutes.  Sourced by tests/run.sh (pass, fail, skip, $tmp, $KQ, $JG).
 
@@ -263,6 +264,29 @@ else
 		skip ab/report-tuning-section "no experiment was stored (no CPU cgroups here)"
 	fi
 	ab_took "run and report"
+
+	# ---- stores from before the A/B tables: no tuning, silently ----
+	# The fixtures (version 1) and one taken to version 2 (run_sources) by
+	# store/schema.sql's own version-2 text; report opens them read-only.
+	cp tests/fixtures/results/x86-pvm-host.db "$ad/v2.db"
+	{ awk '/^-- version 2:/ {on = 1} /^-- version 3:/ {on = 0} on' store/schema.sql; echo 'PRAGMA user_version = 2;'; } |
+		sqlite3 "$ad/v2.db"
+	bad=
+	for db in tests/fixtures/results/*.db "$ad/v2.db"; do
+		"$KQ" report --db "$db" --out "$ad/old-report" >/dev/null 2>"$ad/old-report.err"
+		rc=$?
+		if [ $rc -gt 1 ] || [ -s "$ad/old-report.err" ] ||
+			! grep -q '^No `kvmqual tune` of this host in the database' "$ad/old-report/report.md"; then
+			bad="$bad; $db: exit $rc, $(head -c 300 "$ad/old-report.err")"
+		fi
+		rm -rf "$ad/old-report"
+	done
+	if [ -z "$bad" ] && [ "$(sqlite3 "$ad/v2.db" 'PRAGMA user_version')" = 2 ] &&
+		[ "$(sqlite3 "$ad/v2.db" "SELECT count(*) FROM sqlite_master WHERE name = 'run_sources'")" = 1 ]; then
+		pass ab/report-old-stores-no-tuning-silently
+	else
+		fail ab/report-old-stores-no-tuning-silently "${bad#; } (v2.db at version $(sqlite3 "$ad/v2.db" 'PRAGMA user_version'))"
+	fi
 
 	# ---- a big.LITTLE phone's clusters ----
 	"$KQ" tune --plan --json --sysroot tests/fixtures/snapshots/phone-pkvm-like >"$ad/phone.json" 2>"$ad/phone.err"

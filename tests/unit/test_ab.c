@@ -14,6 +14,7 @@
 #include "../../lib/hostfs.h"
 #include "../../lib/stats.h"
 #include "../../store/ab.h"
+#include "../../store/read_report.h"
 #include "test.h"
 
 TEST(ab_spec_items)
@@ -288,6 +289,61 @@ TEST(ab_store_migrates_and_records)
 	CHECK(s != NULL);
 	store_close(s);
 	CHECK_INT(sql_one(db, "SELECT count(*) FROM ab_sessions WHERE status = 'interrupted'"), 1);
+	cmd = kq_xasprintf("rm -rf %s", dir);
+	CHECK_INT(system(cmd), 0);
+	free(cmd);
+	free(db);
+}
+
+/* The report's Tuning section on stores from before the A/B tables, opened
+ * read-only (not migrated): no tuning, no error.  Version 1 is this host's
+ * fixture; version 2 (run_sources) is that fixture taken to version 2 by
+ * store/schema.sql's own version-2 text, as the kvmqual of then did. */
+TEST(ab_tuning_without_ab_tables)
+{
+	struct kq_err err = { "" };
+	struct store_tuning t;
+	struct store *s = store_open_readonly("tests/fixtures/results/x86-pvm-host.db", &err);
+	CHECK(s != NULL);
+	if (!s)
+		return;
+	CHECK_INT(store_tuning_latest(s, "any host", &t, &err), 0);
+	CHECK_INT(t.session, 0);
+	store_tuning_free(&t);
+	store_close(s);
+
+	char dir[] = "/tmp/kvmqual-ab-v2.XXXXXX";
+	CHECK(mkdtemp(dir) != NULL);
+	char *db = kq_xasprintf("%s/v2.db", dir);
+	char *cmd = kq_xasprintf("cp tests/fixtures/results/x86-pvm-host.db %s", db);
+	CHECK_INT(system(cmd), 0);
+	free(cmd);
+	char *schema;
+	size_t len;
+	CHECK_INT(kq_read_file("store/schema.sql", 1u << 20, &schema, &len, &err), 0);
+	char *v2 = strstr(schema, "\n-- version 2:"), *v3 = v2 ? strstr(v2, "\n-- version 3:") : NULL;
+	CHECK(v2 && v3);
+	if (v2 && v3) {
+		*v3 = '\0';
+		char *sql = kq_xasprintf("%s;\nPRAGMA user_version = 2;", v2);
+		sqlite3 *h;
+		CHECK_INT(sqlite3_open(db, &h), SQLITE_OK);
+		CHECK_INT(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK);
+		sqlite3_close(h);
+		free(sql);
+	}
+	free(schema);
+	CHECK_INT(sql_one(db, "PRAGMA user_version"), 2);
+	CHECK_INT(sql_one(db, "SELECT count(*) FROM sqlite_master WHERE name = 'run_sources'"), 1);
+	s = store_open_readonly(db, &err);
+	CHECK(s != NULL);
+	if (s) {
+		CHECK_INT(store_tuning_latest(s, "any host", &t, &err), 0);
+		CHECK_INT(t.session, 0);
+		store_tuning_free(&t);
+		store_close(s);
+	}
+	CHECK_INT(sql_one(db, "PRAGMA user_version"), 2); /* read-only: not migrated */
 	cmd = kq_xasprintf("rm -rf %s", dir);
 	CHECK_INT(system(cmd), 0);
 	free(cmd);
