@@ -83,15 +83,18 @@ struct ab_arm {
 	struct vcpu_pin pin;
 	char *affinity;          /* the CPUs QEMU's process may run on: NULL the experiment's default
 				  * (big.LITTLE: the probe's cluster), "" any */
+	long hugepage_kb;        /* guest RAM on huge pages of this size (KiB); 0: QEMU's default memory */
 	char fragment[400];      /* the QEMU command line (or what around it) this arm stands for */
 	/* Filled while it runs. */
 	int failed;
 	char why[900];
 	char vcpus[300];         /* where each vCPU thread may run, read from /proc at its last boot */
+	long page_kb_seen;       /* hugepages: the page size of guest RAM in QEMU's smaps at its last boot */
 };
 
 /* Adds the items of one SPEC to an arm: KEY=VALUE items separated by ';'
- * (name, qemu, image, append, opts, cpus, mem, pin, cgroup, disk, net);
+ * (name, qemu, image, append, opts, cpus, mem, pin, affinity, cgroup, disk,
+ * net, hugepages);
  * "default" or "" adds nothing.  0, or -1 with err naming the item. */
 int ab_arm_parse(struct ab_arm *arm, const char *spec, struct kq_err *err);
 void ab_arm_free(struct ab_arm *arm);
@@ -205,7 +208,21 @@ struct tune_host {
 	int can_vhost;                   /* /dev/vhost-net too */
 	char vhost_why[200];             /* why not, when not */
 	int o_direct;                    /* the scratch disks' file system takes O_DIRECT */
+	int mem_mb;                      /* the default guest's memory */
+	/* Huge page sizes (KiB) with enough free pages for the guest's memory,
+	 * and, for the sizes without, what is missing and how to reserve them
+	 * (tune_host_hugepages). */
+	long hugepage_kb[4];
+	size_t hugepage_count;
+	char hugepage_why[1000];
+	char hugepage_missing[48];       /* those sizes: "32M" */
 };
+
+struct hostfs;
+/* Fills h's huge page sizes from the host's sys/kernel/mm/hugepages (live
+ * or a snapshot): 2 MB, and 64 KB and 32 MB where the kernel offers them
+ * (arm64's contiguous sizes), each when its free pages hold h->mem_mb. */
+void tune_host_hugepages(struct tune_host *h, const struct hostfs *fs);
 
 /* The settings kvmqual tune tries on this host, in the order it tries them,
  * each an experiment whose arm 0 is QEMU's default (no pinning, aio=threads,

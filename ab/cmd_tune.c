@@ -38,7 +38,8 @@ static void usage(FILE *out)
 		"  vcpus      the guest's vCPU count\n"
 		"  aio        the disk's AIO: threads, native, io_uring (cache=none)\n"
 		"  vhost      vhost-net on or off (tap networking; root, /dev/vhost-net)\n"
-		"  hugepages  guest memory on huge pages, or not\n"
+		"  hugepages  guest memory on huge pages (2M; 64K, 32M where offered), or not:\n"
+		"             each size whose free pages hold the guest (reserve them first)\n"
 		"A setting the host cannot vary is skipped with the reason.  --settings picks\n"
 		"some (comma-separated).  --budget bounds the whole (seconds; quick 480,\n"
 		"standard 1800, full 3600), shared among the settings.  --plan prints the\n"
@@ -51,12 +52,14 @@ static void usage(FILE *out)
 /* What tune needs to know of the host, from the probe (and the live
  * system's devices unless it is a snapshot). */
 static void tune_host_from(struct tune_host *h, const struct probe *pr, const struct hostfs *fs, int live,
-			   const char *guest_arch, const char *accel, int vcpus, const char *scratch_dir)
+			   const char *guest_arch, const char *accel, int vcpus, int mem_mb, const char *scratch_dir)
 {
 	memset(h, 0, sizeof(*h));
 	h->guest_arch = guest_arch;
 	h->accel = accel;
 	h->vcpus = vcpus;
+	h->mem_mb = mem_mb;
+	tune_host_hugepages(h, fs);
 	h->online_cpus = (int)pr->host.cpus;
 	if (h->online_cpus < 1)
 		h->online_cpus = live ? (int)sysconf(_SC_NPROCESSORS_ONLN) : 1;
@@ -100,6 +103,8 @@ static void print_plan(FILE *out, const struct ab_experiment *xs, size_t n)
 			ab_arm_describe(&x->arms[a], what, sizeof(what));
 			fprintf(out, "           %-14s %s%s\n", x->arms[a].name, what, a == 0 ? "  (reference)" : "");
 		}
+		if (x->reason[0])
+			fprintf(out, "           note: %s\n", x->reason);
 	}
 }
 
@@ -112,7 +117,8 @@ static cJSON *plan_json(const struct ab_experiment *xs, size_t n)
 		cJSON_AddStringToObject(o, "setting", x->setting);
 		cJSON_AddStringToObject(o, "title", x->title);
 		cJSON_AddStringToObject(o, "status", x->status == AB_SKIPPED ? "skipped" : "planned");
-		if (x->status == AB_SKIPPED)
+		/* A planned setting's reason is a note (huge page sizes left out). */
+		if (x->reason[0])
 			cJSON_AddStringToObject(o, "reason", x->reason);
 		else
 			cJSON_AddNullToObject(o, "reason");
@@ -160,8 +166,19 @@ static int plan_only(const struct ab_options *o, const char *sysroot, const char
 		vcpus = 8;
 	if (vcpus < 1)
 		vcpus = 1;
+	/* The profile's guest memory, which the huge pages must hold. */
+	int mem_mb = 0;
+	for (size_t i = 0; i < run_profile_count; i++)
+		if (!strcmp(run_profiles[i].name, o->profile))
+			mem_mb = run_profiles[i].guest_mem_mb;
+	if (!mem_mb) {
+		fprintf(stderr, "kvmqual tune: --profile takes quick, standard or full, not '%s'\n", o->profile);
+		probe_free(&pr);
+		hostfs_close(fs);
+		return 2;
+	}
 	struct tune_host h;
-	tune_host_from(&h, &pr, fs, !sysroot, arch, accel, vcpus, NULL);
+	tune_host_from(&h, &pr, fs, !sysroot, arch, accel, vcpus, mem_mb, NULL);
 	struct ab_experiment *xs;
 	size_t n;
 	int rc = 0;
@@ -292,7 +309,7 @@ int cmd_tune(int argc, char **argv)
 	size_t n = 0;
 	struct kq_err err;
 	if (!rc) {
-		tune_host_from(&h, &c.pr, c.fs, 1, c.guest_arch, c.accel, env.cpus, c.dbdir);
+		tune_host_from(&h, &c.pr, c.fs, 1, c.guest_arch, c.accel, env.cpus, env.mem_mb, c.dbdir);
 		if (tune_settings(&h, only, &xs, &n, &err)) {
 			fprintf(stderr, "kvmqual tune: --settings: %s\n", err.msg);
 			rc = 2;
@@ -333,7 +350,8 @@ int cmd_tune(int argc, char **argv)
 			e.budget_s = fmax(30, (o.budget_s - spent) / (double)(left ? left : 1));
 			left--;
 			if (!o.json || env.tty)
-				fprintf(stderr, "tune: %s (%zu arms, about %.0f s)\n", x->setting, x->narms, e.budget_s);
+				fprintf(stderr, "tune: %s (%zu arms, about %.0f s)%s%s\n", x->setting, x->narms, e.budget_s,
+					x->reason[0] ? "; note: " : "", x->reason);
 			check_arms(&e, x);
 		}
 		if (x->status == AB_SKIPPED || c.stop) {

@@ -34,8 +34,11 @@ void ab_print_table(FILE *out, const struct ab_env *env, const struct ab_experim
 	for (size_t a = 0; a < x->narms; a++) {
 		char what[600];
 		ab_arm_describe(&x->arms[a], what, sizeof(what));
-		fprintf(out, "  %-6s %s%s%s%s%s\n", x->arms[a].name, a == 0 ? "(reference) " : "", what,
-			x->arms[a].vcpus[0] ? "; vCPUs on " : "", x->arms[a].vcpus,
+		char pages[64] = "";
+		if (x->arms[a].page_kb_seen > 0)
+			snprintf(pages, sizeof(pages), "; guest RAM on %ld KiB pages", x->arms[a].page_kb_seen);
+		fprintf(out, "  %-6s %s%s%s%s%s%s\n", x->arms[a].name, a == 0 ? "(reference) " : "", what,
+			x->arms[a].vcpus[0] ? "; vCPUs on " : "", x->arms[a].vcpus, pages,
 			x->arms[a].failed ? "  FAILED" : "");
 	}
 	if (x->status == AB_SKIPPED) {
@@ -115,6 +118,11 @@ cJSON *ab_experiment_json(const struct ab_env *env, const struct ab_experiment *
 		else
 			cJSON_AddNullToObject(o, "why");
 		cJSON_AddStringToObject(o, "vcpus", arm->vcpus);
+		/* hugepages=SIZE: the page size QEMU's smaps showed under guest RAM. */
+		if (arm->page_kb_seen > 0)
+			cJSON_AddNumberToObject(o, "guest_page_kb", (double)arm->page_kb_seen);
+		else
+			cJSON_AddNullToObject(o, "guest_page_kb");
 		cJSON_AddItemToArray(arms, o);
 	}
 	cJSON *results = cJSON_AddArrayToObject(e, "results");

@@ -21,6 +21,7 @@
 #include <cjson/cJSON.h>
 
 #include "../runners/guest.h"
+#include "../runners/memory.h"
 #include "../runners/netns.h"
 #include "../runners/setup.h"
 #include "ab.h"
@@ -101,6 +102,7 @@ static void config_for(const struct ab_env *env, const struct ab_arm *arm, struc
 	cfg->vcpu_pin = arm->pin;
 	cfg->cgroup = arm->cgroup ? arm->cgroup : env->isolate_cgroup;
 	cfg->extra_opts = arm->opts;
+	cfg->hugepage_kb = arm->hugepage_kb;
 	/* Every arm through QMP, paused until its vCPU threads are found:
 	 * the same start for all, pinned or not. */
 	cfg->qmp = 1;
@@ -217,12 +219,49 @@ static int check_arm(const struct ab_env *env, const struct ab_arm *arm, struct 
 	return 0;
 }
 
+static long arm_mem_kb(const struct ab_env *env, const struct ab_arm *arm)
+{
+	return (long)(arm->mem_mb ? arm->mem_mb : env->mem_mb) * 1024;
+}
+
+/* Huge pages: guest RAM a whole number of pages, and that many free
+ * besides those of the arms before it on the same size (the arms' guests
+ * are up at the same time).  QEMU alone would only say it cannot allocate. */
+static int check_hugepages(const struct ab_env *env, const struct ab_experiment *x, size_t a, struct kq_err *err)
+{
+	const struct ab_arm *arm = &x->arms[a];
+	long kb = arm->hugepage_kb;
+	if (!kb)
+		return 0;
+	char size[16], why[600];
+	memory_size_text(kb, size, sizeof(size));
+	/* First whether the kernel has the size at all (zero pages needed). */
+	if (!memory_hugepages_free("/", kb, 0, why, sizeof(why)))
+		return kq_error(err, "hugepages=%s: %s", size, why);
+	if (arm_mem_kb(env, arm) % kb)
+		return kq_error(err, "hugepages=%s: the guest's %ld MiB are not a whole number of %s pages", size,
+				arm_mem_kb(env, arm) / 1024, size);
+	long need = 0;
+	int others = 0;
+	for (size_t k = 0; k <= a; k++)
+		if (x->arms[k].hugepage_kb == kb) {
+			need += arm_mem_kb(env, &x->arms[k]) / kb;
+			others += k < a;
+		}
+	if (!memory_hugepages_free("/", kb, need, why, sizeof(why)))
+		return kq_error(err, "hugepages=%s: %s%s", size, why,
+				others ? " (for every arm on these pages: their guests are up at the same time)" : "");
+	return 0;
+}
+
 int ab_check_arms(const struct ab_env *env, struct ab_experiment *x, struct kq_err *err)
 {
 	for (size_t a = 0; a < x->narms; a++) {
 		struct ab_arm *arm = &x->arms[a];
 		struct kq_err aerr;
 		int rc = check_arm(env, arm, &aerr);
+		if (!rc)
+			rc = check_hugepages(env, x, a, &aerr);
 		if (!rc) {
 			/* QEMU itself: the arm's whole command line, started paused. */
 			struct arm_state st;
@@ -375,6 +414,25 @@ static void arm_failed(struct session *s, int a, const char *fmt, ...)
 		fprintf(stderr, "%s%s failed: %s\n", s->env->tty ? "\r\033[K" : "", arm->name, arm->why);
 }
 
+/* Huge pages verified, not assumed: QEMU's smaps must show guest RAM on
+ * pages of the arm's size.  0, or -1 with why. */
+static int check_pages(struct ab_arm *arm, const struct guest *g, char *why, size_t size)
+{
+	struct vmm_memory m;
+	struct kq_err err;
+	if (vmm_memory_read(g->pid, g->mem_mb, &m, &err)) {
+		snprintf(why, size, "%s", err.msg);
+		return -1;
+	}
+	arm->page_kb_seen = m.guest_page_kb;
+	if (m.guest_page_kb != arm->hugepage_kb) {
+		snprintf(why, size, "guest RAM is on %ld KiB pages in QEMU's smaps, not the %ld KiB huge pages asked for",
+			 m.guest_page_kb, arm->hugepage_kb);
+		return -1;
+	}
+	return 0;
+}
+
 /* One round of arm a: its guest (booted afresh when due), each step once. */
 static int one_round(struct session *s, int a, int pass, int round, const struct ab_plan *plan)
 {
@@ -393,6 +451,11 @@ static int one_round(struct session *s, int a, int pass, int round, const struct
 		}
 		st->up = 1;
 		vcpus_text(&st->g, arm->vcpus, sizeof(arm->vcpus));
+		char why[400];
+		if (arm->hugepage_kb && check_pages(arm, &st->g, why, sizeof(why))) {
+			arm_failed(s, a, "pass %d, round %d: %s", pass + 1, round + 1, why);
+			return -1;
+		}
 		if (plan->boot)
 			add_sample(s, a, pass, round, "boot", "total_ms", "ms", 0,
 				   (double)(st->g.ready.host_ns - st->g.exec_ns) / 1e6, NULL, NULL);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "../runners/guest.h"
+#include "../runners/memory.h"
 #include "ab.h"
 
 /* Appends the words of QEMU options to *vec (NULL-terminated), split at
@@ -68,7 +69,7 @@ static int parse_item(struct ab_arm *arm, char *item, struct kq_err *err)
 	char *eq = strchr(item, '=');
 	if (!eq)
 		return kq_error(err, "'%s' is not KEY=VALUE (keys: name, qemu, image, append, opts, cpus, mem, pin, affinity,"
-				     " cgroup, disk, net)", item);
+				     " cgroup, disk, net, hugepages)", item);
 	*eq = '\0';
 	char *key = kq_strtrim(item), *value = kq_strtrim(eq + 1);
 	if (!strcmp(key, "name")) {
@@ -108,9 +109,17 @@ static int parse_item(struct ab_arm *arm, char *item, struct kq_err *err)
 			arm->net = AB_NET_VHOST;
 		else
 			return kq_error(err, "net takes user, tap or vhost, not '%s'", value);
+	} else if (!strcmp(key, "hugepages")) {
+		/* Whether pages of that size are reserved is the check's
+		 * question (session.c): the host may change until then. */
+		long kb = !strcmp(value, "off") ? 0 : memory_parse_size_kb(value);
+		if (kb < 0)
+			return kq_error(err, "hugepages takes a page size such as 2M, 64K or 32M, or off, not '%s'",
+					value);
+		arm->hugepage_kb = kb;
 	} else {
 		return kq_error(err, "unknown key '%s' (keys: name, qemu, image, append, opts, cpus, mem, pin, affinity,"
-				     " cgroup, disk, net)", key);
+				     " cgroup, disk, net, hugepages)", key);
 	}
 	return 0;
 }
@@ -183,6 +192,11 @@ void ab_arm_describe(const struct ab_arm *arm, char *out, size_t size)
 		kq_buf_printf(&b, "%sdisk=%s", b.len ? "; " : "", arm->disk_opts);
 	if (arm->net != AB_NET_USER)
 		kq_buf_printf(&b, "%snet=%s", b.len ? "; " : "", arm->net == AB_NET_TAP ? "tap" : "vhost");
+	if (arm->hugepage_kb) {
+		char text[16];
+		memory_size_text(arm->hugepage_kb, text, sizeof(text));
+		kq_buf_printf(&b, "%shugepages=%s", b.len ? "; " : "", text);
+	}
 	snprintf(out, size, "%s", b.len ? b.data : "defaults");
 	kq_buf_free(&b);
 }

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../lib/hostfs.h"
+#include "../runners/memory.h"
 #include "ab.h"
 
 const char *const tune_setting_names[] = { "pinning", "vcpus", "aio", "vhost", "hugepages", NULL };
@@ -142,6 +144,93 @@ static void vhost(const struct tune_host *h, struct ab_experiment *x)
 	arm(x, "vhost-on", "net=vhost", "-netdev tap,...,vhost=on");
 }
 
+void tune_host_hugepages(struct tune_host *h, const struct hostfs *fs)
+{
+	h->hugepage_count = 0;
+	h->hugepage_why[0] = h->hugepage_missing[0] = '\0';
+	struct kq_buf why, missing;
+	kq_buf_init(&why);
+	kq_buf_init(&missing);
+	/* kvmqual run's sizes, smallest first: arm64's contiguous 64 KB, 2 MB,
+	 * arm64's 32 MB; 1 GB pages rarely fit a test guest. */
+	char **names = NULL;
+	size_t n = hostfs_list(fs, "sys/kernel/mm/hugepages", &names);
+	int offered[3] = { 0, 0, 0 };
+	static const long tried[3] = { 64, 2048, 32768 };
+	for (size_t i = 0; i < n; i++)
+		for (size_t k = 0; k < 3; k++)
+			offered[k] |= memory_hugepage_dir_kb(names[i]) == tried[k];
+	hostfs_free_list(names);
+	long mem_kb = (long)h->mem_mb * 1024;
+	for (size_t k = 0; k < 3; k++) {
+		if (!offered[k])
+			continue;
+		long kb = tried[k];
+		char size[16], one[600];
+		memory_size_text(kb, size, sizeof(size));
+		char *path = kq_xasprintf("sys/kernel/mm/hugepages/hugepages-%ldkB/free_hugepages", kb);
+		char *line = hostfs_read_line(fs, path);
+		free(path);
+		char *end = NULL;
+		long free_pages = line ? strtol(line, &end, 10) : -1;
+		if (!line || end == line || *end || free_pages < 0) {
+			free_pages = -1;
+			snprintf(one, sizeof(one), "%s pages: no readable free_hugepages (a snapshot may not record it)", size);
+		}
+		free(line);
+		if (mem_kb > 0 && mem_kb % kb == 0 && free_pages >= 0 &&
+		    memory_hugepages_enough(kb, free_pages, mem_kb / kb, one, sizeof(one))) {
+			if (h->hugepage_count < KQ_ARRAY_SIZE(h->hugepage_kb))
+				h->hugepage_kb[h->hugepage_count++] = kb;
+			continue;
+		}
+		if (mem_kb <= 0 || mem_kb % kb)
+			snprintf(one, sizeof(one), "%s pages: the guest's %d MiB are not a whole number of them", size,
+				 h->mem_mb);
+		kq_buf_printf(&why, "%s%s", why.len ? "; " : "", one);
+		kq_buf_printf(&missing, "%s%s", missing.len ? ", " : "", size);
+	}
+	if (!n)
+		kq_buf_printf(&why, "this kernel offers no huge pages (no sys/kernel/mm/hugepages: CONFIG_HUGETLBFS)");
+	else if (!why.len && !h->hugepage_count)
+		kq_buf_printf(&why, "this kernel offers none of the sizes tune tries (2M, and 64K or 32M on arm64)");
+	snprintf(h->hugepage_why, sizeof(h->hugepage_why), "%s", why.len ? why.data : "");
+	snprintf(h->hugepage_missing, sizeof(h->hugepage_missing), "%s", missing.len ? missing.data : "");
+	kq_buf_free(&why);
+	kq_buf_free(&missing);
+}
+
+/* Guest RAM on huge pages of each size with enough free pages, against
+ * QEMU's default memory (anonymous, transparent huge pages where the host
+ * gives them). */
+static void hugepages(const struct tune_host *h, struct ab_experiment *x)
+{
+	if (!h->hugepage_count) {
+		skip(x, "%s", h->hugepage_why[0] ? h->hugepage_why : "no huge page sizes known (tune_host_hugepages)");
+		return;
+	}
+	arm(x, "default", "", "guest RAM as QEMU allocates it (anonymous memory; transparent huge pages where the host "
+		"gives them)");
+	for (size_t i = 0; i < h->hugepage_count; i++) {
+		char size[16], name[24], spec[40], frag[400];
+		memory_size_text(h->hugepage_kb[i], size, sizeof(size));
+		snprintf(name, sizeof(name), "huge-%s", size);
+		snprintf(spec, sizeof(spec), "hugepages=%s", size);
+		snprintf(frag, sizeof(frag), "-object memory-backend-memfd,id=mem,size=%dM,hugetlb=on,hugetlbsize=%s "
+			 "-machine memory-backend=mem (with %ld pages of %s reserved: sys/kernel/mm/hugepages/"
+			 "hugepages-%ldkB/nr_hugepages)", h->mem_mb, size, (long)h->mem_mb * 1024 / h->hugepage_kb[i], size,
+			 h->hugepage_kb[i]);
+		arm(x, name, spec, frag);
+	}
+	/* The sizes without enough pages: named in the title, why in the
+	 * reason (a note until the experiment runs). */
+	if (h->hugepage_missing[0]) {
+		snprintf(x->title + strlen(x->title), sizeof(x->title) - strlen(x->title), " (left out: %s)",
+			 h->hugepage_missing);
+		snprintf(x->reason, sizeof(x->reason), "%s", h->hugepage_why);
+	}
+}
+
 int tune_settings(const struct tune_host *h, const char *only, struct ab_experiment **xs, size_t *count,
 		  struct kq_err *err)
 {
@@ -187,7 +276,7 @@ int tune_settings(const struct tune_host *h, const char *only, struct ab_experim
 	if (wanted(only, "hugepages")) {
 		x = add(xs, count, "hugepages", "guest memory on huge pages, or not", "stream,sysbench-cpu-1t",
 			"stream.triad_mbps");
-		skip(x, "kvmqual cannot back guest memory with huge pages yet: that comes with issue 17 (branch measure)");
+		hugepages(h, x);
 	}
 	return 0;
 }

@@ -1,6 +1,11 @@
 # ab: kvmqual ab and kvmqual tune for real, under TCG with the aarch64 guest.
 #  - bad input: a SPEC naming a missing QEMU or image, options QEMU refuses,
 #    bad values: exit 2 before anything runs (no database made), the SPEC named;
+#  - huge pages: a size the kernel lacks, or too few free pages of it: exit 2
+#    with how to reserve them; as root, 2 MB pages reserved for the test (and
+#    given back): B's guest RAM on them, seen here while it runs (the pool's
+#    pages taken) and as the tool verified them in QEMU's smaps; a QEMU that
+#    drops the hugetlb options fails that arm with the reason;
 #  - pinning: a guest's vCPU threads pinned to CPU 0, to CPU 1 and left free,
 #    read from /proc/PID/task/*/status here while the guest runs (QEMU names
 #    them "CPU N/TCG"), and as the tool itself verified them;
@@ -21,11 +26,28 @@
 #  - the phone snapshot's cluster sets (tune --plan --sysroot).
 # A few minutes.  Sourced by tests/run.sh (pass, fail, skip, $tmp, $KQ, $JG).
 
-ab_cg_a= ab_cg_b= ab_kq=
+ab_cg_a= ab_cg_b= ab_kq= ab_hp_added=0
+ab_hp=/sys/kernel/mm/hugepages/hugepages-2048kB
 ab_cleanup() {
 	[ -n "$ab_kq" ] && kill "$ab_kq" 2>/dev/null
 	for g in "$ab_cg_a" "$ab_cg_b"; do [ -n "$g" ] && [ -d "$g" ] && rmdir "$g" 2>/dev/null; done
+	ab_hugepages_give_back
 	ab_cg_a= ab_cg_b= ab_kq=
+}
+
+# The 2 MB pages this section reserved, given back by count (not by writing
+# the old total: another test may reserve some meanwhile).
+ab_hugepages_give_back() {
+	if [ "$ab_hp_added" -gt 0 ]; then
+		n=$(($(cat $ab_hp/nr_hugepages) - ab_hp_added))
+		echo $((n < 0 ? 0 : n)) >$ab_hp/nr_hugepages
+		ab_hp_added=0
+	fi
+}
+# 2 MB pages reserved or in use: the pool less what is free, plus what is
+# reserved but not yet touched (QEMU's mapping reserves them all at once).
+ab_hugepages_taken() {
+	echo $(($(cat $ab_hp/nr_hugepages) - $(cat $ab_hp/free_hugepages) + $(cat $ab_hp/resv_hugepages)))
 }
 
 # ab_cgroup NAME: a CPU cgroup of the highest weight; its path on stdout.
@@ -104,6 +126,22 @@ else
 	ab_bad bad-rounds "--rounds takes 1 to 200, not '0'" --a default --b default --rounds 0
 	ab_bad bad-workload "'dhrystone' is none of: boot" --a default --b default --workloads dhrystone
 	ab_bad bad-cgroup "cgroup=$ad: no writable cgroup.procs there" --a default --b "cgroup=$ad"
+	ab_bad bad-hugepages "hugepages takes a page size such as 2M, 64K or 32M, or off, not '2MB'" --a default --b hugepages=2MB
+	ab_bad hugepages-size-not-offered "arm B (spec 'hugepages=3M'): hugepages=3M: this kernel offers no 3M huge pages (it has: " \
+		--a default --b hugepages=3M
+	# The 512 MiB guest needs 256 pages of 2 MB.
+	if [ ! -r $ab_hp/free_hugepages ]; then
+		skip ab/bad-input/hugepages-not-reserved "this kernel has no 2 MB huge pages"
+	elif [ "$(($(cat $ab_hp/free_hugepages) - $(cat $ab_hp/resv_hugepages)))" -ge 256 ]; then
+		skip ab/bad-input/hugepages-not-reserved "someone holds 256 free 2 MB pages here"
+	else
+		ab_bad hugepages-not-reserved "arm B (spec 'hugepages=2M'): hugepages=2M: " --a default --b hugepages=2M
+		if grep -q "reserve them as root with 'echo 256 > $ab_hp/nr_hugepages'" "$ad/hugepages-not-reserved.err"; then
+			pass ab/bad-input/hugepages-not-reserved-says-how
+		else
+			fail ab/bad-input/hugepages-not-reserved-says-how "$(head -c 600 "$ad/hugepages-not-reserved.err")"
+		fi
+	fi
 
 	ab_took "bad input"
 
@@ -139,6 +177,92 @@ else
 	done
 
 	ab_took "pinning"
+
+	# ---- huge pages: 256 pages of 2 MB reserved for B's 512 MiB guest ----
+	if [ "$(id -u)" != 0 ] || [ ! -w $ab_hp/nr_hugepages ]; then
+		skip ab/hugepages-2m "needs root and $ab_hp"
+		skip ab/hugepages-not-honoured "needs root and $ab_hp"
+	else
+		echo $(($(cat $ab_hp/nr_hugepages) + 256)) >$ab_hp/nr_hugepages
+		ab_hp_added=256
+		if [ "$(($(cat $ab_hp/free_hugepages) - $(cat $ab_hp/resv_hugepages)))" -lt 256 ]; then
+			skip ab/hugepages-2m "the kernel gave only $(cat $ab_hp/free_hugepages) free 2 MB pages of 256 asked"
+			skip ab/hugepages-not-honoured "no 2 MB pages"
+		else
+			# tune's plan here: the default against 2 MB pages.
+			"$KQ" tune --plan --json --settings hugepages >"$ad/tune-huge.json" 2>"$ad/tune-huge.err"
+			rc=$?
+			arms=$("$JG" "$ad/tune-huge.json" settings.0.arms.0.name)/$("$JG" "$ad/tune-huge.json" settings.0.arms.1.changes)
+			if [ $rc -eq 0 ] && [ "$arms" = default/hugepages=2M ]; then
+				pass ab/tune-plan-hugepages-reserved
+			else
+				fail ab/tune-plan-hugepages-reserved "exit $rc, arms '$arms': $(head -c 600 "$ad/tune-huge.json")"
+			fi
+			before=$(ab_hugepages_taken)
+			timeout 900 "$KQ" ab $abq --a default --b hugepages=2M --workloads boot,stream --rounds 2 --reruns 0 \
+				--db "$ad/huge.db" --json >"$ad/huge.json" 2>"$ad/huge.err" &
+			ab_kq=$!
+			# Polled while it runs: the most pages taken beyond those before.
+			most=0
+			while kill -0 "$ab_kq" 2>/dev/null; do
+				t=$(($(ab_hugepages_taken) - before))
+				[ $t -gt $most ] && most=$t
+				sleep 0.1
+			done
+			wait "$ab_kq"
+			rc=$?
+			ab_kq=
+			page_b=$("$JG" "$ad/huge.json" experiments.0.arms.1.guest_page_kb 2>/dev/null)
+			page_a=$("$JG" "$ad/huge.json" experiments.0.arms.0.guest_page_kb 2>/dev/null)
+			st=$("$JG" "$ad/huge.json" experiments.0.status 2>/dev/null)
+			if [ $rc -le 1 ] && [ "$st" = complete ] && [ "$page_b" = 2048 ] && [ "$page_a" = null ] && [ "$most" -ge 256 ] &&
+				[ "$("$JG" "$ad/huge.json" experiments.0.arms.1.changes)" = hugepages=2M ]; then
+				pass ab/hugepages-2m
+			else
+				fail ab/hugepages-2m "exit $rc, status '$st', B's pages '$page_b' KiB, A's '$page_a', $most pages taken at most: $(tail -c 600 "$ad/huge.err")"
+			fi
+
+			# A QEMU that drops the hugetlb options (the guest then runs on
+			# 4 KiB pages): B fails at its first boot with the reason.
+			cat >"$ad/nohuge-qemu" <<-'EOF'
+			#!/bin/sh
+			for a in "$@"; do
+				shift
+				case $a in *hugetlb=on*) a=$(echo "$a" | sed 's/,hugetlb=on,hugetlbsize=[0-9]*K//') ;; esac
+				set -- "$@" "$a"
+			done
+			exec qemu-system-aarch64 "$@"
+			EOF
+			chmod +x "$ad/nohuge-qemu"
+			timeout 900 "$KQ" ab $abq --a default --b "hugepages=2M; qemu=$ad/nohuge-qemu" --workloads boot --rounds 2 \
+				--reruns 0 --db "$ad/nohuge.db" >"$ad/nohuge.out" 2>"$ad/nohuge.err"
+			rc=$?
+			arm=$(sqlite3 "$ad/nohuge.db" "SELECT status || ': ' || reason FROM ab_arms WHERE arm = 1" 2>&1)
+			if [ $rc -eq 1 ] && [ "$arm" = "failed: pass 1, round 1: guest RAM is on 4 KiB pages in QEMU's smaps, not the 2048 KiB huge pages asked for" ] &&
+				grep -q "^verdict: B failed where A ran: pass 1, round 1: guest RAM is on 4 KiB pages" "$ad/nohuge.out"; then
+				pass ab/hugepages-not-honoured
+			else
+				fail ab/hugepages-not-honoured "exit $rc, arm '$arm': $(tail -c 600 "$ad/nohuge.out") $(tail -c 300 "$ad/nohuge.err")"
+			fi
+		fi
+		ab_hugepages_give_back
+	fi
+	# With too few free 2 MB pages, tune skips the setting and says how to
+	# reserve them.
+	if [ -r $ab_hp/free_hugepages ] && [ "$(($(cat $ab_hp/free_hugepages) - $(cat $ab_hp/resv_hugepages)))" -lt 256 ]; then
+		"$KQ" tune --plan --json --settings hugepages >"$ad/tune-nohuge.json" 2>"$ad/tune-nohuge.err"
+		rc=$?
+		if [ $rc -eq 0 ] && [ "$("$JG" "$ad/tune-nohuge.json" settings.0.status)" = skipped ] &&
+			"$JG" "$ad/tune-nohuge.json" settings.0.reason | grep -q "huge pages of 2M are free, the guest needs 256: reserve them as root with 'echo 256 > $ab_hp/nr_hugepages'"; then
+			pass ab/tune-plan-hugepages-none-reserved
+		else
+			fail ab/tune-plan-hugepages-none-reserved "exit $rc: $(head -c 800 "$ad/tune-nohuge.json")"
+		fi
+	else
+		skip ab/tune-plan-hugepages-none-reserved "no 2 MB pages here, or someone holds 256 free ones"
+	fi
+
+	ab_took "huge pages"
 
 	# ---- a real slowdown: B gets 90 % of A's CPU time ----
 	ab_cg_a=$(ab_cgroup a) && ab_cg_b=$(ab_cgroup b) && ab_cap "$ab_cg_a" 300 && ab_cap "$ab_cg_b" 270 || ab_cleanup

@@ -47,6 +47,18 @@ TEST(ab_spec_items)
 	CHECK_STR(what, "qemu=/opt/q/bin/qemu-system-aarch64; append=mitigations=off; opts=-overcommit mem-lock=off "
 			"-name a b -smp 1; cpus=2; pin=each:1,0; net=tap");
 	ab_arm_free(&a);
+	/* Huge pages: a page size, described back; off undoes it. */
+	CHECK_INT(ab_arm_parse(&a, "hugepages=2M; mem=1024", &err), 0);
+	CHECK_INT(a.hugepage_kb, 2048);
+	ab_arm_describe(&a, what, sizeof(what));
+	CHECK_STR(what, "mem=1024; hugepages=2M");
+	CHECK_INT(ab_arm_parse(&a, "hugepages=64k", &err), 0);
+	CHECK_INT(a.hugepage_kb, 64);
+	CHECK_INT(ab_arm_parse(&a, "hugepages=off", &err), 0);
+	CHECK_INT(a.hugepage_kb, 0);
+	ab_arm_describe(&a, what, sizeof(what));
+	CHECK_STR(what, "mem=1024");
+	ab_arm_free(&a);
 	CHECK_INT(ab_arm_parse(&a, "default", &err), 0);
 	ab_arm_describe(&a, what, sizeof(what));
 	CHECK_STR(what, "defaults");
@@ -70,6 +82,11 @@ TEST(ab_spec_refusals)
 		{ "disk=cache=none aio=native", "disk takes QEMU -drive options" },
 		{ "qemu=", "qemu needs a path" },
 		{ "name=", "name takes 1 to" },
+		{ "hugepages=2MB", "hugepages takes a page size such as 2M, 64K or 32M, or off, not '2MB'" },
+		{ "hugepages=", "hugepages takes a page size" },
+		{ "hugepages=on", "not 'on'" },
+		{ "hugepage=2M", "unknown key 'hugepage' (keys: name, qemu, image, append, opts, cpus, mem, pin, affinity,"
+				 " cgroup, disk, net, hugepages)" },
 	};
 	for (size_t i = 0; i < KQ_ARRAY_SIZE(bad); i++) {
 		struct ab_arm a;
@@ -350,7 +367,8 @@ TEST(ab_tuning_without_ab_tables)
 	free(db);
 }
 
-/* tune's settings from the probe of a big.LITTLE phone snapshot. */
+/* tune's settings from the probe of a big.LITTLE phone snapshot (no
+ * hugetlbfs there: the huge pages setting skipped). */
 TEST(ab_tune_settings_phone)
 {
 	struct kq_err err;
@@ -366,6 +384,8 @@ TEST(ab_tune_settings_phone)
 			       .cluster_count = pr.host.cluster_count, .clusters = pr.host.clusters,
 			       .pin_cluster = pr.host.pin_cluster, .o_direct = 1 };
 	snprintf(h.vhost_why, sizeof(h.vhost_why), "no /dev/vhost-net here");
+	h.mem_mb = 512;
+	tune_host_hugepages(&h, fs);
 	struct ab_experiment *xs;
 	size_t n;
 	CHECK_INT(tune_settings(&h, NULL, &xs, &n, &err), 0);
@@ -394,7 +414,9 @@ TEST(ab_tune_settings_phone)
 	CHECK_STR(xs[3].setting, "vhost");
 	CHECK_INT(xs[3].status, AB_SKIPPED);
 	CHECK_STR(xs[3].reason, "no /dev/vhost-net here");
+	CHECK_STR(xs[4].setting, "hugepages");
 	CHECK_INT(xs[4].status, AB_SKIPPED);
+	CHECK_STR(xs[4].reason, "this kernel offers no huge pages (no sys/kernel/mm/hugepages: CONFIG_HUGETLBFS)");
 	for (size_t i = 0; i < n; i++)
 		ab_experiment_free(&xs[i]);
 	free(xs);
@@ -414,6 +436,136 @@ TEST(ab_tune_settings_phone)
 	CHECK(strstr(err.msg, "'turbo' is none of") != NULL);
 	probe_free(&pr);
 	hostfs_close(fs);
+}
+
+/* put_file ROOT REL TEXT: a file of a snapshot-like tree. */
+static void put_file(const char *root, const char *rel, const char *text)
+{
+	char *path = kq_xasprintf("%s/%s", root, rel), *dir = kq_xstrdup(path);
+	*strrchr(dir, '/') = '\0';
+	char *cmd = kq_xasprintf("mkdir -p '%s'", dir);
+	CHECK_INT(system(cmd), 0);
+	FILE *f = fopen(path, "w");
+	CHECK(f != NULL);
+	if (f) {
+		fputs(text, f);
+		fclose(f);
+	}
+	free(cmd);
+	free(dir);
+	free(path);
+}
+
+/* tune's huge pages setting on a snapshot of an arm64 host with 4K pages
+ * (64K, 2M, 32M and 1G hugetlb sizes), a 512 MiB guest: with pages
+ * reserved, one arm per size that has enough; with none, skipped with how
+ * to reserve them; a snapshot that does not record free pages; and
+ * kvmqual's own snapshot of a Pi 5 (16K pages: 2M, 32M, 1G). */
+TEST(ab_tune_hugepages_plan)
+{
+	char root[] = "/tmp/kvmqual-ab-hugepages.XXXXXX";
+	CHECK(mkdtemp(root) != NULL);
+	static const char *const dirs[] = { "hugepages-64kB", "hugepages-2048kB", "hugepages-32768kB",
+					    "hugepages-1048576kB" };
+	static const char *const reserved[] = { "100\n", "300\n", "16\n", "2\n" };
+	for (size_t i = 0; i < 4; i++) {
+		char *rel = kq_xasprintf("sys/kernel/mm/hugepages/%s/free_hugepages", dirs[i]);
+		put_file(root, rel, reserved[i]);
+		free(rel);
+	}
+	struct kq_err err;
+	struct hostfs *fs = hostfs_open_snapshot(root, &err);
+	CHECK(fs != NULL);
+	if (!fs)
+		return;
+	struct tune_host h = { .guest_arch = "aarch64", .accel = "kvm", .vcpus = 2, .online_cpus = 4, .cluster_count = 1,
+			       .o_direct = 1, .mem_mb = 512 };
+	tune_host_hugepages(&h, fs);
+	hostfs_close(fs);
+	/* 64K: 100 of 8192 free; 2M: 300 of 256; 32M: 16 of 16; 1G not tried. */
+	CHECK_INT(h.hugepage_count, 2);
+	CHECK_INT(h.hugepage_kb[0], 2048);
+	CHECK_INT(h.hugepage_kb[1], 32768);
+	CHECK_STR(h.hugepage_missing, "64K");
+	CHECK_STR(h.hugepage_why, "100 huge pages of 64K are free, the guest needs 8192: reserve them as root with "
+				  "'echo 8192 > /sys/kernel/mm/hugepages/hugepages-64kB/nr_hugepages' (or hugepagesz=64K "
+				  "hugepages=8192 on the kernel command line)");
+	struct ab_experiment *xs;
+	size_t n;
+	CHECK_INT(tune_settings(&h, "hugepages", &xs, &n, &err), 0);
+	CHECK_INT(n, 1);
+	CHECK_STR(xs[0].setting, "hugepages");
+	CHECK(xs[0].status != AB_SKIPPED);
+	CHECK_INT(xs[0].narms, 3);
+	CHECK_STR(xs[0].arms[0].name, "default");
+	CHECK_INT(xs[0].arms[0].hugepage_kb, 0);
+	CHECK_STR(xs[0].arms[1].name, "huge-2M");
+	CHECK_INT(xs[0].arms[1].hugepage_kb, 2048);
+	CHECK_STR(xs[0].arms[1].spec, "hugepages=2M");
+	CHECK(strstr(xs[0].arms[1].fragment, "memory-backend-memfd,id=mem,size=512M,hugetlb=on,hugetlbsize=2M") != NULL);
+	CHECK_STR(xs[0].arms[2].name, "huge-32M");
+	CHECK_INT(xs[0].arms[2].hugepage_kb, 32768);
+	CHECK(strstr(xs[0].title, "(left out: 64K)") != NULL);
+	CHECK(strstr(xs[0].reason, "'echo 8192 > /sys/kernel/mm/hugepages/hugepages-64kB/nr_hugepages'") != NULL);
+	ab_experiment_free(&xs[0]);
+	free(xs);
+
+	/* None reserved: skipped, each size with how to reserve its pages. */
+	for (size_t i = 0; i < 4; i++) {
+		char *rel = kq_xasprintf("sys/kernel/mm/hugepages/%s/free_hugepages", dirs[i]);
+		put_file(root, rel, "0\n");
+		free(rel);
+	}
+	fs = hostfs_open_snapshot(root, &err);
+	CHECK(fs != NULL);
+	if (!fs)
+		return;
+	tune_host_hugepages(&h, fs);
+	hostfs_close(fs);
+	CHECK_INT(h.hugepage_count, 0);
+	CHECK_INT(tune_settings(&h, "hugepages", &xs, &n, &err), 0);
+	CHECK_INT(xs[0].status, AB_SKIPPED);
+	CHECK_INT(xs[0].narms, 0);
+	CHECK(strstr(xs[0].reason, "0 huge pages of 64K are free, the guest needs 8192: reserve them as root") != NULL);
+	CHECK(strstr(xs[0].reason, "; 0 huge pages of 2M are free, the guest needs 256: reserve them as root with "
+				   "'echo 256 > /sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages'") != NULL);
+	CHECK(strstr(xs[0].reason, "; 0 huge pages of 32M are free, the guest needs 16: ") != NULL);
+	CHECK(strstr(xs[0].reason, "1G") == NULL);
+	ab_experiment_free(&xs[0]);
+	free(xs);
+
+	/* A guest memory that is no whole number of 32M pages. */
+	put_file(root, "sys/kernel/mm/hugepages/hugepages-32768kB/free_hugepages", "100\n");
+	fs = hostfs_open_snapshot(root, &err);
+	h.mem_mb = 528;
+	tune_host_hugepages(&h, fs);
+	hostfs_close(fs);
+	CHECK_INT(h.hugepage_count, 0);
+	CHECK(strstr(h.hugepage_why, "32M pages: the guest's 528 MiB are not a whole number of them") != NULL);
+	char *cmd = kq_xasprintf("rm -rf %s", root);
+	CHECK_INT(system(cmd), 0);
+	free(cmd);
+
+	/* The Pi 5 snapshot records the sizes but not the free pages. */
+	fs = hostfs_open_snapshot("tests/fixtures/snapshots/pi5-like", &err);
+	CHECK(fs != NULL);
+	if (!fs)
+		return;
+	h.mem_mb = 512;
+	tune_host_hugepages(&h, fs);
+	hostfs_close(fs);
+	CHECK_INT(h.hugepage_count, 0);
+	CHECK_STR(h.hugepage_missing, "2M, 32M");
+	CHECK(strstr(h.hugepage_why, "2M pages: no readable free_hugepages (a snapshot may not record it)") != NULL);
+	/* And a host without hugetlbfs. */
+	fs = hostfs_open_snapshot("tests/fixtures/snapshots/phone-pkvm-like", &err);
+	CHECK(fs != NULL);
+	if (!fs)
+		return;
+	tune_host_hugepages(&h, fs);
+	hostfs_close(fs);
+	CHECK_INT(h.hugepage_count, 0);
+	CHECK_STR(h.hugepage_why, "this kernel offers no huge pages (no sys/kernel/mm/hugepages: CONFIG_HUGETLBFS)");
 }
 
 /* tune's advice from results: a better arm, no difference, unclear. */
