@@ -1,8 +1,8 @@
 /* The store's write side for kvmqual ab and kvmqual tune (ab/): a session
  * (owned like a run, recovered the same way when its process dies), its
  * experiments, their arms, every sample and each metric's result.  The
- * tables are schema version 2 (schema.sql); the report reads them through
- * read_report.h. */
+ * tables are schema version 3 (schema.sql; version 2 is run_sources); the
+ * report reads them through read_report.h. */
 #ifndef KQ_STORE_AB_H
 #define KQ_STORE_AB_H
 
