@@ -89,7 +89,7 @@ simulate() {
 	{
 		echo "# kvmqual ab's rule on real interleaved samples"
 		echo
-		echo "Produced by \`bench/ab-sim.sh simulate\` (\`make bench\`) on $(date -u +%Y-%m-%d): \`$sim ...\`"
+		echo "Produced by \`${SIM_EXPERIMENTS:+SIM_EXPERIMENTS=$n }bench/ab-sim.sh simulate\` (\`make bench\`) on $(date -u +%Y-%m-%d): \`$sim ...\`"
 		echo "(\`bench/ab-sim.c\`, linked with the \`ab_decide\` that \`kvmqual ab\` runs)."
 		echo
 		echo "Data: \`$data\`, $(($(wc -l <"$data") - 1)) samples of A/A sessions made on this machine (x86_64, $(nproc)"
