@@ -97,6 +97,7 @@ printf 'boot kvm boot.total_ms < 2000 ms\n# a\000b\nx kvm y.z >= 1 %%\n' >"$seed
 # kvmqual ab: byte 0 picks SPEC, workload list, pin list, QMP reply, /proc status.
 mkdir -p "$seeds/ab"
 printf "\000qemu=/usr/bin/qemu-system-aarch64; opts=-smp 2 -name 'a b'; pin=each:1,0; net=vhost" >"$seeds/ab/spec"
+printf '\000hugepages=2M; mem=1024; hugepages=off; hugepages=64k' >"$seeds/ab/spec-hugepages"
 printf '\001boot,sysbench-cpu-1t,stream' >"$seeds/ab/plan"
 printf '\002each:3,1-2' >"$seeds/ab/pin"
 printf '\003[{"cpu-index":0,"thread-id":1234,"qom-path":"/machine/unattached/device[0]"},{"cpu-index":1,"thread-id":1235}]' >"$seeds/ab/qmp"
