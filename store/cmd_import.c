@@ -32,6 +32,7 @@ enum kind {
 	K_REAL,   /* a number, or null; null with NAME_nonfinite is that infinity */
 	K_FLAGS,  /* an array of strings without commas; stored comma-separated */
 	K_OBJECT, /* a JSON object (a document), or null; stored as its text */
+	K_TEXT_MAP, /* a JSON object of strings (name -> text), or null; stored as its text */
 };
 
 struct member {
@@ -48,6 +49,7 @@ static const char *const sample_accels[] = { "kvm", "tcg", "native", NULL };
 static const char *const verdict_ops[] = { "<", "<=", ">", ">=", NULL };
 static const char *const verdict_statuses[] = { "pass", "fail", "skip", NULL };
 static const char *const zero_one[] = { "0", "1", NULL };
+static const char *const known_unknown[] = { "known", "unknown", NULL };
 
 static const struct member run_members[] = {
 	{ "id", NULL, K_INT, 0, NULL }, /* the run's id where it was exported: its provenance */
@@ -120,6 +122,15 @@ static const struct member speedup_members[] = {
 	{ "tcg_pct_of_native", "tcg_pct_of_native", K_REAL, 0, NULL },
 };
 
+/* The guest's view of the CPU's vulnerabilities (schema version 4; a
+ * bundle of an older kvmqual has none). */
+static const struct member guest_vulnerability_members[] = {
+	{ "accel", "accel", K_TEXT, 1, guest_accels },
+	{ "status", "status", K_TEXT, 1, known_unknown },
+	{ "reason", "reason", K_TEXT, 0, NULL },
+	{ "vulnerabilities", "vulnerabilities", K_TEXT_MAP, 0, NULL },
+};
+
 /* The per-run arrays, each into its table. */
 struct rows {
 	const char *member, *table, *what;
@@ -133,6 +144,8 @@ static const struct rows run_rows[] = {
 	ROWS("samples", "samples", "sample", sample_members),
 	ROWS("verdicts", "verdicts", "verdict", verdict_members),
 	ROWS("speedups", "speedups", "speed-up", speedup_members),
+	ROWS("guest_vulnerabilities", "guest_vulnerabilities", "guest's view of the CPU's vulnerabilities",
+	     guest_vulnerability_members),
 };
 
 /* ---- reading members ---- */
@@ -261,9 +274,22 @@ static int member_value(struct reader *r, const cJSON *o, const struct member *m
 		break;
 	}
 	case K_OBJECT:
-		if (!cJSON_IsObject(j))
+	case K_TEXT_MAP:
+		if (!cJSON_IsObject(j)) {
 			bad(r, where, "member '%s' is not an object", m->name);
-		else if (text && m->column)
+			break;
+		}
+		if (m->kind == K_TEXT_MAP) {
+			const cJSON *e;
+			cJSON_ArrayForEach(e, j)
+			{
+				if (!cJSON_IsString(e)) {
+					bad(r, where, "member '%s' holds something that is not a string", m->name);
+					break;
+				}
+			}
+		}
+		if (text && m->column && !r->failed)
 			v->owned = cJSON_PrintUnformatted(j);
 		break;
 	}
@@ -282,6 +308,7 @@ static void bind_value(sqlite3_stmt *st, int col, const struct member *m, const 
 	case K_REAL: sqlite3_bind_double(st, col, v->real); break;
 	case K_FLAGS:
 	case K_OBJECT:
+	case K_TEXT_MAP:
 		if (v->owned)
 			sqlite3_bind_text(st, col, v->owned, -1, SQLITE_TRANSIENT);
 		else

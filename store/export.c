@@ -117,7 +117,7 @@ static void json_value(FILE *out, sqlite3_stmt *st, int col)
 		fputs("null", out);
 	else if (number_column(out, st, col))
 		;
-	else if (!strcmp(name, "conditions") || !strcmp(name, "probe")) {
+	else if (!strcmp(name, "conditions") || !strcmp(name, "probe") || !strcmp(name, "vulnerabilities")) {
 		/* Valid JSON by the schema's CHECK and json(); its strings may
 		 * still hold bytes that are not UTF-8. */
 		char *clean = kq_utf8_dup((const char *)sqlite3_column_text(st, col));
@@ -179,17 +179,26 @@ static const char provenance_cols[] =
 static const char provenance_none[] =
 	"NULL AS bundle, NULL AS database, NULL AS run_id, NULL AS exported_at, NULL AS imported_at";
 
-static const char *const child_queries[][2] = {
-	{ "checks", "SELECT check_id AS id, status, value, detail, hint FROM checks WHERE run_id = ?1 ORDER BY id" },
+/* Each run's rows, member by member, with the schema version that brought
+ * their table: an older store (read as it is, never migrated by the
+ * export) has none of those rows, and its runs get an empty array. */
+static const struct child_query {
+	const char *member, *sql;
+	int since;
+} child_queries[] = {
+	{ "checks", "SELECT check_id AS id, status, value, detail, hint FROM checks WHERE run_id = ?1 ORDER BY id", 1 },
 	{ "boot_samples", "SELECT accel, iteration, total_ms, before_kernel_ms, kernel_ms, userspace_ms, flags"
-			  " FROM boot_samples WHERE run_id = ?1 ORDER BY id" },
+			  " FROM boot_samples WHERE run_id = ?1 ORDER BY id", 1 },
 	{ "samples", "SELECT accel, workload, metric, unit, value, iteration, higher_is_better, flags,"
-		     " json(conditions) AS conditions FROM samples WHERE run_id = ?1 ORDER BY id" },
+		     " json(conditions) AS conditions FROM samples WHERE run_id = ?1 ORDER BY id", 1 },
 	{ "verdicts", "SELECT target, metric, value, threshold, op, status, detail FROM verdicts"
-		      " WHERE run_id = ?1 ORDER BY id" },
+		      " WHERE run_id = ?1 ORDER BY id", 1 },
 	{ "speedups", "SELECT workload, metric, kvm_over_tcg, kvm_pct_of_native, tcg_pct_of_native"
-		      " FROM speedups WHERE run_id = ?1 ORDER BY id" },
+		      " FROM speedups WHERE run_id = ?1 ORDER BY id", 1 },
+	{ "guest_vulnerabilities", "SELECT accel, status, reason, json(vulnerabilities) AS vulnerabilities"
+				   " FROM guest_vulnerabilities WHERE run_id = ?1 ORDER BY id", 4 },
 };
+static const char child_none[] = "SELECT NULL WHERE ?1 IS NULL";
 
 static int export_json(struct store *s, int64_t run, FILE *out, struct kq_err *err)
 {
@@ -207,7 +216,8 @@ static int export_json(struct store *s, int64_t run, FILE *out, struct kq_err *e
 	if (prc != SQLITE_OK)
 		goto db_fail;
 	for (size_t i = 0; i < KQ_ARRAY_SIZE(child_queries); i++)
-		if (sqlite3_prepare_v2(s->db, child_queries[i][1], -1, &child[i], NULL) != SQLITE_OK)
+		if (sqlite3_prepare_v2(s->db, version >= child_queries[i].since ? child_queries[i].sql : child_none, -1,
+				       &child[i], NULL) != SQLITE_OK)
 			goto db_fail;
 
 	char when[32];
@@ -238,7 +248,7 @@ static int export_json(struct store *s, int64_t run, FILE *out, struct kq_err *e
 		}
 		int64_t id = sqlite3_column_int64(runs, 0);
 		for (size_t i = 0; i < KQ_ARRAY_SIZE(child_queries); i++)
-			if (json_rows(s, out, child_queries[i][0], child[i], id, err))
+			if (json_rows(s, out, child_queries[i].member, child[i], id, err))
 				goto out;
 		fputc('}', out);
 	}

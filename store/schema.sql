@@ -222,3 +222,23 @@ CREATE TABLE ab_results (
   first_decision TEXT,
   why TEXT,
   UNIQUE (experiment_id, arm, workload, metric));
+
+-- version 4: the guest's own view of the CPU's vulnerabilities, per accelerator: guest_vulnerabilities
+
+-- What the guest's kernel says of /sys/devices/system/cpu/vulnerabilities,
+-- read through the agent after the first boot under each accelerator, to
+-- be shown beside the host's (the probe document's cpu.vulnerabilities).
+-- 'known': vulnerabilities maps each file's name to its text, as the
+-- probe's check data does for the host.  'unknown': reason says why it
+-- could not be read (no such directory in the guest, an agent error); the
+-- run goes on either way.
+CREATE TABLE guest_vulnerabilities (
+  id INTEGER PRIMARY KEY,
+  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  accel TEXT NOT NULL CONSTRAINT guest_vuln_accel_known CHECK (accel IN ('kvm', 'tcg')),
+  status TEXT NOT NULL CONSTRAINT guest_vuln_status_known CHECK (status IN ('known', 'unknown')),
+  reason TEXT,
+  vulnerabilities TEXT CONSTRAINT guest_vulnerabilities_is_object CHECK (vulnerabilities IS NULL OR
+    CASE WHEN json_valid(vulnerabilities) THEN json_type(vulnerabilities) = 'object' ELSE 0 END),
+  CONSTRAINT guest_vuln_known_has_them CHECK ((status = 'known') = (vulnerabilities IS NOT NULL)),
+  UNIQUE (run_id, accel));

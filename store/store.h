@@ -101,6 +101,15 @@ struct store_speedup {
 	double tcg_pct_of_native;
 };
 
+/* What the guest's kernel says of the CPU's vulnerabilities under one
+ * accelerator (/sys/devices/system/cpu/vulnerabilities, read through the
+ * agent; schema version 4). */
+struct store_guest_vulnerabilities {
+	const char *accel;           /* kvm | tcg */
+	const char *vulnerabilities; /* JSON object, each file's name -> its text; NULL: unknown */
+	const char *reason;          /* why unknown; NULL when known */
+};
+
 enum store_format { STORE_FORMAT_JSON, STORE_FORMAT_CSV };
 
 /* Opens (creating it and its directory if needed) and migrates the store:
@@ -151,10 +160,14 @@ int store_add_verdict(struct store *s, int64_t run, const struct store_verdict *
 		      struct kq_err *err);
 int store_add_speedup(struct store *s, int64_t run, const struct store_speedup *sp,
 		      struct kq_err *err);
+/* One per run and accelerator (storing again is refused by the schema). */
+int store_add_guest_vulnerabilities(struct store *s, int64_t run, const struct store_guest_vulnerabilities *g,
+				    struct kq_err *err);
 
 /* Writes one run (run > 0) or every run (run == 0): JSON (schema
- * kvmqual.export) with hosts, checks, boot samples, samples, verdicts and
- * speed-ups; or CSV of the samples with a header row. */
+ * kvmqual.export) with hosts, checks, boot samples, samples, verdicts,
+ * speed-ups and the guest's view of the CPU's vulnerabilities; or CSV of
+ * the samples with a header row. */
 int store_export(struct store *s, int64_t run, enum store_format format, FILE *out,
 		 struct kq_err *err);
 

@@ -1,5 +1,6 @@
 /* The store's write side, what kvmqual run uses: a run begun and
- * finished, and its checks, boots, samples, verdicts and speed-ups, in
+ * finished, and its checks, boots, samples, verdicts, speed-ups and the
+ * guest's view of the CPU's vulnerabilities, in
  * batches (store.c) with statements prepared once. */
 #include <inttypes.h>
 #include <math.h>
@@ -231,4 +232,23 @@ int store_add_speedup(struct store *s, int64_t run, const struct store_speedup *
 	store_bind_double(st, 5, sp->kvm_pct_of_native);
 	store_bind_double(st, 6, sp->tcg_pct_of_native);
 	return store_step_done(s, st, "storing a speed-up", err);
+}
+
+int store_add_guest_vulnerabilities(struct store *s, int64_t run, const struct store_guest_vulnerabilities *g,
+				    struct kq_err *err)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db,
+			       "INSERT INTO guest_vulnerabilities (run_id, accel, status, reason, vulnerabilities)"
+			       " VALUES (?1, ?2, ?3, ?4, ?5)",
+			       -1, &st, NULL) != SQLITE_OK)
+		return store_db_error(s, err, "storing the guest's view of the CPU's vulnerabilities");
+	sqlite3_bind_int64(st, 1, run);
+	store_bind_text(st, 2, g->accel);
+	sqlite3_bind_text(st, 3, g->vulnerabilities && *g->vulnerabilities ? "known" : "unknown", -1, SQLITE_STATIC);
+	store_bind_text(st, 4, g->reason);
+	store_bind_text(st, 5, g->vulnerabilities);
+	int rc = store_step_done(s, st, "storing the guest's view of the CPU's vulnerabilities", err);
+	sqlite3_finalize(st);
+	return rc;
 }

@@ -1,6 +1,7 @@
 /* The results store on real SQLite files in a temporary directory: schema
  * and migrations, refusals, two writing processes, recovery of a killed
- * run, and both export formats. */
+ * run, both export formats, and the guest's view of the CPU's
+ * vulnerabilities through export and import. */
 #include <cjson/cJSON.h>
 #include <sqlite3.h>
 #include <stdlib.h>
@@ -8,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../../store/import.h"
 #include "../../store/store.h"
 #include "test.h"
 
@@ -604,4 +606,133 @@ TEST(store_json_export_parses_back)
 	CHECK(strstr(err.msg, "no run 42") != NULL);
 	store_close(s);
 	tmp_free(&t);
+}
+
+/* The member "guest_vulnerabilities" of a bundle's first run, as text. */
+static char *guest_vulns_of(const char *bundle)
+{
+	cJSON *doc = cJSON_Parse(bundle);
+	cJSON *run = cJSON_GetArrayItem(cJSON_GetObjectItem(doc, "runs"), 0);
+	char *text = cJSON_PrintUnformatted(cJSON_GetObjectItem(run, "guest_vulnerabilities"));
+	cJSON_Delete(doc);
+	return text ? text : kq_xstrdup("(none)");
+}
+
+TEST(store_guest_vulnerabilities_round_trip)
+{
+	struct tmp t;
+	tmp_init(&t, "gv.db");
+	struct kq_err err = { "" };
+	struct store *s = store_open(t.db, NULL, &err);
+	int64_t run = fill(s);
+	/* What a guest may say, cleaned by the runner's parser or not: the
+	 * store keeps text as it is. */
+	struct store_guest_vulnerabilities tcg = {
+		"tcg", "{\"meltdown\":\"Not affected\",\"spectre_v2\":\"Vulnerable <b>&amp;\\n\"}", NULL };
+	struct store_guest_vulnerabilities kvm = { "kvm", NULL, "grep in the guest: exit 2: no such directory" };
+	CHECK_INT(store_add_guest_vulnerabilities(s, run, &tcg, &err), 0);
+	CHECK_INT(store_add_guest_vulnerabilities(s, run, &kvm, &err), 0);
+	/* One per run and accelerator; an array or broken JSON is refused. */
+	CHECK_INT(store_add_guest_vulnerabilities(s, run, &tcg, &err), -1);
+	CHECK(strstr(err.msg, "UNIQUE") != NULL);
+	struct store_guest_vulnerabilities bad = { "tcg", "[\"meltdown\"]", NULL };
+	int64_t other = store_begin_run(s, &test_host, NULL, &err);
+	CHECK_INT(store_add_guest_vulnerabilities(s, other, &bad, &err), -1);
+	CHECK(strstr(err.msg, "guest_vulnerabilities_is_object") != NULL);
+	bad.vulnerabilities = "{\"x\":";
+	CHECK_INT(store_add_guest_vulnerabilities(s, other, &bad, &err), -1);
+	bad = (struct store_guest_vulnerabilities){ "native", NULL, "x" };
+	CHECK_INT(store_add_guest_vulnerabilities(s, other, &bad, &err), -1);
+	CHECK(strstr(err.msg, "guest_vuln_accel_known") != NULL);
+	int rc;
+	char *first = export_to_string(s, run, STORE_FORMAT_JSON, &rc);
+	store_close(s);
+	char *gv = guest_vulns_of(first);
+	CHECK_STR(gv, "[{\"accel\":\"tcg\",\"status\":\"known\",\"reason\":null,\"vulnerabilities\":{\"meltdown\":"
+		      "\"Not affected\",\"spectre_v2\":\"Vulnerable <b>&amp;\\n\"}},{\"accel\":\"kvm\",\"status\":"
+		      "\"unknown\",\"reason\":\"grep in the guest: exit 2: no such directory\",\"vulnerabilities\":null}]");
+
+	/* export -> import -> export keeps it, member for member. */
+	char *bundle = kq_xasprintf("%s/bundle.json", t.dir), *again = kq_xasprintf("%s/again.db", t.dir);
+	write_file(bundle, first, strlen(first));
+	struct import_summary sum;
+	CHECK_INT(store_import_bundle(again, bundle, NULL, &sum, &err), 0);
+	CHECK_INT(sum.imported, 1);
+	s = store_open_readonly(again, &err);
+	char *second = export_to_string(s, sum.last_run_id, STORE_FORMAT_JSON, &rc);
+	store_close(s);
+	char *gv2 = guest_vulns_of(second);
+	CHECK_STR(gv2, gv);
+
+	/* Refused whole, naming the member: a view that is not a map of
+	 * texts, an unknown status, an accelerator that boots no guest, and
+	 * a status that contradicts what it holds (the schema's check). */
+	static const char *const refusals[][3] = {
+		{ "\"vulnerabilities\":{\"meltdown\"", "\"vulnerabilities\":{\"x\":1,\"meltdown\"",
+		  "member 'vulnerabilities' holds something that is not a string" },
+		{ "\"status\":\"known\"", "\"status\":\"safe\"", "member 'status' is not one of the values" },
+		{ "\"accel\":\"tcg\",\"status\"", "\"accel\":\"native\",\"status\"", "member 'accel' is not one of" },
+		{ "\"status\":\"unknown\"", "\"status\":\"known\"", "guest_vuln_known_has_them" },
+	};
+	char *third = kq_xasprintf("%s/third.db", t.dir);
+	for (size_t i = 0; i < KQ_ARRAY_SIZE(refusals); i++) {
+		char *at = strstr(first, refusals[i][0]);
+		CHECK(at != NULL);
+		if (!at)
+			continue;
+		char *edited = kq_xasprintf("%.*s%s%s", (int)(at - first), first, refusals[i][1], at + strlen(refusals[i][0]));
+		write_file(bundle, edited, strlen(edited));
+		free(edited);
+		err.msg[0] = '\0';
+		CHECK_INT(store_import_bundle(third, bundle, NULL, &sum, &err), -1);
+		if (!strstr(err.msg, refusals[i][2]) || !strstr(err.msg, "guest's view of the CPU's vulnerabilities "))
+			test_fail(__FILE__, __LINE__, "refusal %zu: '%s' does not say '%s'", i, err.msg, refusals[i][2]);
+		if (access(third, F_OK) == 0)
+			CHECK_INT(sql_int(third, "SELECT count(*) FROM runs"), 0);
+	}
+	/* A bundle of a kvmqual from before the member imports (no rows). */
+	char *at = strstr(first, ",\n\"guest_vulnerabilities\":[");
+	CHECK(at != NULL);
+	if (at) {
+		char *old = kq_xasprintf("%.*s}],\n\"error\":null}\n", (int)(at - first), first);
+		write_file(bundle, old, strlen(old));
+		free(old);
+		CHECK_INT(store_import_bundle(third, bundle, NULL, &sum, &err), 0);
+		CHECK_INT(sql_int(third, "SELECT count(*) FROM guest_vulnerabilities"), 0);
+	}
+	free(third);
+	free(gv);
+	free(gv2);
+	free(first);
+	free(second);
+	free(bundle);
+	free(again);
+	tmp_free(&t);
+}
+
+/* A store of schema version 1 (a tracked fixture, opened read-only and
+ * never migrated by the export) exports an empty view per run. */
+TEST(store_guest_vulnerabilities_of_an_old_store)
+{
+	struct kq_err err = { "" };
+	struct store *s = store_open_readonly("tests/fixtures/results/x86-pvm-host.db", &err);
+	CHECK(s != NULL);
+	if (!s) {
+		printf("    %s\n", err.msg);
+		return;
+	}
+	int rc;
+	char *text = export_to_string(s, 0, STORE_FORMAT_JSON, &rc);
+	store_close(s);
+	CHECK_INT(rc, 0);
+	cJSON *doc = cJSON_Parse(text);
+	cJSON *runs = cJSON_GetObjectItem(doc, "runs"), *run;
+	CHECK(cJSON_GetArraySize(runs) > 0);
+	cJSON_ArrayForEach(run, runs)
+	{
+		cJSON *gv = cJSON_GetObjectItem(run, "guest_vulnerabilities");
+		CHECK(cJSON_IsArray(gv) && cJSON_GetArraySize(gv) == 0);
+	}
+	cJSON_Delete(doc);
+	free(text);
 }
