@@ -161,6 +161,12 @@ struct vuln_report {
 };
 
 int vuln_parse(const char *text, size_t len, struct vuln_report *out);
+/* One file's text as the kernel words it ("Not affected", "Vulnerable...",
+ * "Mitigation: ...", anything else unknown), and the state's name
+ * ("not affected", "mitigated", "vulnerable", "unknown"): the report
+ * judges the guest's texts and the host's alike. */
+enum vuln_state vuln_state_of(const char *text);
+const char *vuln_state_name(enum vuln_state state);
 /* "17 known: 3 mitigated, 14 not affected" or "vulnerable: spectre_v2,
  * mds; 2 mitigated, 14 not affected". */
 void vuln_summary(const struct vuln_report *r, char *buf, size_t size);

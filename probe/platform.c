@@ -25,7 +25,7 @@ static void copy_clean(char *dst, size_t size, const char *s, size_t n)
 	dst[n] = '\0';
 }
 
-static enum vuln_state vuln_state_of(const char *text)
+enum vuln_state vuln_state_of(const char *text)
 {
 	/* The kernel's wording (Documentation/ABI/testing/sysfs-devices-
 	 * system-cpu): "Not affected", "Vulnerable[: ...]", "Mitigation: ...";
@@ -37,6 +37,16 @@ static enum vuln_state vuln_state_of(const char *text)
 	if (!strncmp(text, "Mitigation", 10))
 		return VULN_MITIGATED;
 	return VULN_UNKNOWN;
+}
+
+const char *vuln_state_name(enum vuln_state state)
+{
+	switch (state) {
+	case VULN_NOT_AFFECTED: return "not affected";
+	case VULN_MITIGATED: return "mitigated";
+	case VULN_VULNERABLE: return "vulnerable";
+	default: return "unknown";
+	}
 }
 
 int vuln_parse(const char *text, size_t len, struct vuln_report *out)

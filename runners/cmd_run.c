@@ -535,6 +535,19 @@ int cmd_run(int argc, char **argv)
 	cJSON_AddStringToObject(energy, "detail", c.meter.available ? c.meter.sensor.description : c.meter.sensor.unavailable);
 	if (c.skipped.len)
 		cJSON_AddStringToObject(summary, "skipped", c.skipped.data);
+	/* The CPU's vulnerabilities as the host's kernel and each guest's see
+	 * them (the report puts them side by side). */
+	cJSON *vulns = cJSON_AddObjectToObject(summary, "cpu_vulnerabilities");
+	const struct check *host_vulns = probe_find(&pr, "cpu.vulnerabilities");
+	char host_line[320];
+	snprintf(host_line, sizeof(host_line), "%s%s", host_vulns && host_vulns->status != CHECK_SKIP ? "" : "unknown: ",
+		 !host_vulns ? "the probe has no such check"
+		 : host_vulns->status == CHECK_SKIP ? (host_vulns->detail ? host_vulns->detail : "")
+		 : host_vulns->value);
+	cJSON_AddStringToObject(vulns, "host", host_line);
+	for (int a = 0; a < 2; a++)
+		if (c.guest_vulns[a][0])
+			cJSON_AddStringToObject(vulns, a ? "kvm" : "tcg", c.guest_vulns[a]);
 	run_speedups(&c, summary);
 	run_judge(&c, targets, ntargets, summary);
 	if (c.until_stable)

@@ -67,6 +67,9 @@ struct run_ctx {
 	} *col;
 	size_t ncol, capcol;
 	double boot_ms[2];          /* median boot time: [0] tcg, [1] kvm; NAN = none */
+	/* The guest's view of the CPU's vulnerabilities after the first boot
+	 * ([0] tcg, [1] kvm; "" = none booted): guest_vulns_summary's line. */
+	char guest_vulns[2][320];
 	/* --until-stable: more samples of a step until the 95 % confidence
 	 * interval of each of its metrics' median is within stable_pct of the
 	 * median, at most max_iterations, and within the wall-clock budget

@@ -15,6 +15,7 @@
 
 #include "../lib/stats.h"
 #include "conditions.h"
+#include "guestvuln.h"
 #include "measure.h"
 #include "netns.h"
 #include "run.h"
@@ -431,6 +432,28 @@ double run_median(double *v, int n)
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+/* The guest's view of the CPU's vulnerabilities, once per accelerator, from
+ * the first guest that booted.  Whatever the guest answers, the run goes
+ * on: a view that cannot be read is stored as unknown with the reason. */
+static void record_guest_vulns(struct run_ctx *c, const char *accel, struct guest *g)
+{
+	/* A busybox grep over twenty small files; on an emulated host (the
+	 * ARM64 lab) everything in the guest is five times slower (step.c). */
+	int timeout_ms = c->host_emulated ? 150000 : 30000;
+	run_progress(c, "%s: the guest's view of the CPU's vulnerabilities", accel);
+	struct guest_vulns *v = kq_xmalloc(sizeof(*v));
+	guest_vulns_read(g, timeout_ms, v);
+	guest_vulns_summary(v, c->guest_vulns[!strcmp(accel, "kvm")], sizeof(c->guest_vulns[0]));
+	char *json = guest_vulns_json(v);
+	struct store_guest_vulnerabilities row = { .accel = accel, .vulnerabilities = json,
+						   .reason = v->known ? NULL : v->why };
+	struct kq_err err;
+	if (store_add_guest_vulnerabilities(c->store, c->run_id, &row, &err))
+		run_store_failed(c, &err);
+	free(json);
+	free(v);
+}
+
 /* Boots the guest boot_runs times and stores each boot; returns the median
  * boot time in ms, or NAN when the guest did not get ready (why says it). */
 static double measure_boots(struct run_ctx *c, const char *accel, int timeout_ms, char *why, size_t why_size)
@@ -455,6 +478,10 @@ static double measure_boots(struct run_ctx *c, const char *accel, int timeout_ms
 		}
 		conditions_sample("/", &after);
 		double total = (double)(g.ready.host_ns - g.exec_ns) / 1e6;
+		/* After the boot is timed: what the guest's kernel says of the
+		 * CPU, from the first guest up under this accelerator. */
+		if (n == 0)
+			record_guest_vulns(c, accel, &g);
 		struct store_boot_sample b = {
 			.accel = accel, .iteration = i, .total_ms = total,
 			.kernel_ms = g.ready.agent_start_s * 1e3,

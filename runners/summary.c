@@ -2,6 +2,7 @@
  * same document --json prints. */
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "run.h"
 
@@ -44,6 +45,16 @@ void run_print_summary(const cJSON *summary)
 	if (cJSON_IsString(source) && cJSON_IsString(about))
 		printf("\n\nenergy: %s: %s (CPU time per unit of work is in the table either way)", source->valuestring,
 		       about->valuestring);
+	const cJSON *vulns = cJSON_GetObjectItem(summary, "cpu_vulnerabilities"), *view;
+	if (cJSON_IsObject(vulns)) {
+		printf("\n\nCPU vulnerabilities:");
+		cJSON_ArrayForEach(view, vulns)
+		{
+			if (cJSON_IsString(view))
+				printf("\n  %s%s: %s", strcmp(view->string, "host") ? "guest under " : "", view->string,
+				       view->valuestring);
+		}
+	}
 	const cJSON *skipped = cJSON_GetObjectItem(summary, "skipped");
 	if (cJSON_IsString(skipped))
 		printf("\n\nskipped: %s", skipped->valuestring);

@@ -9,7 +9,9 @@
 #include <unistd.h>
 
 #include "../../runners/conditions.h"
+#include "../../lib/frame.h"
 #include "../../runners/guest.h"
+#include "../../runners/guestvuln.h"
 #include "../../runners/native.h"
 #include "../../runners/targets.h"
 #include "test.h"
@@ -292,4 +294,151 @@ TEST(native_wait_listening)
 	CHECK_INT(native_wait_listening(pid, port, 200, &err), -1);
 	CHECK(strstr(err.msg, "did not listen within 200 ms") != NULL);
 	reap(pid);
+}
+
+/* What the Debian 6.1 arm64 guest under TCG (cortex-a72) answered to
+ * guest_vulns_argv here (kvmqual guest ... -- grep -r . DIR, 2026-12). */
+static const char guest_a72_grep[] =
+	"/sys/devices/system/cpu/vulnerabilities/spectre_v2:Vulnerable\n"
+	"/sys/devices/system/cpu/vulnerabilities/indirect_target_selection:Not affected\n"
+	"/sys/devices/system/cpu/vulnerabilities/itlb_multihit:Not affected\n"
+	"/sys/devices/system/cpu/vulnerabilities/vmscape:Not affected\n"
+	"/sys/devices/system/cpu/vulnerabilities/mmio_stale_data:Not affected\n"
+	"/sys/devices/system/cpu/vulnerabilities/mds:Not affected\n"
+	"/sys/devices/system/cpu/vulnerabilities/reg_file_data_sampling:Not affected\n"
+	"/sys/devices/system/cpu/vulnerabilities/tsa:Not affected\n"
+	"/sys/devices/system/cpu/vulnerabilities/l1tf:Not affected\n"
+	"/sys/devices/system/cpu/vulnerabilities/spec_store_bypass:Vulnerable\n"
+	"/sys/devices/system/cpu/vulnerabilities/tsx_async_abort:Not affected\n"
+	"/sys/devices/system/cpu/vulnerabilities/spectre_v1:Mitigation: __user pointer sanitization\n"
+	"/sys/devices/system/cpu/vulnerabilities/gather_data_sampling:Not affected\n"
+	"/sys/devices/system/cpu/vulnerabilities/retbleed:Not affected\n"
+	"/sys/devices/system/cpu/vulnerabilities/spec_rstack_overflow:Not affected\n"
+	"/sys/devices/system/cpu/vulnerabilities/srbds:Not affected\n"
+	"/sys/devices/system/cpu/vulnerabilities/meltdown:Not affected\n";
+
+/* The agent's answer to an exec, as its frame carries it (base64), parsed
+ * by the runner's own code and then read as the guest's view. */
+static void view_from_agent(int exit_code, int timed_out, const char *out, size_t out_len, const char *err,
+			    struct guest_vulns *v)
+{
+	cJSON *resp = cJSON_CreateObject();
+	cJSON_AddNumberToObject(resp, "id", 7);
+	cJSON_AddBoolToObject(resp, "ok", 1);
+	cJSON_AddNumberToObject(resp, "exit_code", exit_code);
+	cJSON_AddNumberToObject(resp, "signal", exit_code < 0 ? 9 : 0);
+	cJSON_AddBoolToObject(resp, "timed_out", timed_out);
+	cJSON_AddNumberToObject(resp, "wall_ms", 100);
+	char *b64 = kq_base64_encode(out, out_len);
+	cJSON_AddStringToObject(resp, "stdout_b64", b64);
+	free(b64);
+	b64 = kq_base64_encode(err, strlen(err));
+	cJSON_AddStringToObject(resp, "stderr_b64", b64);
+	free(b64);
+	cJSON_AddBoolToObject(resp, "truncated", 0);
+	struct agent_result r;
+	struct kq_err e;
+	CHECK_INT(agent_parse_exec_response(resp, &r, &e), 0);
+	cJSON_Delete(resp);
+	guest_vulns_parse(r.exit_code, r.timed_out, (const char *)r.out, r.out_len, (const char *)r.err, r.err_len, v);
+	agent_result_free(&r);
+}
+
+TEST(guest_vulns_from_the_agents_answer)
+{
+	struct guest_vulns *v = kq_xmalloc(sizeof(*v));
+	char line[400];
+	view_from_agent(0, 0, guest_a72_grep, sizeof(guest_a72_grep) - 1, "", v);
+	CHECK(v->known);
+	CHECK_INT(v->report.count, 17);
+	CHECK_INT(v->report.vulnerable, 2);
+	CHECK_INT(v->report.mitigated, 1);
+	CHECK_INT(v->report.not_affected, 14);
+	CHECK_STR(v->report.e[0].name, "spectre_v2");
+	CHECK_STR(v->report.e[11].text, "Mitigation: __user pointer sanitization");
+	guest_vulns_summary(v, line, sizeof(line));
+	CHECK_STR(line, "vulnerable: spectre_v2, spec_store_bypass; 1 mitigated, 14 not affected");
+	char *json = guest_vulns_json(v);
+	cJSON *o = cJSON_Parse(json);
+	CHECK(cJSON_IsObject(o) && cJSON_GetArraySize(o) == 17);
+	CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "meltdown")), "Not affected");
+	CHECK(!strncmp(json, "{\"spectre_v2\":\"Vulnerable\",\"indirect_target_selection\":\"Not affected\",", 68));
+	cJSON_Delete(o);
+	free(json);
+
+	/* Unknown, with the reason, never a failure: each way the answer can
+	 * fall short (the first: this image's busybox on a missing directory). */
+	static const struct {
+		int exit_code, timed_out;
+		const char *out, *err, *why;
+	} unknown[] = {
+		{ 2, 0, "", "grep: /sys/devices/system/cpu/vulnerabilities: No such file or directory\n",
+		  "grep in the guest: exit 2: grep: /sys/devices/system/cpu/vulnerabilities: No such file or directory" },
+		{ 1, 0, "", "", "the guest's /sys/devices/system/cpu/vulnerabilities lists nothing" },
+		{ 127, 0, "", "exec: grep: not found", "grep in the guest: exit 127: exec: grep: not found" },
+		{ 0, 1, "/x/meltdown:Not affected\n", "", "reading /sys/devices/system/cpu/vulnerabilities in the guest timed out" },
+		{ -1, 0, "", "", "grep in the guest was ended by a signal" },
+		{ 0, 0, "no colon here\n\n   \n:leading colon\n", "", "the guest's answer (34 bytes) holds no NAME:TEXT line" },
+		{ 0, 0, "", "", "the guest's answer (0 bytes) holds no NAME:TEXT line" },
+		/* Whatever the guest writes to standard error reaches the store
+		 * and terminals as one line of printable ASCII. */
+		{ 2, 0, "", "\n\n\x1b[2J<script>\r\xff\x01 gone\nsecond line",
+		  "grep in the guest: exit 2: ?[2J<script>?? gone" },
+	};
+	for (size_t i = 0; i < KQ_ARRAY_SIZE(unknown); i++) {
+		view_from_agent(unknown[i].exit_code, unknown[i].timed_out, unknown[i].out, strlen(unknown[i].out),
+				unknown[i].err, v);
+		CHECK(!v->known);
+		if (strcmp(v->why, unknown[i].why))
+			test_fail(__FILE__, __LINE__, "case %zu: why '%s', expected '%s'", i, v->why, unknown[i].why);
+		CHECK(guest_vulns_json(v) == NULL);
+		guest_vulns_summary(v, line, sizeof(line));
+		CHECK(!strncmp(line, "unknown: ", 9));
+	}
+	/* A long standard error is cut, not overflowed. */
+	char *long_err = kq_xmalloc(100001);
+	memset(long_err, 'e', 100000);
+	long_err[100000] = '\0';
+	view_from_agent(2, 0, "", 0, long_err, v);
+	CHECK(!v->known && strlen(v->why) < sizeof(v->why));
+	free(long_err);
+
+	/* A hostile guest: markup, control bytes, bytes that are not UTF-8, a
+	 * line of 100,000 characters, a name given twice, more files than
+	 * any kernel has.  What is kept is printable ASCII of bounded length,
+	 * and the JSON the store gets is valid. */
+	struct kq_buf hostile;
+	kq_buf_init(&hostile);
+	kq_buf_printf(&hostile, "/s/<script>:<img src=x onerror=alert(1)> & \"quoted\"\n");
+	kq_buf_printf(&hostile, "/s/meltdown:Vulnerable\x1b[31m\xff\xfe\r\n");
+	kq_buf_printf(&hostile, "/s/meltdown:Not affected\n");
+	kq_buf_printf(&hostile, "/s/long:Mitigation: ");
+	for (int i = 0; i < 100000; i++)
+		kq_buf_printf(&hostile, "x");
+	kq_buf_printf(&hostile, "\n/s/name with spaces:Vulnerable\n");
+	for (int i = 0; i < 100; i++)
+		kq_buf_printf(&hostile, "/s/extra%d:Not affected\n", i);
+	view_from_agent(0, 0, hostile.data, hostile.len, "", v);
+	CHECK(v->known);
+	CHECK_INT(v->report.count, VULN_MAX);
+	CHECK_STR(v->report.e[0].name, "<script>");
+	CHECK_STR(v->report.e[0].text, "<img src=x onerror=alert(1)> & \"quoted\"");
+	CHECK_STR(v->report.e[1].text, "Vulnerable?[31m??");
+	CHECK_INT(v->report.e[1].state, VULN_VULNERABLE);
+	CHECK(strlen(v->report.e[3].text) < sizeof(v->report.e[3].text));
+	CHECK_INT(v->report.e[3].state, VULN_MITIGATED);
+	for (size_t i = 0; i < v->report.count; i++)
+		for (const char *p = v->report.e[i].text; *p; p++)
+			CHECK(*p >= 0x20 && *p < 0x7f);
+	json = guest_vulns_json(v);
+	o = cJSON_Parse(json);
+	CHECK(cJSON_IsObject(o));
+	/* meltdown twice: the first text is kept, once. */
+	CHECK_INT(cJSON_GetArraySize(o), VULN_MAX - 1);
+	CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "meltdown")), "Vulnerable?[31m??");
+	CHECK(cJSON_GetObjectItemCaseSensitive(o, "name with spaces") == NULL);
+	cJSON_Delete(o);
+	free(json);
+	kq_buf_free(&hostile);
+	free(v);
 }
