@@ -478,6 +478,7 @@ static void body(FILE *out, const struct report *r, const struct report_plots *p
 		emulated_banner(out);
 	verdict(out, r);
 	findings(out, r);
+	report_vulns_html(out, r);
 	numbers(out, r);
 	cost_section(out, r);
 	plots_section(out, r, plots);

@@ -119,7 +119,9 @@ void report_write_markdown(const struct report *r, const struct report_plots *pl
 		fprintf(out, "\n%zu more checks passed, were skipped or are informational (see index.html).\n",
 			r->check_count - shown);
 
-	fputs("\n## Numbers\n\n", out);
+	fputc('\n', out);
+	report_vulns_markdown(out, r);
+	fputs("## Numbers\n\n", out);
 	if (kvm_missing) {
 		fputs("**KVM: missing.** ", out);
 		M(r->kvm_reason);

@@ -678,7 +678,10 @@ int report_load(struct report *r, const char *json, size_t len, struct kq_err *e
 	const cJSON *boots = get_rows(&l, run, "boot_samples");
 	const cJSON *verdicts = get_rows(&l, run, "verdicts");
 	const cJSON *speedups = get_rows(&l, run, "speedups");
+	const cJSON *guest_vulns = get_rows(&l, run, "guest_vulnerabilities");
 	if (l.failed)
+		goto fail;
+	if (report_load_vulns(r, guest_vulns, err))
 		goto fail;
 	load_samples(&l, r, samples);
 	load_boot(&l, r, boots);
@@ -710,6 +713,7 @@ fail:
 void report_free(struct report *r)
 {
 	free(r->costs);
+	report_free_vulns(r);
 	for (size_t i = 0; i < r->metric_count; i++)
 		for (int a = 0; a < REPORT_ACCELS; a++)
 			free(r->metrics[i].values[a]);

@@ -108,6 +108,30 @@ struct report_cost {
 				 * "not measured under both" */
 };
 
+/* The CPU's speculation vulnerabilities, the host's and each guest's side
+ * by side (reports/vulns.c).  Index REPORT_NATIVE of each array is the
+ * host's (the probe document's check cpu.vulnerabilities), REPORT_TCG and
+ * REPORT_KVM the guest's under that accelerator (runs[0].
+ * guest_vulnerabilities).  Texts are copies cut to REPORT_VULN_TEXT_MAX
+ * bytes (the export has them whole); at most REPORT_VULN_MAX rows. */
+#define REPORT_VULN_MAX 128
+#define REPORT_VULN_NAME_MAX 64
+#define REPORT_VULN_TEXT_MAX 200
+
+struct report_vuln {
+	char *name;
+	char *text[REPORT_ACCELS];  /* NULL: that side does not list it */
+	int state[REPORT_ACCELS];   /* enum vuln_state (probe/parse.h) of each text */
+	int differs[REPORT_ACCELS]; /* a guest says vulnerable where the host does not, or the reverse */
+};
+
+struct report_vuln_view {
+	int recorded;               /* the run holds this side's view */
+	int known;                  /* ... and it lists the files (else reason says why not) */
+	const char *reason;         /* points into the document; may be NULL */
+	size_t vulnerable, mitigated, not_affected, unknown;
+};
+
 enum report_status { REPORT_QUALIFIED, REPORT_QUALIFIED_WITH_LIMITS, REPORT_NOT_QUALIFIED };
 /* "qualified", "qualified-with-limits", "not-qualified": the page's class. */
 const char *report_status_class(enum report_status s);
@@ -169,6 +193,12 @@ struct report {
 	size_t history_runs;            /* distinct runs in the history */
 
 	struct store_tuning *tuning;    /* the host's newest kvmqual tune (store/read_report.h); NULL: none read */
+
+	struct report_vuln_view vuln_view[REPORT_ACCELS];
+	struct report_vuln *vulns;      /* by name */
+	size_t vuln_count;
+	size_t vulns_left_out;          /* entries past REPORT_VULN_MAX rows */
+	size_t vuln_differences;        /* cells marked differs */
 };
 
 /* Parses an export document holding exactly one run (store_export with a
@@ -259,6 +289,13 @@ char *report_svg_inline(const char *svg, const char *prefix, struct kq_err *err)
 int report_write_html(const struct report *r, const struct report_plots *plots, const char *templates,
 		      FILE *out, struct kq_err *err);
 void report_write_markdown(const struct report *r, const struct report_plots *plots, FILE *out);
+
+/* The "CPU vulnerabilities" section (reports/vulns.c): report_load reads
+ * it (0, or -1 with err naming a malformed guest view); the writers. */
+int report_load_vulns(struct report *r, const cJSON *rows, struct kq_err *err);
+void report_free_vulns(struct report *r);
+void report_vulns_html(FILE *out, const struct report *r);
+void report_vulns_markdown(FILE *out, const struct report *r);
 
 /* The "Tuning" section (reports/tuning.c). */
 void report_tuning_html(FILE *out, const struct report *r);

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../../probe/parse.h"
 #include "../../reports/report.h"
 #include "test.h"
 
@@ -388,6 +389,23 @@ TEST(report_model_malformed)
 		{ "{\"schema\":\"kvmqual.export\",\"version\":1,\"runs\":[{\"id\":1,\"host\":{},\"samples\":[{\"accel\":\"tcg\","
 		  "\"workload\":\"w\",\"metric\":\"m\",\"value\":1,\"flags\":[1]}]}]}",
 		  "flags holds something that is not a string" },
+		{ "{\"schema\":\"kvmqual.export\",\"version\":1,\"runs\":[{\"id\":1,\"host\":{},\"guest_vulnerabilities\":{}}]}",
+		  "guest_vulnerabilities is not an array" },
+		{ "{\"schema\":\"kvmqual.export\",\"version\":1,\"runs\":[{\"id\":1,\"host\":{},\"guest_vulnerabilities\":"
+		  "[{\"accel\":\"native\",\"status\":\"unknown\"}]}]}",
+		  "guest_vulnerabilities[0].accel is not tcg or kvm" },
+		{ "{\"schema\":\"kvmqual.export\",\"version\":1,\"runs\":[{\"id\":1,\"host\":{},\"guest_vulnerabilities\":"
+		  "[{\"accel\":\"tcg\",\"status\":\"safe\"}]}]}",
+		  "guest_vulnerabilities[0].status is not known or unknown" },
+		{ "{\"schema\":\"kvmqual.export\",\"version\":1,\"runs\":[{\"id\":1,\"host\":{},\"guest_vulnerabilities\":"
+		  "[{\"accel\":\"tcg\",\"status\":\"known\",\"vulnerabilities\":[\"meltdown\"]}]}]}",
+		  "guest_vulnerabilities[0].vulnerabilities is not an object" },
+		{ "{\"schema\":\"kvmqual.export\",\"version\":1,\"runs\":[{\"id\":1,\"host\":{},\"guest_vulnerabilities\":"
+		  "[{\"accel\":\"kvm\",\"status\":\"known\",\"vulnerabilities\":{\"meltdown\":true}}]}]}",
+		  "guest_vulnerabilities[0].vulnerabilities holds something that is not a string" },
+		{ "{\"schema\":\"kvmqual.export\",\"version\":1,\"runs\":[{\"id\":1,\"host\":{},\"guest_vulnerabilities\":"
+		  "[{\"accel\":\"kvm\",\"status\":\"unknown\",\"reason\":7}]}]}",
+		  "guest_vulnerabilities[0].reason is not a string" },
 	};
 	for (size_t i = 0; i < KQ_ARRAY_SIZE(cases); i++) {
 		struct report r;
@@ -635,5 +653,186 @@ TEST(report_cost_per_unit)
 	fclose(f);
 	CHECK(strstr(md, "Energy: **unavailable**: no energy sensor: no RAPL zone in /sys/class/powercap") != NULL);
 	free(md);
+	report_free(&r);
+}
+
+/* A run's export with a host view (the probe document's check) and guest
+ * views as the store exports them, hostile where a kernel or a bundle
+ * could be: markup in names and texts, newlines, a pipe, a very long text. */
+static char *vulns_export(void)
+{
+	cJSON *doc = cJSON_CreateObject();
+	cJSON_AddStringToObject(doc, "schema", "kvmqual.export");
+	cJSON_AddNumberToObject(doc, "version", 1);
+	cJSON *run = cJSON_CreateObject();
+	cJSON_AddItemToArray(cJSON_AddArrayToObject(doc, "runs"), run);
+	cJSON_AddNumberToObject(run, "id", 3);
+	cJSON_AddStringToObject(run, "status", "complete");
+	cJSON_AddStringToObject(cJSON_AddObjectToObject(run, "host"), "arch", "x86_64");
+	cJSON *check = cJSON_CreateObject();
+	cJSON_AddItemToArray(cJSON_AddArrayToObject(cJSON_AddObjectToObject(run, "probe"), "checks"), check);
+	cJSON_AddStringToObject(check, "id", "cpu.vulnerabilities");
+	cJSON_AddStringToObject(check, "status", "WARN");
+	cJSON *host = cJSON_AddObjectToObject(check, "data");
+	cJSON_AddStringToObject(host, "spectre_v2", "Mitigation: Retpolines; STIBP: disabled");
+	cJSON_AddStringToObject(host, "spec_store_bypass", "Vulnerable");
+	cJSON_AddStringToObject(host, "meltdown", "Not affected");
+	cJSON_AddStringToObject(host, "retbleed", "Vulnerable");
+	cJSON_AddStringToObject(host, "<script>", "<b>bold</b>");
+	cJSON_AddNumberToObject(host, "bogus", 1); /* the probe's document is read leniently */
+	cJSON *views = cJSON_AddArrayToObject(run, "guest_vulnerabilities");
+	cJSON *tcg = cJSON_CreateObject();
+	cJSON_AddItemToArray(views, tcg);
+	cJSON_AddStringToObject(tcg, "accel", "tcg");
+	cJSON_AddStringToObject(tcg, "status", "known");
+	cJSON_AddNullToObject(tcg, "reason");
+	cJSON *g = cJSON_AddObjectToObject(tcg, "vulnerabilities");
+	cJSON_AddStringToObject(g, "spectre_v2", "Vulnerable");
+	cJSON_AddStringToObject(g, "spec_store_bypass", "Vulnerable");
+	cJSON_AddStringToObject(g, "meltdown", "Not affected");
+	cJSON_AddStringToObject(g, "retbleed", "Not affected");
+	cJSON_AddStringToObject(g, "mds", "Mitigation: Clear CPU buffers\nsecond line | a pipe");
+	cJSON_AddStringToObject(g, "<img src=x onerror=alert(1)>", "Vulnerable <script>alert(1)</script>");
+	char *long_text = kq_xmalloc(5001);
+	memcpy(long_text, "Vulnerable: ", 12);
+	memset(long_text + 12, 'x', 4988);
+	memcpy(long_text + 200, "\xe2\x82\xac", 3); /* a character across the cut */
+	long_text[5000] = '\0';
+	cJSON_AddStringToObject(g, "long", long_text);
+	free(long_text);
+	cJSON *kvm = cJSON_CreateObject();
+	cJSON_AddItemToArray(views, kvm);
+	cJSON_AddStringToObject(kvm, "accel", "kvm");
+	cJSON_AddStringToObject(kvm, "status", "unknown");
+	cJSON_AddStringToObject(kvm, "reason", "grep in the guest: exit 2: <i>no</i>\nsuch | directory");
+	cJSON_AddNullToObject(kvm, "vulnerabilities");
+	char *text = cJSON_PrintUnformatted(doc);
+	cJSON_Delete(doc);
+	return text;
+}
+
+static const struct report_vuln *vuln_row(const struct report *r, const char *name)
+{
+	for (size_t i = 0; i < r->vuln_count; i++)
+		if (!strcmp(r->vulns[i].name, name))
+			return &r->vulns[i];
+	return NULL;
+}
+
+TEST(report_cpu_vulnerabilities)
+{
+	char *json = vulns_export();
+	struct report r;
+	struct kq_err err;
+	CHECK_INT(report_load(&r, json, strlen(json), &err), 0);
+	free(json);
+	/* Every name either side lists, once, by name. */
+	CHECK_INT(r.vuln_count, 8);
+	static const char *const order[] = { "<img src=x onerror=alert(1)>", "<script>", "long", "mds", "meltdown",
+					     "retbleed", "spec_store_bypass", "spectre_v2" };
+	for (size_t i = 0; i < KQ_ARRAY_SIZE(order) && i < r.vuln_count; i++)
+		CHECK_STR(r.vulns[i].name, order[i]);
+	const struct report_vuln *v2 = vuln_row(&r, "spectre_v2"), *ssb = vuln_row(&r, "spec_store_bypass"),
+				 *rb = vuln_row(&r, "retbleed"), *lg = vuln_row(&r, "long"), *mds = vuln_row(&r, "mds");
+	CHECK(v2 && ssb && rb && lg && mds);
+	if (!v2 || !ssb || !rb || !lg || !mds)
+		return;
+	/* The guest vulnerable where the host mitigates, and the reverse. */
+	CHECK_INT(v2->state[REPORT_NATIVE], VULN_MITIGATED);
+	CHECK_INT(v2->state[REPORT_TCG], VULN_VULNERABLE);
+	CHECK(v2->differs[REPORT_TCG] && !v2->differs[REPORT_KVM]);
+	CHECK(rb->differs[REPORT_TCG]);
+	CHECK(!ssb->differs[REPORT_TCG]);
+	CHECK(mds->text[REPORT_NATIVE] == NULL && !mds->differs[REPORT_TCG]);
+	CHECK_INT(r.vuln_differences, 2); /* spectre_v2 and retbleed: a name one side lacks is no difference */
+	/* A very long text is cut at a character, marked, never split. */
+	CHECK(lg->text[REPORT_TCG] && strlen(lg->text[REPORT_TCG]) <= REPORT_VULN_TEXT_MAX + 3);
+	CHECK(lg->text[REPORT_TCG] && !strcmp(lg->text[REPORT_TCG] + strlen(lg->text[REPORT_TCG]) - 3, "\xe2\x80\xa6"));
+	CHECK(lg->text[REPORT_TCG] && !strstr(lg->text[REPORT_TCG], "\xe2\x82"));
+	CHECK(r.vuln_view[REPORT_NATIVE].known && r.vuln_view[REPORT_TCG].known);
+	CHECK(r.vuln_view[REPORT_KVM].recorded && !r.vuln_view[REPORT_KVM].known);
+	CHECK_INT(r.vuln_view[REPORT_TCG].vulnerable, 4);
+	CHECK_INT(r.vuln_view[REPORT_NATIVE].vulnerable, 2);
+
+	struct report_plots plots = { 0 };
+	plots.gnuplot_missing = 1;
+	char *html, *md;
+	int rc;
+	CAPTURE(html, rc = report_write_html(&r, &plots, NULL, out, &err));
+	CHECK_INT(rc, 0);
+	char *sec = strstr(html, "<section id=\"vulnerabilities\">");
+	CHECK(sec != NULL);
+	char *end = sec ? strstr(sec, "</section>") : NULL;
+	CHECK(end != NULL);
+	if (sec && end) {
+		*end = '\0';
+		CHECK(!strstr(sec, "<script") && !strstr(sec, "<img") && !strstr(sec, "<i>") && !strstr(sec, "<b>"));
+		CHECK(strstr(sec, "<td>&lt;img src=x onerror=alert(1)&gt;</td>") != NULL);
+		CHECK(strstr(sec, "Vulnerable &lt;script&gt;alert(1)&lt;/script&gt;") != NULL);
+		CHECK(strstr(sec, "<th class=\"native\">host</th><th class=\"tcg\">guest under TCG</th>"
+				  "<th class=\"kvm\">guest under KVM</th>") != NULL);
+		CHECK(strstr(sec, "<tr><td>spectre_v2</td><td class=\"vuln mitigated\" data-state=\"mitigated\">Mitigation:"
+				  " Retpolines; STIBP: disabled</td><td class=\"vuln vulnerable differs\" data-state=\"vulnerable\">"
+				  "Vulnerable<span class=\"differs\">the host: mitigated</span></td><td class=\"vuln absent\">"
+				  "&ndash;</td></tr>") != NULL);
+		CHECK(strstr(sec, "<tr><td>mds</td><td class=\"vuln absent\">not listed</td>") != NULL);
+		CHECK(strstr(sec, "id=\"vuln-view-kvm\">guest under KVM: <strong>unknown</strong>: <span class=\"reason\">"
+				  "grep in the guest: exit 2: &lt;i&gt;no&lt;/i&gt;\nsuch | directory</span>") != NULL);
+		CHECK(strstr(sec, "id=\"vuln-differences\"><strong>2 differ</strong>") != NULL);
+		/* One cell per column in every row. */
+		for (char *row = strstr(sec, "<tr><td>"); row; row = strstr(row + 1, "<tr><td>")) {
+			char *row_end = strstr(row, "</tr>");
+			int cells = 0;
+			for (char *c = strstr(row, "<td"); c && c < row_end; c = strstr(c + 1, "<td"))
+				cells++;
+			CHECK_INT(cells, 4);
+		}
+		*end = '<';
+	}
+	/* Before the numbers, after the probe's findings. */
+	char *findings = strstr(html, "<section id=\"findings\">"), *numbers = strstr(html, "<section id=\"numbers\">");
+	CHECK(findings && sec && numbers && findings < sec && sec < numbers);
+
+	CAPTURE(md, report_write_markdown(&r, &plots, out));
+	char *msec = strstr(md, "## CPU vulnerabilities\n");
+	CHECK(msec != NULL);
+	if (msec) {
+		CHECK(strstr(msec, "\n| vulnerability | host | guest under TCG | guest under KVM |\n| --- | --- | --- | --- |\n") !=
+		      NULL);
+		CHECK(strstr(msec, "\n| spectre\\_v2 | Mitigation: Retpolines; STIBP: disabled | **Vulnerable** (the host:"
+				   " mitigated) | \xe2\x80\x93 |\n") != NULL);
+		CHECK(strstr(msec, "\n| \\<img src=x onerror=alert(1)\\> | *not listed* | Vulnerable \\<script\\>alert(1)"
+				   "\\</script\\> | \xe2\x80\x93 |\n") != NULL);
+		CHECK(strstr(msec, "| mds | *not listed* | Mitigation: Clear CPU buffers second line \\| a pipe | \xe2\x80\x93 |\n") !=
+		      NULL);
+		CHECK(strstr(msec, "- guest under KVM: **unknown**: grep in the guest: exit 2: \\<i\\>no\\</i\\> such \\|"
+				   " directory\n") != NULL);
+		/* Every line of the table is one row with five unescaped pipes. */
+		char *table = strstr(msec, "\n| vulnerability");
+		char *table_end = table ? strstr(table + 1, "\n\n") : NULL;
+		int rows = 0;
+		for (char *line = table ? table + 1 : NULL; line && line < table_end; line = strchr(line, '\n') + 1) {
+			int pipes = 0;
+			for (char *p = line; *p && *p != '\n'; p++)
+				pipes += *p == '|' && (p == line || p[-1] != '\\');
+			CHECK_INT(pipes, 5);
+			rows++;
+		}
+		CHECK_INT(rows, 2 + 8);
+	}
+	free(html);
+	free(md);
+	report_free(&r);
+
+	/* A run from before the record: the section says so, with the table's
+	 * host column only when the probe had the check. */
+	if (load_fixture(&r, "x86-pvm-run.json", NULL, NULL))
+		return;
+	CHECK(!r.vuln_view[REPORT_NATIVE].recorded && !r.vuln_view[REPORT_TCG].recorded);
+	CAPTURE(html, rc = report_write_html(&r, &plots, NULL, out, &err));
+	CHECK(strstr(html, "host: <strong>not recorded (the run's probe predates the check)</strong>") != NULL);
+	CHECK(strstr(html, "No vulnerability is listed on either side.") != NULL);
+	CHECK(!strstr(html, "guest under TCG:"));
+	free(html);
 	report_free(&r);
 }
