@@ -186,6 +186,14 @@ static int whole(double v)
 	return isfinite(v) && v == floor(v) && fabs(v) < 9007199254740992.0; /* 2^53: exact in a double */
 }
 
+static int utf8_valid(const char *s)
+{
+	for (size_t n; *s; s += n)
+		if (!(n = kq_utf8_len((const unsigned char *)s)))
+			return 0;
+	return 1;
+}
+
 static int one_of(const char *s, const char *const *set)
 {
 	for (; s && *set; set++)
@@ -460,6 +468,14 @@ static int walk_run(struct reader *r, struct writer *w, const struct origin *fro
 	for (size_t i = 0; i < KQ_ARRAY_SIZE(host_members); i++)
 		if (member_value(r, host, &host_members[i], hwhere, 0, &hv[i]))
 			return -1;
+	/* The host's key is a hash of its fields, and export writes text as
+	 * UTF-8 (anything else as U+FFFD): a field that is not UTF-8 would
+	 * come back from the next export as another host. */
+	for (size_t i = 1; i <= 4; i++)
+		if (hv[i].text && !utf8_valid(hv[i].text)) {
+			bad(r, hwhere, "member '%s' is not UTF-8 text", host_members[i].name);
+			return -1;
+		}
 	struct store_host h = { .arch = hv[1].text, .model = hv[2].text, .soc = hv[3].text,
 				.kernel_release = hv[4].text };
 	h.page_size = !hv[5].null && hv[5].integer > 0 && hv[5].integer < LONG_MAX ? (long)hv[5].integer : 0;

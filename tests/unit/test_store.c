@@ -674,9 +674,9 @@ TEST(store_guest_vulnerabilities_round_trip)
 		{ "\"accel\":\"tcg\",\"status\"", "\"accel\":\"native\",\"status\"", "member 'accel' is not one of" },
 		{ "\"status\":\"unknown\"", "\"status\":\"known\"", "guest_vuln_known_has_them" },
 	};
-	char *third = kq_xasprintf("%s/third.db", t.dir);
+	char *third = kq_xasprintf("%s/third.db", t.dir), *at;
 	for (size_t i = 0; i < KQ_ARRAY_SIZE(refusals); i++) {
-		char *at = strstr(first, refusals[i][0]);
+		at = strstr(first, refusals[i][0]);
 		CHECK(at != NULL);
 		if (!at)
 			continue;
@@ -690,8 +690,20 @@ TEST(store_guest_vulnerabilities_round_trip)
 		if (access(third, F_OK) == 0)
 			CHECK_INT(sql_int(third, "SELECT count(*) FROM runs"), 0);
 	}
+	/* A host field that is not UTF-8 (found by fuzz_import): export would
+	 * write it back as U+FFFD, another host with another key. */
+	at = strstr(first, "\"arch\":\"aarch64\"");
+	CHECK(at != NULL);
+	if (at) {
+		char *edited = kq_xasprintf("%.*s\"arch\":\"aarch6\xb4\"%s", (int)(at - first), first, at + 16);
+		write_file(bundle, edited, strlen(edited));
+		free(edited);
+		CHECK_INT(store_import_bundle(third, bundle, NULL, &sum, &err), -1);
+		if (!strstr(err.msg, "run 0: host: member 'arch' is not UTF-8 text"))
+			test_fail(__FILE__, __LINE__, "%s", err.msg);
+	}
 	/* A bundle of a kvmqual from before the member imports (no rows). */
-	char *at = strstr(first, ",\n\"guest_vulnerabilities\":[");
+	at = strstr(first, ",\n\"guest_vulnerabilities\":[");
 	CHECK(at != NULL);
 	if (at) {
 		char *old = kq_xasprintf("%.*s}],\n\"error\":null}\n", (int)(at - first), first);
