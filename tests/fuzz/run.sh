@@ -84,6 +84,18 @@ cp tests/fixtures/results/*.json "$seeds/bundle/"
 mkdir -p "$seeds/import"
 cp tests/fixtures/results/*.json "$seeds/import/"
 printf '%s' '{"schema":"kvmqual.export","version":1,"generated_at":"2026-12-06T00:00:00Z","database":"/d/k.db","schema_version":2,"runs":[{"id":3,"started_at":"2026-12-02T00:00:00.000Z","finished_at":"2026-12-02T00:01:00.000Z","status":"incomplete","reason":"r","profile":"quick","suite_version":"0.1.0","qemu_version":"7.2","guest_image_hash":"h","command_line":"c","pid":9,"boot_id":"x","host":{"key":null,"arch":"x86_64","model":"","soc":"s","kernel_release":"k","page_size":null},"probe":{"a":[1,"\u00e9"]},"provenance":{"bundle":"ssh://root@h:22/w/job/bundle.json","database":"/w/kvmqual.db","run_id":8,"exported_at":"2026-12-02T00:02:00Z","imported_at":"2026-12-02T00:03:00.000Z"},"checks":[],"boot_samples":[],"samples":[{"accel":"kvm","workload":"w","metric":"m","unit":"u","value":null,"value_nonfinite":"inf","iteration":1,"higher_is_better":0,"flags":[],"conditions":null},{"accel":"tcg","workload":"w","metric":"m","unit":"u","value":null,"iteration":0,"higher_is_better":0,"flags":["a","b"],"conditions":{}}],"verdicts":[{"target":"t","metric":"m","value":null,"threshold":null,"op":null,"status":"skip","detail":""}],"speedups":[{"workload":"w","metric":"m","kvm_over_tcg":null,"kvm_over_tcg_nonfinite":"-inf","kvm_pct_of_native":2,"tcg_pct_of_native":null}]}],"error":null}' >"$seeds/import/provenance-nonfinite.json"
+# The guest's view of the CPU's vulnerabilities beside the host's (schema
+# version 4), for import, the report and the matrix alike.
+gv='{"schema":"kvmqual.export","version":1,"generated_at":"2026-12-06T00:00:00Z","database":"/d/k.db","schema_version":4,"runs":[{"id":2,"started_at":"2026-12-06T00:00:00.000Z","finished_at":"2026-12-06T00:01:00.000Z","status":"complete","reason":null,"profile":"quick","suite_version":"0.1.0","qemu_version":"7.2","guest_image_hash":"h","command_line":"c","pid":9,"boot_id":"x","host":{"key":null,"arch":"x86_64","model":"m","soc":"s","kernel_release":"k","page_size":4096},"probe":{"checks":[{"id":"cpu.vulnerabilities","status":"WARN","value":"v","data":{"retbleed":"Vulnerable","spectre_v2":"Mitigation: Retpolines","<x>":"a|b"}}]},"provenance":null,"checks":[],"boot_samples":[],"samples":[],"verdicts":[],"speedups":[],"guest_vulnerabilities":[{"accel":"tcg","status":"known","reason":null,"vulnerabilities":{"retbleed":"Not affected","spectre_v2":"Vulnerable","mds":"Mitigation: Clear CPU buffers"}},{"accel":"kvm","status":"unknown","reason":"grep in the guest: exit 2: <no>","vulnerabilities":null}]}],"error":null}'
+printf '%s' "$gv" >"$seeds/import/guest-vulnerabilities.json"
+printf '%s' "$gv" >"$seeds/bundle/guest-vulnerabilities.json"
+{ printf '\000'; printf '%s' "$gv"; } >"$seeds/report/guest-vulnerabilities.json"
+for f in tests/fixtures/snapshots/*/; do
+	[ -s "$seeds/text/$(basename "$f")-vulnerabilities" ] || continue
+	# and what the guest's grep -r prints (PATH:TEXT lines)
+	sed 's|^|/sys/devices/system/cpu/vulnerabilities/|' "$seeds/text/$(basename "$f")-vulnerabilities" \
+		>"$seeds/text/$(basename "$f")-grep-r"
+done
 # compare: baseline values, candidate values, earlier runs' medians, direction.
 mkdir -p "$seeds/compare"
 printf '1000 1004 998 1002 996\n800 803 799 801 798\n1000 990 1010 1005 995 1001\n1\n' >"$seeds/compare/regression"

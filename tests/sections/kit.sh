@@ -33,6 +33,17 @@ sqlite3 "$rt/crafted-nonfinite.db" "UPDATE samples SET value = 9e999 WHERE id = 
 	UPDATE speedups SET kvm_over_tcg = -9e999 WHERE id = (SELECT min(id) FROM speedups);
 	UPDATE boot_samples SET total_ms = 9e999 WHERE id = (SELECT min(id) FROM boot_samples);
 	UPDATE checks SET value = '' WHERE id = (SELECT min(id) FROM checks)"
+# One with the guest's view of the CPU's vulnerabilities (schema version 4:
+# the version 1 fixture's runs imported into a new store), hostile where a
+# guest kernel or a bundle could be: markup, a newline, a pipe, 5,000 bytes.
+build/kvmqual export --db tests/fixtures/results/x86-pvm-host.db >"$rt/guest-vulns-src.json" 2>/dev/null &&
+	build/kvmqual import --db "$rt/crafted-guest-vulns.db" "$rt/guest-vulns-src.json" >/dev/null 2>&1
+sqlite3 "$rt/crafted-guest-vulns.db" "INSERT INTO guest_vulnerabilities (run_id, accel, status, reason, vulnerabilities)
+	SELECT id, 'tcg', 'known', NULL, json_object('spectre_v2', 'Vulnerable', '<script>x</script>',
+		'Mitigation: <b>' || char(10) || 'two lines | pipe', 'long', 'Vulnerable: ' || printf('%.5000c', 'x')) FROM runs;
+	INSERT INTO guest_vulnerabilities (run_id, accel, status, reason, vulnerabilities)
+	SELECT id, 'kvm', 'unknown', 'grep in the guest: exit 2: <i>no</i>', NULL FROM runs"
+rm -f "$rt/guest-vulns-src.json"
 for f in "$rt"/*.db; do
 	n=$(basename "$f" .db)
 	if ! build/kvmqual export --db "$f" >"$rt/$n.1.json" 2>"$rt/$n.err" ||

@@ -1,7 +1,8 @@
 # report: kvmqual report on a database made by two short real runs (aarch64
 # guest under TCG), and on this host's KVM failure where KVM is PVM: the
-# files, the verdict, the probe's findings with their hints, numbers that
-# match the export, well-formed SVG and real PNG, the history plot; no
+# files, the verdict, the probe's findings with their hints, the CPU's
+# vulnerabilities as the host and the guest see them (and their round trip
+# through export and import), numbers that match the export, well-formed SVG and real PNG, the history plot; no
 # gnuplot, a failing and a hanging gnuplot; an unknown run, a missing
 # database, a file that is not SQLite; the output directory replaced whole
 # or not at all.  About a minute (the runs); sourced by tests/run.sh.
@@ -55,6 +56,47 @@ if want report; then
 		else
 			fail report/probe-measurements "probe document: $nmeas, page: $nhtml, Markdown: $nmd"
 		fi
+		# The CPU's vulnerabilities: the real run stored the guest's own view
+		# (read through the agent after its first TCG boot), and the page
+		# and report.md show it beside the host's, one row per name either
+		# lists, each guest text in the guest's column.
+		"$KQ" export --db "$rdb" --run 2 --format json >"$rep/vulns.json"
+		gv_names=$(sqlite3 "$rdb" "SELECT count(*) FROM guest_vulnerabilities g, json_each(g.vulnerabilities)
+			WHERE g.run_id = 2 AND g.accel = 'tcg'" 2>&1)
+		gv_union=$(sqlite3 "$rdb" "SELECT count(*) FROM (SELECT j.key FROM guest_vulnerabilities g,
+			json_each(g.vulnerabilities) j WHERE g.run_id = 2 UNION SELECT d.key FROM runs r,
+			json_each(r.probe_json, '\$.checks') c, json_each(c.value, '\$.data') d
+			WHERE r.id = 2 AND json_extract(c.value, '\$.id') = 'cpu.vulnerabilities')" 2>&1)
+		sed -n '/<section id="vulnerabilities">/,/<\/section>/p' "$out/index.html" >"$rep/vulns.html"
+		gv_rows=$(grep -c '^<tr><td>' "$rep/vulns.html")
+		gv_md_rows=$(($(sed -n '/^## CPU vulnerabilities/,/^## /p' "$out/report.md" | grep -c '^| ') - 2))
+		gv_missing=""
+		sqlite3 -separator '	' "$rdb" "SELECT j.key, j.value FROM guest_vulnerabilities g, json_each(g.vulnerabilities) j
+			WHERE g.run_id = 2 AND g.accel = 'tcg'" >"$rep/vulns.tsv"
+		while IFS='	' read -r name text; do
+			esc=$(printf '%s' "$text" | html_escape)
+			grep -F "<tr><td>$name</td>" "$rep/vulns.html" | grep -qF "data-state=\"" &&
+				grep -F "<tr><td>$name</td>" "$rep/vulns.html" | grep -qF ">$esc" || gv_missing="$gv_missing $name"
+		done <"$rep/vulns.tsv"
+		if [ "$("$JG" "$rep/vulns.json" runs.0.guest_vulnerabilities.0.accel)" = tcg ] &&
+			[ "$("$JG" "$rep/vulns.json" runs.0.guest_vulnerabilities.0.status)" = known ] &&
+			[ "$gv_names" -gt 0 ] 2>/dev/null && [ "$gv_rows" = "$gv_union" ] && [ "$gv_md_rows" = "$gv_union" ] &&
+			grep -q '<th class="tcg">guest under TCG</th>' "$rep/vulns.html" && [ -z "$gv_missing" ] &&
+			grep -q '^| vulnerability | host | guest under TCG |$' "$out/report.md"; then
+			pass "report/cpu-vulnerabilities-host-and-guest ($gv_names in the guest, $gv_rows rows)"
+		else
+			fail report/cpu-vulnerabilities-host-and-guest "guest view: $("$JG" "$rep/vulns.json" runs.0.guest_vulnerabilities.0 | head -c 300); names $gv_names, union $gv_union, page rows $gv_rows, Markdown rows $gv_md_rows, not shown:$gv_missing"
+		fi
+		# ... and the view goes through export -> import -> export whole.
+		"$KQ" import --db "$rep/reimported.db" "$rep/vulns.json" >/dev/null 2>"$rep/reimport.err" &&
+			"$KQ" export --db "$rep/reimported.db" --format json >"$rep/vulns2.json" 2>>"$rep/reimport.err"
+		if out_rt=$(/usr/bin/python3 tests/tools/bundle_same.py "$rep/vulns.json" "$rep/vulns2.json" --from "$rep/vulns.json" 2>&1) &&
+			[ "$("$JG" "$rep/vulns2.json" runs.0.guest_vulnerabilities.0.status)" = known ]; then
+			pass report/cpu-vulnerabilities-round-trip
+		else
+			fail report/cpu-vulnerabilities-round-trip "$(head -c 300 "$rep/reimport.err") $(printf '%s' "$out_rt" | head -c 400)"
+		fi
+
 		if ls -d "$rep"/out.tmp.* "$rep"/out.old.* >/dev/null 2>&1; then
 			fail report/no-temporary-left "$(ls -d "$rep"/out.*)"
 		else
