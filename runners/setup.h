@@ -22,6 +22,7 @@ struct profile {
 	int guest_mem_mb;
 	int hugepages;          /* STREAM and sysbench again on huge pages (--hugepages auto) */
 	int balloon;            /* the virtio-balloon step (--balloon auto) */
+	int extras;             /* the plan's extra steps (struct step's extra) */
 };
 
 extern const struct profile run_profiles[];

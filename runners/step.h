@@ -26,6 +26,8 @@ struct step {
 	int tap;                /* over tap (+ vhost-net) in a namespace, guest only */
 	enum step_kind kind;
 	int on_hugepages;       /* run again in the guest on each huge page size */
+	int extra;              /* a second view of what another step measures (stress-ng beside
+				 * sysbench): only in profiles with extras, or named in --workloads */
 };
 
 /* kvmqual run's plan, in its order (sampling.c). */

@@ -19,9 +19,10 @@
 # lab-CONFIG.db and lab-CONFIG.json).
 # Sourced by tests/run.sh (pass, fail, skip, $tmp, $JG).
 
-# The plan of `kvmqual run` (runners/sampling.c); the -tap steps only run in
-# a guest (tap networking in a namespace), so they have no native samples.
-lab_workloads="sysbench-cpu sysbench-cpu-1t stress-ng-cpu stream fio-seqread fio-seqwrite fio-randread iperf3-h2g iperf3-g2h sockperf-rr"
+# The plan of `kvmqual run --profile quick` (runners/sampling.c: no extra
+# steps, so no stress-ng-cpu); the -tap steps only run in a guest (tap
+# networking in a namespace), so they have no native samples.
+lab_workloads="sysbench-cpu sysbench-cpu-1t stream fio-seqread fio-seqwrite fio-randread iperf3-h2g iperf3-g2h sockperf-rr"
 lab_tap_workloads="iperf3-h2g-tap iperf3-g2h-tap sockperf-rr-tap"
 
 lab_ntail() { tail -n 60 "$1" | tr -d '\r' | tr '\n' ' ' | tail -c 3000; }
