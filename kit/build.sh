@@ -116,7 +116,7 @@ read_lock() {
 		[ -n "$v" ] && [ -z "$rest" ] || die "${1#"$repo"/}: bad line '$n $v $rest'"
 		case $n in linux-image-* | busybox-static) continue ;; esac
 		if [ -n "${version_of[$n]:-}" ] && [ "${version_of[$n]}" != "$v" ]; then
-			die "$n is pinned to ${version_of[$n]} in ${pinned_by[$n]#"$repo"/} and to $v in ${1#"$repo"/}"
+			die "$n is pinned to ${version_of[$n]} in ${pinned_by[$n]#"$repo"/} and to $v in ${1#"$repo"/} (the kit's lock holds only what the guest's does not pin: $prog --arch $arch --update-pins rewrites it)"
 		fi
 		version_of[$n]=$v
 		pinned_by[$n]=$1

@@ -16,6 +16,19 @@
 . tests/lab/kit-host.sh
 kit=build/kit/kvmqual-kit-aarch64-0.1.0.tar.gz
 
+# The kit's lock holds only what the guest's lock does not pin: make kit
+# reads both, and one package at two versions stops it (as libzstd1 did
+# when the guest's lock took it at another version than the kit's).
+for a in aarch64 x86_64; do
+	both=$(awk '$1 !~ /^#/ && NF == 2 { if (FNR == NR) g[$1] = $2; else if ($1 in g) print $1, g[$1], $2 }' \
+		"guest-image/pins/$a.lock" "kit/pins/$a.lock")
+	if [ -z "$both" ]; then
+		pass "kit/pins-beyond-guest-$a"
+	else
+		fail "kit/pins-beyond-guest-$a" "pinned by guest-image/pins/$a.lock and kit/pins/$a.lock (guest's, kit's version): $(printf '%s' "$both" | tr '\n' ';')"
+	fi
+done
+
 # Import reads back every member export writes: export -> import ->
 # export gives the same runs on every stored fixture (only where and when
 # the bundle was written differ, and the provenance import adds, which
