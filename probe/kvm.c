@@ -275,9 +275,15 @@ static void *irq_job_main(void *arg)
 	return NULL;
 }
 
+unsigned kvm_test_limit_s(const struct host_identity *h)
+{
+	return h->emulated ? KVM_TEST_LIMIT_EMULATED_S : KVM_TEST_LIMIT_S;
+}
+
 void probe_kvm_checks(struct probe *p)
 {
 	int fd;
+	p->kvm.limit_s = kvm_test_limit_s(&p->host);
 	check_device(p, &fd);
 	check_api(p, fd);
 	struct irq_job job = { .fd = fd, .kvm = &p->kvm, .rc = -ENOTSUP };

@@ -115,13 +115,17 @@ int kvm_host_smoke(int kvm_fd, struct kvm_live *out)
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_alarm;
 	sigaction(SIGALRM, &sa, &old_sa);
-	struct itimerval timer = { .it_value = { .tv_sec = 2 } };
+	unsigned limit_s = out->limit_s ? out->limit_s : KVM_TEST_LIMIT_S;
+	struct itimerval timer = { .it_value = { .tv_sec = limit_s } };
 	setitimer(ITIMER_REAL, &timer, NULL);
 	int saw_mmio = 0;
 	for (int i = 0; i < 8; i++) {
 		if (ioctl(vcpu, KVM_RUN, 0) < 0) {
-			snprintf(out->smoke_detail, sizeof(out->smoke_detail), "KVM_RUN: %s%s", strerror(errno),
-				 errno == EINTR ? " (the guest did not exit within 2 s)" : "");
+			if (errno == EINTR)
+				snprintf(out->smoke_detail, sizeof(out->smoke_detail),
+					 "KVM_RUN: %s (the guest did not exit within %u s)", strerror(errno), limit_s);
+			else
+				snprintf(out->smoke_detail, sizeof(out->smoke_detail), "KVM_RUN: %s", strerror(errno));
 			break;
 		}
 		if (run->exit_reason == KVM_EXIT_MMIO) {

@@ -103,13 +103,17 @@ int kvm_host_smoke(int kvm_fd, struct kvm_live *out)
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_alarm;
 	sigaction(SIGALRM, &sa, &old_sa);
-	struct itimerval timer = { .it_value = { .tv_sec = 2 } }, old_timer;
+	unsigned limit_s = out->limit_s ? out->limit_s : KVM_TEST_LIMIT_S;
+	struct itimerval timer = { .it_value = { .tv_sec = limit_s } }, old_timer;
 	setitimer(ITIMER_REAL, &timer, &old_timer);
 	int saw_io = 0;
 	for (int i = 0; i < 8; i++) {
 		if (ioctl(vcpu, KVM_RUN, 0) < 0) {
-			snprintf(out->smoke_detail, sizeof(out->smoke_detail), "KVM_RUN: %s%s", strerror(errno),
-				 errno == EINTR ? " (the guest did not exit within 2 s)" : "");
+			if (errno == EINTR)
+				snprintf(out->smoke_detail, sizeof(out->smoke_detail),
+					 "KVM_RUN: %s (the guest did not exit within %u s)", strerror(errno), limit_s);
+			else
+				snprintf(out->smoke_detail, sizeof(out->smoke_detail), "KVM_RUN: %s", strerror(errno));
 			break;
 		}
 		if (run->exit_reason == KVM_EXIT_IO) {
@@ -340,16 +344,21 @@ int kvm_host_irq(int kvm_fd, struct kvm_live *out)
 		sigaction(SIGUSR2, &old_sa, NULL);
 		goto done;
 	}
-	struct itimerspec two_s = { .it_value = { .tv_sec = 2 } };
-	timer_settime(deadline, 0, &two_s, NULL);
+	unsigned limit_s = out->limit_s ? out->limit_s : KVM_TEST_LIMIT_S;
+	struct itimerspec limit = { .it_value = { .tv_sec = limit_s } };
+	timer_settime(deadline, 0, &limit, NULL);
 	double user[USER_EXITS];
 	size_t users = 0, marks = 0;
 	uint64_t last_user = 0, mark0 = 0, kernel_ns = 0, armed = 0, start = kq_now_ns();
 	int done = 0;
 	for (int i = 0; i < USER_EXITS + 16 && !done; i++) {
 		if (ioctl(vcpu, KVM_RUN, 0) < 0) {
-			snprintf(err, sizeof(err), "KVM_RUN: %s%s", strerror(errno),
-				 errno == EINTR ? (armed ? " (no timer interrupt within 2 s)" : " (the guest stalled)") : "");
+			if (errno == EINTR && armed)
+				snprintf(err, sizeof(err), "KVM_RUN: %s (no timer interrupt within %u s)", strerror(errno),
+					 limit_s);
+			else
+				snprintf(err, sizeof(err), "KVM_RUN: %s%s", strerror(errno),
+					 errno == EINTR ? " (the guest stalled)" : "");
 			break;
 		}
 		uint64_t now = kq_now_ns();

@@ -78,7 +78,17 @@ struct measurement {
 #define KVM_MAX_MEASUREMENTS 8
 
 /* What the live KVM checks found; filled by kvm.c and kvm_<hostarch>.c. */
+/* How long the smoke and interrupt tests' guests may take before they
+ * count as hung: their few instructions take microseconds under a working
+ * KVM, and a broken one (a PVM host's stock kernels) must be told fast.
+ * On a host the probe finds emulated KVM is nested inside TCG, and a busy
+ * machine under it stalls the host for seconds: the lab's Android-like
+ * host at a load of 20 failed the 2 s smoke test with a KVM that worked. */
+#define KVM_TEST_LIMIT_S 2
+#define KVM_TEST_LIMIT_EMULATED_S 60
+
 struct kvm_live {
+	unsigned limit_s;         /* KVM_TEST_LIMIT_S, or _EMULATED_S (kvm_test_limit_s) */
 	int dev_errno;            /* 0 when /dev/kvm opened read-write */
 	int api_version;
 	int smoke_ran, smoke_ok;
@@ -212,6 +222,8 @@ int kvm_host_smoke(int kvm_fd, struct kvm_live *out);
 int kvm_host_vgic(int kvm_fd, struct kvm_live *out);
 /* Returns 0 when the test ran (its results in out), -ENOTSUP without one. */
 int kvm_host_irq(int kvm_fd, struct kvm_live *out);
+/* The test guests' limit for this host (struct kvm_live's limit_s). */
+unsigned kvm_test_limit_s(const struct host_identity *h);
 /* Unmaps and closes what a test set up; MAP_FAILED and -1 are skipped. */
 void kvm_close_vm(int vm, int vcpu, void *mem, size_t mem_size, void *run, long run_size);
 /* Median of n values (reorders them); NAN when n is 0.  kvm.c. */

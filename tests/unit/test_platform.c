@@ -5,7 +5,9 @@
 #include <libfdt.h>
 #include <stdlib.h>
 
+#include "../../lib/hostfs.h"
 #include "../../probe/parse.h"
+#include "../../probe/probe.h"
 #include "test.h"
 
 struct gic_log_case {
@@ -306,4 +308,36 @@ TEST(fdt_its_status_soc_and_maintenance_interrupt)
 	CHECK_INT(fdt_facts_parse(fdt, len, &f, err, sizeof(err)), 0);
 	CHECK_STR(f.soc, "apple,t8103");
 	free(fdt);
+}
+
+/* The smoke and interrupt tests' limit: 2 s on hardware (a hung KVM is told
+ * fast), 60 s where the probe finds the host emulated (nested KVM inside
+ * TCG: the lab's Android-like host failed a 2 s smoke test at a load of
+ * 20 with a KVM that worked). Set by the probe from its own detection. */
+TEST(kvm_test_limit_follows_emulation)
+{
+	static const struct {
+		const char *snapshot;
+		unsigned limit_s;
+	} cases[] = {
+		{ "tests/fixtures/snapshots/lab-el2-vhe-gicv3-smmuv3.tar.gz", KVM_TEST_LIMIT_EMULATED_S },
+		{ "tests/fixtures/snapshots/lab-el1.tar.gz", KVM_TEST_LIMIT_EMULATED_S },
+		{ "tests/fixtures/snapshots/pi5-like", KVM_TEST_LIMIT_S },
+		{ "tests/fixtures/snapshots/x86-pvm-host.tar.gz", KVM_TEST_LIMIT_S },
+	};
+	CHECK(KVM_TEST_LIMIT_EMULATED_S >= 30 && KVM_TEST_LIMIT_S <= 5);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct kq_err err;
+		struct hostfs *fs = hostfs_open_snapshot(cases[i].snapshot, &err);
+		CHECK(fs != NULL);
+		if (!fs)
+			continue;
+		struct probe pr;
+		struct probe_options opt = { .skip_smoke = 1 };
+		CHECK_INT(probe_run(&pr, fs, &opt, &err), 0);
+		CHECK_INT((int)pr.kvm.limit_s, (int)cases[i].limit_s);
+		CHECK_INT((int)kvm_test_limit_s(&pr.host), (int)cases[i].limit_s);
+		probe_free(&pr);
+		hostfs_close(fs);
+	}
 }
