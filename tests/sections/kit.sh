@@ -2,19 +2,53 @@
 # part for `make test` (tests/sections/kit-lab.sh has the long ones). The
 # board (tests/lab/kit-host.sh: busybox only, no payload disk, no library
 # in /lib, dropbear on a loopback port) is qualified by
-#   kvmqual remote --via ssh://root@127.0.0.1:PORT --dir /work/kq -- --lava --workloads sysbench-cpu --accel kvm
+#   kvmqual remote --via ssh://root@127.0.0.1:PORT --dir /work/kq -- --lava --workloads sysbench-cpu --accel kvm ...
 # from this machine: the kit is copied, the run goes through the kit's own
 # loader and the lab host's KVM (nested), the bundle comes back and is
 # imported into a store here with its provenance, the report is written,
 # and --lava printed the run as LAVA test cases (parsed by LAVA's own
 # code). Also the refusals before copying (another architecture, too
-# little space), kvmqual import's refusals of bad bundles, and import's
-# round trip (export -> import -> export) on every stored fixture. A few minutes (test-lab has the
-# second call that does not copy, the Android-like and Pi 5-like hosts).
+# little space), a connection cut during the copy (nothing installed) and
+# during the run (followed again), a second controller refused while the
+# run is there, kvmqual import's refusals of bad bundles, import's round
+# trip (export -> import -> export) on every stored fixture, and that the
+# kit's pins agree with the guest's. About 5 minutes at a load of 6 (test-lab
+# has the second call that does not copy, the Android-like and Pi 5-like
+# hosts).
 # Sourced by tests/run.sh (pass, fail, skip, $tmp).
 
 . tests/lab/kit-host.sh
 kit=build/kit/kvmqual-kit-aarch64-0.1.0.tar.gz
+
+# board_cut follow|upload: on the board, ends the dropbear session of the
+# kit's 'run follow', or of the copy writing /work/kq/.kit-upload.tar.gz,
+# as a dropped link ends it (ssh then exits 255 here). Waits for it at
+# most 10 minutes; prints "cut PID" or why not.
+board_cut() {
+	# shellcheck disable=SC2016 # expanded on the board
+	$kit_ssh -p "$kit_port" root@127.0.0.1 "set -- $1"'
+		end=$(($(date +%s) + 600)) f=
+		while [ -z "$f" ] && [ "$(date +%s)" -lt "$end" ]; do
+			# The upload: wait for its file (a test, no process) before looking.
+			if [ "$1" = follow ] || [ -e /work/kq/.kit-upload.tar.gz ]; then
+				for p in /proc/[0-9]*; do
+					case $1 in
+					follow) case "$(tr "\000" " " 2>/dev/null <"$p/cmdline")" in "sh kvmqual-kit/run fol""low "*) f=${p#/proc/} ;; esac ;;
+					upload) [ "$(readlink "$p/fd/1" 2>/dev/null)" = /work/kq/.kit-upload.tar.gz ] && f=${p#/proc/} ;;
+					esac
+					[ -z "$f" ] || break
+				done
+			fi
+			[ -n "$f" ] || sleep 1
+		done
+		[ -n "$f" ] || { echo "no $1 process in 10 minutes"; exit 1; }
+		d=$f
+		while [ "$d" -gt 1 ] && [ "$(cat "/proc/$d/comm" 2>/dev/null)" != dropbear ]; do
+			set -- $(cat "/proc/$d/stat" 2>/dev/null)
+			d=${4:-1}
+		done
+		if [ "$d" -gt 1 ] && kill "$d"; then echo "cut $d"; else echo "no dropbear session above $f"; exit 1; fi' 2>&1
+}
 
 # The kit's lock holds only what the guest's lock does not pin: make kit
 # reads both, and one package at two versions stops it (as libzstd1 did
@@ -133,23 +167,49 @@ else
 		fail kit/refusals-leave-nothing "on the board: '$left'; local store exists: $([ -e "$db" ] && echo yes || echo no)"
 	fi
 
+	# The connection cut during the copy (the dropbear session writing the
+	# upload ended on the board's side): nothing is installed, no job is
+	# started, the local store is not made, and the next call copies again.
+	board_cut upload >"$tmp/kit-cut-copy.board" 2>&1 &
+	cutter=$!
+	out=$(build/kvmqual remote --via "$via" --dir /work/kq --db "$db" -- --workloads sysbench-cpu 2>&1)
+	rc=$?
+	wait $cutter
+	cut=$(cat "$tmp/kit-cut-copy.board")
+	left=$($kit_ssh -p "$kit_port" root@127.0.0.1 'cd /work/kq && ls -d kvmqual-kit .kit-new job 2>/dev/null' 2>&1)
+	case $rc:$cut:$out in
+	2:cut*:*"copying the kit on $via failed"*"the connection failed or was cut"*"nothing was installed on $via"*)
+		if [ -z "$left" ] && [ ! -e "$db" ]; then
+			pass kit/copy-cut-installs-nothing
+		else
+			fail kit/copy-cut-installs-nothing "left on the board: '$left'; local store made: $([ -e "$db" ] && echo yes || echo no)"
+		fi ;;
+	*) fail kit/copy-cut-installs-nothing "exit $rc, board: $cut: $out" ;;
+	esac
+
+	# The run: one boot and no cold boot under the board's nested KVM (a
+	# boot there is 10 to 30 s; the quick profile's three boots and the
+	# cold one added a minute to this section and prove nothing more here).
 	start=$(date +%s)
 	build/kvmqual remote --via "$via" --dir /work/kq --db "$db" --out "$tmp/kit-board-out" \
-		-- --lava --workloads sysbench-cpu --accel kvm --net user >"$tmp/kit-board-remote.log" 2>&1 &
+		-- --lava --workloads sysbench-cpu --accel kvm --net user --iterations 1 --cold-boot off \
+		>"$tmp/kit-board-remote.log" 2>&1 &
 	remote=$!
 	# Once the job runs, its connection is cut on the board's side (the
 	# dropbear session of 'run follow' ended, as a stalled or dropped link
 	# ends it): kvmqual remote must follow the job again and finish.
 	deadline=$(($(date +%s) + 1200))
-	while ! grep -q '^started ' "$tmp/kit-board-remote.log" && kill -0 $remote 2>/dev/null &&
+	while ! grep -q '^started ' "$tmp/kit-board-remote.log" 2>/dev/null && kill -0 $remote 2>/dev/null &&
 		[ "$(date +%s)" -lt "$deadline" ]; do sleep 1; done
-	cut=$($kit_ssh -p "$kit_port" root@127.0.0.1 'f= i=0; while [ -z "$f" ] && [ $i -lt 120 ]; do
-			for p in /proc/[0-9]*; do
-				case "$(tr "\000" " " 2>/dev/null <$p/cmdline)" in "sh kvmqual-kit/run fol""low "*) f=${p#/proc/} ;; esac
-			done; [ -n "$f" ] || sleep 1; i=$((i + 1)); done
-		[ -n "$f" ] || { echo "no follow"; exit 1; }
-		set -- $(cat /proc/$f/stat); s=$4; set -- $(cat /proc/$s/stat); d=$4
-		case "$(cat /proc/$d/comm)" in dropbear) kill $d && echo "cut $d" ;; *) echo "not dropbear: $d"; exit 1 ;; esac' 2>&1)
+	cut=$(board_cut follow)
+	# Meanwhile a second controller is refused: the job is there.
+	out=$(build/kvmqual remote --via "$via" --dir /work/kq --db "$tmp/kit-other.db" 2>&1)
+	orc=$?
+	case $orc:$out in
+	2:*"/work/kq on $via holds a run of kvmqual remote on"*"still running"*) [ ! -e "$tmp/kit-other.db" ] &&
+		pass kit/second-controller-refused || fail kit/second-controller-refused "refused, but it made $tmp/kit-other.db" ;;
+	*) fail kit/second-controller-refused "exit $orc: $out" ;;
+	esac
 	wait $remote
 	rc=$?
 	echo "kit: kvmqual remote took $(($(date +%s) - start)) s (exit $rc; $cut)"
