@@ -169,7 +169,7 @@ $(OUT)/fio: scripts/build-fio.sh scripts/debian-src.sh kit/pins/sources.lock $(S
 	@echo "  FIO     $@"
 	$(Q)scripts/build-fio.sh $(ARCH) $@
 
-# ---- the field kit (kit/README.md) ----
+# ---- the field kit (docs/kit.md) ----
 # kit/launch.c: how the kit's dynamic programs start, through the kit's own
 # loader; static, one per architecture.
 KIT_LOADER_aarch64 := ld-linux-aarch64.so.1

@@ -2,7 +2,7 @@
 # kit/build.sh --arch ARCH --build DIR --out DIR [--version V]
 # kit/build.sh --arch ARCH --update-pins
 #
-# Builds the field kit (kit/README.md): OUT/kvmqual-kit-ARCH-VERSION.tar.gz,
+# Builds the field kit (docs/kit.md): OUT/kvmqual-kit-ARCH-VERSION.tar.gz,
 # one relocatable directory, kvmqual-kit/, with everything `kvmqual run`
 # needs on a device of that architecture that has nothing but a shell:
 #
@@ -526,7 +526,7 @@ case $sde in '' | *[!0-9]*) die "SOURCE_DATE_EPOCH must be a number of seconds" 
 kit_hash=$( { echo "arch $arch"; cat "$work/contents"; } | sha256sum | cut -d' ' -f1)
 bytes=$(awk '$1 == "file" { s += $3 } END { print s + 0 }' "$work/contents")
 {
-	echo "# kvmqual field kit (kit/README.md): what it holds and where each file comes from"
+	echo "# kvmqual field kit (docs/kit.md): what it holds and where each file comes from"
 	echo "format 1"
 	echo "arch $arch"
 	echo "version $version"

@@ -1,5 +1,5 @@
 /* kvmqual-launch: how every dynamically linked program of the field kit
- * starts (kit/README.md).  KIT/bin/NAME is a symbolic link to this static
+ * starts (docs/kit.md).  KIT/bin/NAME is a symbolic link to this static
  * binary (KIT/lib/kvmqual/launch); it runs
  *
  *     KIT/lib/LOADER --library-path KIT/lib --argv0 ARGV0 KIT/libexec/NAME ARGS...

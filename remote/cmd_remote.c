@@ -1,5 +1,5 @@
 /* kvmqual remote: qualify a device that has nothing but a shell, from this
- * machine (docs/remote.md). The field kit is copied there (unless the same
+ * machine (docs/kit.md). The field kit is copied there (unless the same
  * kit is already there), its entry script runs the qualification as a job
  * that outlives the connection, its progress is shown as it comes, and the
  * bundle and the probe's snapshot come back, are imported into the local

@@ -1,4 +1,4 @@
-/* A field kit archive (kit/README.md) as kvmqual remote needs it. */
+/* A field kit archive (docs/kit.md) as kvmqual remote needs it. */
 #ifndef KQ_KITFILE_H
 #define KQ_KITFILE_H
 

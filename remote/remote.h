@@ -1,5 +1,5 @@
 /* The remote stage: kvmqual remote (cmd_remote.c), which qualifies a device
- * over ssh or adb with the field kit (kit/README.md) and brings its run
+ * over ssh or adb with the field kit (docs/kit.md) and brings its run
  * into the local store (store/import.h) and a report. */
 #ifndef KQ_REMOTE_H
 #define KQ_REMOTE_H

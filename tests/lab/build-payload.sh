@@ -4,7 +4,7 @@
 # Builds the payload disk of the emulated ARM64 lab (tests/lab/README.md,
 # "The payload disk"): OUTDIR/payload.img, an ext4 image that a lab host
 # mounts read-only at /lab, holding the aarch64 field kit unpacked in
-# /lab/kvmqual-kit (kit/README.md). The payload and the kit are one thing:
+# /lab/kvmqual-kit (docs/kit.md). The payload and the kit are one thing:
 # what the lab runs is what a phone or a board gets.
 #
 # The kit is LAB_KIT, default build/kit/kvmqual-kit-aarch64-VERSION.tar.gz
