@@ -7,8 +7,9 @@ set -eu
 build_pkgs="gcc make libc6-dev libfdt-dev zlib1g-dev libcjson-dev libsqlite3-dev libcurl4-openssl-dev dpkg-dev pkg-config libaio-dev"
 cross_pkgs="gcc-aarch64-linux-gnu libc6-dev-arm64-cross"
 # nginx with WebDAV serves the publish tests; chromium opens the HTML pages.
-# patchelf, openssh-client: the field kit's lab hosts (their dropbear, ssh to it).
-test_pkgs="device-tree-compiler cpio binutils procps iperf3 qemu-system-arm qemu-efi-aarch64 gnuplot-nox nginx libnginx-mod-http-dav-ext chromium chromium-driver curl libxml2-utils openssl patchelf openssh-client"
+# patchelf, openssh-client: the field kit's lab hosts (their dropbear, ssh to it);
+# mksh, busybox: the kit's entry script is run under each shell it must work in.
+test_pkgs="device-tree-compiler cpio binutils procps iperf3 qemu-system-arm qemu-efi-aarch64 gnuplot-nox nginx libnginx-mod-http-dav-ext chromium chromium-driver curl libxml2-utils openssl patchelf openssh-client mksh busybox"
 fuzz_pkgs="clang libclang-rt-dev"
 bench_pkgs="hyperfine libvirt-clients qemu-system-x86"
 guest_pkgs="cpio binutils lz4 xz-utils squashfs-tools"

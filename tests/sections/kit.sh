@@ -11,8 +11,9 @@
 # little space), a connection cut during the copy (nothing installed) and
 # during the run (followed again), a second controller refused while the
 # run is there, kvmqual import's refusals of bad bundles, import's round
-# trip (export -> import -> export) on every stored fixture, and that the
-# kit's pins agree with the guest's. About 5 minutes at a load of 6 (test-lab
+# trip (export -> import -> export) on every stored fixture, that the
+# kit's pins agree with the guest's, and the entry script under dash, mksh
+# and busybox ash here. About 5 minutes at a load of 6 (test-lab
 # has the second call that does not copy, the Android-like and Pi 5-like
 # hosts).
 # Sourced by tests/run.sh (pass, fail, skip, $tmp).
@@ -60,6 +61,55 @@ for a in aarch64 x86_64; do
 		pass "kit/pins-beyond-guest-$a"
 	else
 		fail "kit/pins-beyond-guest-$a" "pinned by guest-image/pins/$a.lock and kit/pins/$a.lock (guest's, kit's version): $(printf '%s' "$both" | tr '\n' ';')"
+	fi
+done
+
+# The entry script under each shell it must work in (mksh is Android's
+# /system/bin/sh, busybox ash a board's, dash Debian's): it parses, and it
+# runs: a kit of the other architecture refuses this host naming both and
+# writes only under --dir; this host's own kit (make kit ARCH=$(uname -m);
+# make test-lab builds it) runs its probe, its kvmqual started through the
+# kit's loader. The Android-like lab host (kit-lab) runs it under mksh and
+# toybox for real.
+ks="$tmp/kit-shells"
+here_arch=$(uname -m)
+case $here_arch in x86_64) other_arch=aarch64 ;; *) other_arch=x86_64 ;; esac
+mkdir -p "$ks/other" "$ks/own"
+other_kit=build/kit/kvmqual-kit-$other_arch-0.1.0.tar.gz own_kit=build/kit/kvmqual-kit-$here_arch-0.1.0.tar.gz
+[ -f "$other_kit" ] && tar -xzf "$other_kit" -C "$ks/other"
+[ -f "$own_kit" ] && tar -xzf "$own_kit" -C "$ks/own"
+for sh_ in dash mksh "busybox sh"; do
+	n=${sh_%% *}
+	if ! command -v "$n" >/dev/null 2>&1; then
+		skip "kit/run-under-$n" "$n is not installed (scripts/deps.sh test)"
+		continue
+	fi
+	if ! out=$($sh_ -n kit/run 2>&1); then
+		fail "kit/run-under-$n" "kit/run does not parse: $out"
+		continue
+	fi
+	if [ -f "$ks/other/kvmqual-kit/run" ]; then
+		out=$($sh_ "$ks/other/kvmqual-kit/run" probe --dir "$ks/state-$n" 2>&1)
+		rc=$?
+		left=$(ls -A "$ks/state-$n" 2>&1 | tr '\n' ' ')
+		case $rc:$out in
+		2:*"this kit is for $other_arch, this device is $here_arch"*)
+			[ "$left" = "tmp " ] && pass "kit/run-under-$n-refuses-$other_arch" ||
+				fail "kit/run-under-$n-refuses-$other_arch" "it left '$left' in --dir" ;;
+		*) fail "kit/run-under-$n-refuses-$other_arch" "exit $rc: $out" ;;
+		esac
+	else
+		skip "kit/run-under-$n-refuses-$other_arch" "no $other_kit"
+	fi
+	if [ -f "$ks/own/kvmqual-kit/run" ]; then
+		out=$($sh_ "$ks/own/kvmqual-kit/run" probe --dir "$ks/own-state-$n" 2>&1)
+		rc=$?
+		case $rc:$out in
+		[01]:*"verdict: "*) pass "kit/run-under-$n-probes-$here_arch" ;;
+		*) fail "kit/run-under-$n-probes-$here_arch" "exit $rc: $(printf '%s' "$out" | tail -n 5 | tr '\n' ' ')" ;;
+		esac
+	else
+		skip "kit/run-under-$n-probes-$here_arch" "no $own_kit (make kit ARCH=$here_arch; make test-lab builds it)"
 	fi
 done
 
