@@ -102,10 +102,19 @@ for sh_ in dash mksh "busybox sh"; do
 		skip "kit/run-under-$n-refuses-$other_arch" "no $other_kit"
 	fi
 	if [ -f "$ks/own/kvmqual-kit/run" ]; then
-		out=$($sh_ "$ks/own/kvmqual-kit/run" probe --dir "$ks/own-state-$n" 2>&1)
+		# HOME of its own: the probe's cache of QEMU's answers goes under
+		# --dir too, never to ~/.cache.
+		mkdir -p "$ks/home-$n"
+		out=$(env -u XDG_CACHE_HOME HOME="$ks/home-$n" $sh_ "$ks/own/kvmqual-kit/run" probe --dir "$ks/own-state-$n" 2>&1)
 		rc=$?
+		elsewhere=$(cd "$ks/home-$n" && find . -mindepth 1 | tr '\n' ' ')
 		case $rc:$out in
-		[01]:*"verdict: "*) pass "kit/run-under-$n-probes-$here_arch" ;;
+		[01]:*"verdict: "*)
+			if [ -z "$elsewhere" ] && ls "$ks/own-state-$n"/cache/kvmqual/qemu-*.txt >/dev/null 2>&1; then
+				pass "kit/run-under-$n-probes-$here_arch"
+			else
+				fail "kit/run-under-$n-probes-$here_arch" "written outside --dir, in HOME: '$elsewhere'; in --dir: $(cd "$ks/own-state-$n" && find . | tr '\n' ' ')"
+			fi ;;
 		*) fail "kit/run-under-$n-probes-$here_arch" "exit $rc: $(printf '%s' "$out" | tail -n 5 | tr '\n' ' ')" ;;
 		esac
 	else
