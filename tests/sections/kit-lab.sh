@@ -14,6 +14,8 @@
 # - a Pi 5-like host (pi5-16k: Cortex-A76, GICv2, EL2, Debian's 16K-page
 #   kernel): the probe reports 16K pages and GICv2, and the kit's quick run
 #   completes under KVM with the 4K-page guest.
+# Each one's report is written here, and the matrix of the three stores
+# shows them all.
 # LAB_KIT_HOSTS picks some of: board android pi5 (default all three).
 # Sourced by tests/run.sh (pass, fail, skip, $tmp).
 
@@ -124,6 +126,8 @@ else
 			echo "kit-lab: android-like: kvmqual remote took $(($(date +%s) - start)) s (exit $rc)"
 			[ $rc -le 1 ] && pass kit-lab/android/remote || fail kit-lab/android/remote "exit $rc: $(tail -n 20 "$tmp/kit-lab-android.log" | tr '\n' ' ')"
 			kit_lab_check android "$adb_db" kvm "$tmp/kit-lab-android.log"
+			[ -s "$tmp/kit-lab-android/report/index.html" ] && pass kit-lab/android/report ||
+				fail kit-lab/android/report "no report in $tmp/kit-lab-android"
 			# --lava under mksh and toybox: LAVA's own parser takes every signal.
 			if ! /usr/bin/python3 -c 'import lava_dispatcher.actions.test.shell' 2>/dev/null; then
 				skip kit-lab/android/lava-cases "needs LAVA's dispatcher (scripts/deps.sh lava)"
@@ -162,8 +166,30 @@ else
 			fi
 			case $gic in v2*) pass kit-lab/pi5/gicv2 ;; *) fail kit-lab/pi5/gicv2 "GIC check says '$gic'" ;; esac
 			kit_lab_check pi5 "$pi_db" kvm "$tmp/kit-lab-pi5.log"
+			[ -s "$tmp/kit-lab-pi5/report/index.html" ] && pass kit-lab/pi5/report ||
+				fail kit-lab/pi5/report "no report in $tmp/kit-lab-pi5"
 			kit_host_stop pi5
 		fi
 		;;
 	esac
+
+	# Issue 14's "done when": the matrix shows all three, from the stores
+	# kvmqual remote imported into (one row per store: the board and the
+	# Android-like host may be one device to the matrix, kept apart as a
+	# conflict), the Pi 5-like one with its 16K pages.
+	if [ -f "$db" ] && [ -f "$tmp/kit-lab-android.db" ] && [ -f "$tmp/kit-lab-pi5.db" ]; then
+		build/kvmqual matrix --db "$db" --db "$tmp/kit-lab-android.db" --db "$tmp/kit-lab-pi5.db" \
+			--out "$tmp/kit-lab-matrix" >"$tmp/kit-lab-matrix.log" 2>&1
+		rc=$?
+		mx="$tmp/kit-lab-matrix/matrix.json"
+		rows=$(build/tests/json_get "$mx" summary.rows 2>&1)
+		none=$(build/tests/json_get "$mx" summary.without_selected_run 2>&1)
+		if [ $rc = 0 ] && [ "$rows" = 3 ] && [ "$none" = 0 ] && grep -q '"page_size":[[:space:]]*16384' "$mx"; then
+			pass kit-lab/matrix-shows-all-three
+		else
+			fail kit-lab/matrix-shows-all-three "exit $rc, $rows rows, $none without a run, page sizes $(grep -o '"page_size":[[:space:]]*[0-9]*' "$mx" | tr -d ' \t' | sort -u | tr '\n' ' '): $(tr '\n' ' ' <"$tmp/kit-lab-matrix.log")"
+		fi
+	else
+		skip kit-lab/matrix-shows-all-three "not all three hosts ran (LAB_KIT_HOSTS='$kit_lab_hosts', or one failed to come up)"
+	fi
 fi
