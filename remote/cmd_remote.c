@@ -596,6 +596,44 @@ int cmd_remote(int argc, char **argv)
 	     *rs = kq_xasprintf("%s/snapshot.tar.gz", rjob), *rl = kq_xasprintf("%s/log", rjob);
 	char *lb = kq_xasprintf("%s/bundle.json", local), *ls = kq_xasprintf("%s/snapshot.tar.gz", local),
 	     *ll = kq_xasprintf("%s/log.txt", local);
+	/* A job that ended without a bundle stored no run (the probe or
+	 * kvmqual run failed first; the log shown says why). There is nothing
+	 * to collect: its log is kept here and its directory on the device
+	 * released, or every later call would be refused as busy and every
+	 * --collect would fail the same way. */
+	char *qrjob = sh_quote(rjob);
+	char *look = kq_xasprintf("if [ -f %s/bundle.json ]; then echo bundle=1; elif [ -f %s/status ]; then echo bundle=0; fi",
+				  qrjob, qrjob);
+	struct kq_buf ans;
+	kq_buf_init(&ans);
+	int lookrc = device_sh(&t, look, &ans);
+	kq_buf_add(&ans, "", 1);
+	int none = lookrc == 0 && strstr(ans.data, "bundle=0") != NULL;
+	kq_buf_free(&ans);
+	free(look);
+	if (none) {
+		int lrc = fetch(&t, rl, ll, 1);
+		char *rm = kq_xasprintf("rm -rf %s", qrjob);
+		struct kq_buf ignore;
+		kq_buf_init(&ignore);
+		int rmrc = device_sh(&t, rm, &ignore);
+		kq_buf_free(&ignore);
+		free(rm);
+		fprintf(stderr, "kvmqual remote: the run on %s stored nothing (exit %d; the log above says why%s%s); %s\n",
+			t.name, job_rc, lrc ? "" : ", kept in ", lrc ? "" : ll,
+			rmrc ? "its job directory could not be removed there" : "its job there is released");
+		rc = job_rc >= 2 ? job_rc : 2;
+		free(qrjob);
+		free(rb);
+		free(rs);
+		free(rl);
+		free(rjob);
+		free(lb);
+		free(ls);
+		free(ll);
+		goto out;
+	}
+	free(qrjob);
 	int frc = fetch(&t, rb, lb, 0);
 	if (!frc) {
 		fetch(&t, rs, ls, 1);

@@ -10,7 +10,8 @@
 # code). Also the refusals before copying (another architecture, too
 # little space), a connection cut during the copy (nothing installed) and
 # during the run (followed again), a second controller refused while the
-# run is there, kvmqual import's refusals of bad bundles, import's round
+# run is there, a second call that does not copy and whose run stores
+# nothing (the board released), kvmqual import's refusals of bad bundles, import's round
 # trip (export -> import -> export) on every stored fixture, that the
 # kit's pins agree with the guest's, and the entry script under dash, mksh
 # and busybox ash here. About 5 minutes at a load of 6 (test-lab
@@ -327,6 +328,28 @@ else
 		pass kit/job-released
 	else
 		fail kit/job-released "/work/kq/job is still on the board"
+	fi
+	# Again, with a run argument kvmqual run refuses: the kit is found by
+	# its hash and not copied (issue 14), the job stores no run, and
+	# kvmqual remote says so and releases the board's job directory (it
+	# stayed, so that every later call was refused as busy and --collect
+	# failed the same way); the store here is unchanged.
+	runs=$(sqlite3 "$db" "SELECT count(*) FROM runs")
+	build/kvmqual remote --via "$via" --dir /work/kq --db "$db" --out "$tmp/kit-board-bad" \
+		-- --workloads no-such-workload >"$tmp/kit-board-bad.log" 2>&1
+	rc=$?
+	if grep -q "$via already has this kit" "$tmp/kit-board-bad.log" && ! grep -q 'copying' "$tmp/kit-board-bad.log"; then
+		pass kit/second-call-does-not-copy
+	else
+		fail kit/second-call-does-not-copy "$(head -n 5 "$tmp/kit-board-bad.log" | tr '\n' ' ')"
+	fi
+	job=$($kit_ssh -p "$kit_port" root@127.0.0.1 'ls -d /work/kq/job 2>/dev/null' 2>&1)
+	if [ $rc = 2 ] && grep -q "no-such-workload" "$tmp/kit-board-bad.log" &&
+		grep -q "the run on $via stored nothing (exit 2; .*its job there is released" "$tmp/kit-board-bad.log" &&
+		[ -s "$tmp/kit-board-bad/log.txt" ] && [ -z "$job" ] && [ "$(sqlite3 "$db" "SELECT count(*) FROM runs")" = "$runs" ]; then
+		pass kit/run-storing-nothing-releases-the-board
+	else
+		fail kit/run-storing-nothing-releases-the-board "exit $rc, board: '$job', runs $runs -> $(sqlite3 "$db" "SELECT count(*) FROM runs"): $(tail -n 4 "$tmp/kit-board-bad.log" | tr '\n' ' ')"
 	fi
 	kit_host_stop board
 
