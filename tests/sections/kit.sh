@@ -14,7 +14,7 @@
 # nothing (the board released), kvmqual import's refusals of bad bundles, import's round
 # trip (export -> import -> export) on every stored fixture, that the
 # kit's pins agree with the guest's, and the entry script under dash, mksh
-# and busybox ash here. About 5 minutes at a load of 6 (test-lab
+# and busybox ash here. 2.5 to 5 minutes at a load of 4 to 6 (test-lab
 # has the second call that does not copy, the Android-like and Pi 5-like
 # hosts).
 # Sourced by tests/run.sh (pass, fail, skip, $tmp).
