@@ -498,6 +498,9 @@ int cmd_remote(int argc, char **argv)
 		fprintf(stderr, "kvmqual remote: %s\n", err.msg);
 		return 2;
 	}
+	/* One ssh connection for every command: each new one is a key exchange,
+	 * a second or more on a slow board (bench/results/kit.md). */
+	transport_share_connection(&t);
 	struct sigaction sa = { 0 };
 	sa.sa_handler = on_signal;
 	sigaction(SIGINT, &sa, NULL);
@@ -696,7 +699,12 @@ int cmd_remote(int argc, char **argv)
 	free(ls);
 	free(ll);
 	rc = job_rc;
-out:
+out:;
+	char **end = transport_end_argv(&t);
+	if (end) {
+		run_client(end, NULL, -1, NULL, NULL, NULL);
+		transport_free_argv(end);
+	}
 	kitfile_free(&k);
 	device_free(&d);
 	free(local);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct argv_b {
 	char **v;
@@ -154,8 +155,54 @@ int transport_parse(const char *via, int root, struct transport *t, struct kq_er
 	return kq_error(err, "--via %s: want ssh://[user@]host[:port] or adb[:SERIAL]", via);
 }
 
+int transport_share_connection(struct transport *t)
+{
+	if (t->kind != TRANSPORT_SSH || t->dbclient || t->control_path)
+		return -1;
+	/* A socket path has room for about 100 bytes: a long TMPDIR gives way
+	 * to /tmp. */
+	const char *tmp = getenv("TMPDIR");
+	if (!tmp || *tmp != '/' || strlen(tmp) > 60)
+		tmp = "/tmp";
+	char *dir = kq_xasprintf("%s/kvmqual-remote.XXXXXX", tmp);
+	if (!mkdtemp(dir)) {
+		free(dir);
+		return -1;
+	}
+	t->control_path = kq_xasprintf("%s/c", dir);
+	free(dir);
+	return 0;
+}
+
+char **transport_end_argv(const struct transport *t)
+{
+	if (!t->control_path)
+		return NULL;
+	struct argv_b b = { 0 };
+	for (size_t i = 0; t->client[i]; i++)
+		add(&b, t->client[i]);
+	add(&b, "-q");
+	add(&b, "-o");
+	char *o = kq_xasprintf("ControlPath=%s", t->control_path);
+	add(&b, o);
+	free(o);
+	add(&b, "-O");
+	add(&b, "exit");
+	add(&b, t->host);
+	return b.v;
+}
+
 void transport_free(struct transport *t)
 {
+	if (t->control_path) {
+		/* The master removes its socket when it ends; the directory is
+		 * ours. */
+		unlink(t->control_path);
+		char *slash = strrchr(t->control_path, '/');
+		*slash = '\0';
+		rmdir(t->control_path);
+		free(t->control_path);
+	}
 	free(t->user);
 	free(t->host);
 	free(t->serial);
@@ -187,6 +234,19 @@ static void add_client(struct argv_b *b, const struct transport *t)
 		add(b, "ServerAliveInterval=15");
 		add(b, "-o");
 		add(b, "ServerAliveCountMax=4");
+		if (t->control_path) {
+			/* One connection for all commands; it outlives the last by
+			 * at most 10 s should kvmqual remote be killed before it
+			 * ends it (transport_end_argv). */
+			char *o = kq_xasprintf("ControlPath=%s", t->control_path);
+			add(b, "-o");
+			add(b, "ControlMaster=auto");
+			add(b, "-o");
+			add(b, o);
+			add(b, "-o");
+			add(b, "ControlPersist=10");
+			free(o);
+		}
 	}
 	if (t->port) {
 		char p[16];

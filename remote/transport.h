@@ -19,12 +19,20 @@ struct transport {
 	char **client;  /* the client's words: $KVMQUAL_SSH or "ssh", $KVMQUAL_ADB or "adb" */
 	int dbclient;   /* the ssh client is dropbear's dbclient (other options) */
 	char *name;     /* for messages: ssh://user@host:port, adb:SERIAL */
+	char *control_path; /* OpenSSH: the socket of the one connection every command shares, or NULL */
 };
 
 /* --via ssh://[user@]host[:port] | adb[:SERIAL]. Returns 0, or -1 with err
  * naming what was wrong with via. */
 int transport_parse(const char *via, int root, struct transport *t, struct kq_err *err);
 void transport_free(struct transport *t);
+/* OpenSSH only (not dbclient, not adb): every command from now on shares
+ * one connection (ControlMaster, its socket in a private directory under
+ * TMPDIR or /tmp), so that each is a channel, not a new key exchange with
+ * a slow device. 0, or -1 when it cannot (then each command connects). */
+int transport_share_connection(struct transport *t);
+/* The argv that ends the shared connection (ssh -O exit), or NULL. */
+char **transport_end_argv(const struct transport *t);
 
 /* The argv that runs script (POSIX sh) on the device; standard input,
  * output and error pass through. */

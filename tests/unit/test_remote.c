@@ -1,8 +1,11 @@
 /* kvmqual remote's transports (remote/transport.c): the argv each builds,
- * for ssh (OpenSSH and dbclient) and adb, with --root, ports and serials;
+ * for ssh (OpenSSH and dbclient) and adb, with --root, ports and serials,
+ * and OpenSSH's one shared connection;
  * what --via refuses; the shell quoting every device command goes through;
  * and lib/sha256.c against FIPS 180-4's examples. */
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 
 #include "../../lib/sha256.h"
 #include "../../remote/transport.h"
@@ -78,6 +81,41 @@ TEST(remote_ssh_argv)
 	CHECK_INT(transport_parse("ssh://pi5.lab", 1, &t, &err), 0);
 	CHECK(t.dbclient);
 	CHECK_ARGV(transport_shell_argv(&t, "id -u"), "dbclient|-i|/k|pi5.lab|su -c 'id -u'");
+	transport_free(&t);
+	unsetenv("KVMQUAL_SSH");
+
+	/* One shared connection: OpenSSH's ControlMaster in a directory of
+	 * its own, ended with -O exit; the directory goes with the transport.
+	 * dbclient has none. */
+	char *old_tmpdir = getenv("TMPDIR") ? kq_xstrdup(getenv("TMPDIR")) : NULL;
+	setenv("TMPDIR", "/tmp", 1);
+	CHECK_INT(transport_parse("ssh://root@board:2222", 0, &t, &err), 0);
+	CHECK_INT(transport_share_connection(&t), 0);
+	CHECK(t.control_path && !strncmp(t.control_path, "/tmp/kvmqual-remote.", 20));
+	char *dir = kq_xstrdup(t.control_path ? t.control_path : "/nonexistent/c");
+	*strrchr(dir, '/') = '\0';
+	struct stat st;
+	CHECK(stat(dir, &st) == 0 && S_ISDIR(st.st_mode) && (st.st_mode & 077) == 0);
+	char *want = kq_xasprintf("ssh|-T|-o|BatchMode=yes|-o|ConnectTimeout=30|-o|ServerAliveInterval=15|-o|"
+				  "ServerAliveCountMax=4|-o|ControlMaster=auto|-o|ControlPath=%s|-o|ControlPersist=10"
+				  "|-p|2222|-l|root|--|board|true", t.control_path);
+	CHECK_ARGV(transport_shell_argv(&t, "true"), want);
+	free(want);
+	want = kq_xasprintf("ssh|-q|-o|ControlPath=%s|-O|exit|board", t.control_path);
+	CHECK_ARGV(transport_end_argv(&t), want);
+	free(want);
+	transport_free(&t);
+	CHECK(stat(dir, &st) != 0);
+	free(dir);
+	if (old_tmpdir)
+		setenv("TMPDIR", old_tmpdir, 1);
+	else
+		unsetenv("TMPDIR");
+	free(old_tmpdir);
+	setenv("KVMQUAL_SSH", "dbclient", 1);
+	CHECK_INT(transport_parse("ssh://board", 0, &t, &err), 0);
+	CHECK_INT(transport_share_connection(&t), -1);
+	CHECK(transport_end_argv(&t) == NULL);
 	transport_free(&t);
 	unsetenv("KVMQUAL_SSH");
 
