@@ -78,6 +78,7 @@ struct run_ctx {
 	double stable_pct;
 	double stable_budget_s;
 	uint64_t stable_deadline_ns;
+	int stable_budget_hit;      /* some step or boot stopped unsettled when its share ran out */
 	int max_iterations;
 	struct stability {
 		char accel[8], workload[40], metric[48];

@@ -125,13 +125,21 @@ static void worst_half_width(const struct run_ctx *c, const char *metric, const 
 /* The end of a step's sampling: until n samples (the profile's), then, with
  * --until-stable, until every metric settled, the cap, or the step's share
  * of the budget. */
-static int sampling_done(const struct run_ctx *c, int done, int minimum, uint64_t step_deadline, double worst_pct)
+static int sampling_done(struct run_ctx *c, int done, int minimum, uint64_t step_deadline, double worst_pct)
 {
 	if (done < minimum)
 		return 0;
 	if (!c->until_stable || done >= c->max_iterations)
 		return 1;
-	return worst_pct <= c->stable_pct || kq_now_ns() >= step_deadline;
+	if (worst_pct <= c->stable_pct)
+		return 1;
+	/* Unsettled, and the step's share of the budget is gone: the budget,
+	 * not the cap or the data, ended it (stability.budget_spent). */
+	if (kq_now_ns() >= step_deadline) {
+		c->stable_budget_hit = 1;
+		return 1;
+	}
+	return 0;
 }
 
 /* A step's share of what is left of the budget. */
