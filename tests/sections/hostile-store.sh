@@ -50,9 +50,10 @@ if want hostile-store; then
 	sqlite3 "$hs/tagged.db" 'PRAGMA application_id = 1234; CREATE TABLE t (x); INSERT INTO t VALUES (1)'
 	for hs_db in photos tagged; do
 		hs_before=$(hs_sha "$hs/$hs_db.db")
-		for hs_cmd in export report compare run; do
+		for hs_cmd in export lava report compare run; do
 			case $hs_cmd in
 			export) "$KQ" export --db "$hs/$hs_db.db" >"$hs/foreign.out" 2>"$hs/foreign.err" ;;
+			lava) "$KQ" export --format lava --db "$hs/$hs_db.db" >"$hs/foreign.out" 2>"$hs/foreign.err" ;;
 			report) "$KQ" report --db "$hs/$hs_db.db" --out "$hs/foreign-report" >"$hs/foreign.out" 2>"$hs/foreign.err" ;;
 			compare) "$KQ" compare --db "$hs/$hs_db.db" >"$hs/foreign.out" 2>"$hs/foreign.err" ;;
 			run) "$KQ" run --db "$hs/$hs_db.db" --guest-arch aarch64 --accel tcg --workloads stream \
@@ -73,9 +74,10 @@ if want hostile-store; then
 	done
 
 	# ---- 17: a reader never creates: a typo in --db is an error ----
-	for hs_cmd in export report compare; do
+	for hs_cmd in export lava report compare; do
 		case $hs_cmd in
 		export) "$KQ" export --db "$hs/typo/sub/kvmqual.db" >"$hs/typo.out" 2>"$hs/typo.err" ;;
+		lava) "$KQ" export --format lava --db "$hs/typo/sub/kvmqual.db" >"$hs/typo.out" 2>"$hs/typo.err" ;;
 		report) "$KQ" report --db "$hs/typo/sub/kvmqual.db" --out "$hs/typo-report" >"$hs/typo.out" 2>"$hs/typo.err" ;;
 		compare) "$KQ" compare --db "$hs/typo/sub/kvmqual.db" >"$hs/typo.out" 2>"$hs/typo.err" ;;
 		esac
@@ -98,9 +100,10 @@ if want hostile-store; then
 		chmod 555 "$hs/ro"
 		chmod 777 "$hs/ro-out"
 		chmod 711 "$tmp" "$hs"
-		for hs_cmd in export report compare; do
+		for hs_cmd in export lava report compare; do
 			case $hs_cmd in
 			export) set -- export --db "$hs/ro/k.db" ;;
+			lava) set -- export --format lava --db "$hs/ro/k.db" --run 1 ;;
 			report) set -- report --db "$hs/ro/k.db" --out "$hs/ro-out/report" ;;
 			compare) set -- compare --db "$hs/ro/k.db" --baseline 1 --candidate 2 --allow-different ;;
 			esac
@@ -116,6 +119,20 @@ if want hostile-store; then
 		chmod 755 "$hs/ro" "$hs"
 	else
 		skip hostile-store/read-only-store "needs root and setpriv to read as another user"
+	fi
+
+	# A reader does not migrate: export --format lava of a version 1 store
+	# (every tracked fixture is one) leaves it byte for byte (it was
+	# migrated to version 2, a tracked fixture changed by a reader).
+	cp "$FIX/lab-el1.db" "$hs/v1.db"
+	hs_before=$(hs_sha "$hs/v1.db")
+	"$KQ" export --format lava --db "$hs/v1.db" >"$hs/v1.out" 2>"$hs/v1.err"
+	rc=$?
+	if [ $rc -eq 0 ] && [ "$(hs_sha "$hs/v1.db")" = "$hs_before" ] && grep -q '<LAVA_SIGNAL_TESTCASE' "$hs/v1.out" &&
+		[ "$(sqlite3 "$hs/v1.db" 'PRAGMA user_version')" = 1 ]; then
+		pass hostile-store/lava-export-migrates-nothing
+	else
+		fail hostile-store/lava-export-migrates-nothing "exit $rc, schema version now $(sqlite3 "$hs/v1.db" 'PRAGMA user_version'): $(hs_err "$hs/v1.err")"
 	fi
 
 	# ---- 2: compare --junit never replaces what is not a file ----
@@ -285,7 +302,6 @@ elif want hostile-store; then
 		guest --image "$hs_image" --disk-mb 64M -- true
 	hs_usage compare-threshold-hex "threshold takes a percentage from 0 to 1000, not '0x10'" \
 		compare --db "$hs/cmp.db" --threshold 0x10
-
 	# ---- 22: targets.conf: a misspelt metric and a NUL byte name their line ----
 	printf 'boot kvm boot.total_ms < 2000 ms\ncpu kvm sysbench-cpu-1t.events_per_secnd %%native>= 85 %%\n' >"$hs/typo.conf"
 	# shellcheck disable=SC2086
