@@ -10,6 +10,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "../lib/number.h"
 #include "../lib/stale.h"
 #include "../runners/guest.h"
 #include "../runners/setup.h"
@@ -28,9 +29,11 @@ void ab_options_default(struct ab_options *o)
 	o->boot_every = -1;      /* the command's default */
 }
 
+/* Numbers strictly (lib/number.h): " 3", "3x", "0x10", "1e1" rounds,
+ * "nan" are usage errors naming the option, never read as something. */
 int ab_option(struct ab_options *o, int ch, const char *arg, const char *cmd)
 {
-	char *end;
+	long long n;
 	double v;
 	switch (ch) {
 	case AB_OPT_DB: o->db = arg; return 0;
@@ -48,10 +51,9 @@ int ab_option(struct ab_options *o, int ch, const char *arg, const char *cmd)
 	case AB_OPT_RERUNS:
 	case AB_OPT_CPUS:
 	case AB_OPT_BOOT_EVERY: {
-		long n = strtol(arg, &end, 10);
 		int lo = ch == AB_OPT_RERUNS || ch == AB_OPT_BOOT_EVERY ? 0 : 1;
 		int hi = ch == AB_OPT_CPUS ? VCPU_MAX : ch == AB_OPT_RERUNS ? 5 : 200;
-		if (end == arg || *end || n < lo || n > hi) {
+		if (kq_number_int(arg, lo, hi, &n)) {
 			fprintf(stderr, "kvmqual %s: --%s takes %d to %d, not '%s'\n", cmd, ab_option_name(ch), lo, hi, arg);
 			return 2;
 		}
@@ -64,8 +66,7 @@ int ab_option(struct ab_options *o, int ch, const char *arg, const char *cmd)
 	case AB_OPT_THRESHOLD:
 	case AB_OPT_BUDGET:
 	case AB_OPT_STABLE_CI:
-		v = strtod(arg, &end);
-		if (end == arg || *end || !(v > 0) || v > (ch == AB_OPT_BUDGET ? 86400 : 100)) {
+		if (kq_number_double(arg, 0, ch == AB_OPT_BUDGET ? 86400 : 100, 1, &v)) {
 			fprintf(stderr, "kvmqual %s: --%s takes %s, not '%s'\n", cmd, ab_option_name(ch),
 				ch == AB_OPT_BUDGET ? "seconds above 0, at most 86400" : "a percentage above 0, at most 100",
 				arg);

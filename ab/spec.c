@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../lib/number.h"
 #include "../runners/guest.h"
 #include "../runners/memory.h"
 #include "ab.h"
@@ -49,9 +50,8 @@ static int split_opts(const char *text, char ***vec, struct kq_err *err)
 
 static int parse_int(const char *key, const char *value, int lo, int hi, int *out, struct kq_err *err)
 {
-	char *end;
-	long v = strtol(value, &end, 10);
-	if (end == value || *end || v < lo || v > hi)
+	long long v;
+	if (kq_number_int(value, lo, hi, &v))
 		return kq_error(err, "%s takes a number from %d to %d, not '%s'", key, lo, hi, value);
 	*out = (int)v;
 	return 0;

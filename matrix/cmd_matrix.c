@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../lib/number.h"
 #include "http.h"
 #include "matrix.h"
 
@@ -220,11 +221,12 @@ static int parse_size(const char *arg, unsigned long long *out)
 	return 0;
 }
 
-/* A whole number from lo to hi, strictly. */
+/* A whole number from lo to hi, strictly (in decimal: kq_parse_u64 takes
+ * hex and octal, which is for the kernel's files, not for options). */
 static int parse_long(const char *arg, long lo, long hi, long *out)
 {
-	uint64_t v;
-	if (kq_parse_u64(arg, &v) || v < (uint64_t)lo || v > (uint64_t)hi)
+	long long v;
+	if (kq_number_int(arg, lo, hi, &v))
 		return -1;
 	*out = (long)v;
 	return 0;
@@ -241,8 +243,8 @@ static int parse_select(const char *arg, struct matrix *m)
 		return 0;
 	}
 	if (kq_startswith(arg, "run:")) {
-		uint64_t id;
-		if (kq_parse_u64(arg + 4, &id) == 0 && id > 0 && id < (uint64_t)INT64_MAX) {
+		long long id;
+		if (kq_number_int(arg + 4, 1, INT64_MAX - 1, &id) == 0) {
 			m->select = MATRIX_RUN;
 			m->select_run = (int64_t)id;
 			return 0;

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../lib/number.h"
 #include "http.h"
 
 #define MAX_TREE_DEPTH 32
@@ -269,7 +270,7 @@ int cmd_publish(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
-	uint64_t v;
+	long long v;
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (ch) {
@@ -278,14 +279,14 @@ int cmd_publish(int argc, char **argv)
 		case 'k': o.insecure = 1; break;
 		case 'c': o.cacert = optarg; break;
 		case 'r':
-			if (kq_parse_u64(optarg, &v) || v > 10) {
+			if (kq_number_int(optarg, 0, 10, &v)) {
 				fprintf(stderr, "kvmqual publish: --retries takes 0 to 10, not '%s'\n", optarg);
 				return 2;
 			}
 			o.retries = (int)v;
 			break;
 		case 'T':
-			if (kq_parse_u64(optarg, &v) || v < 1 || v > 3600) {
+			if (kq_number_int(optarg, 1, 3600, &v)) {
 				fprintf(stderr, "kvmqual publish: --timeout takes 1 to 3600 seconds, not '%s'\n",
 					optarg);
 				return 2;
@@ -293,7 +294,7 @@ int cmd_publish(int argc, char **argv)
 			o.stall_timeout_s = (long)v;
 			break;
 		case 'R':
-			if (kq_parse_u64(optarg, &v) || v < 1 || v > 1000000000) {
+			if (kq_number_int(optarg, 1, 1000000000, &v)) {
 				fprintf(stderr, "kvmqual publish: --min-rate takes 1 to 1000000000 bytes a second, not '%s'\n",
 					optarg);
 				return 2;
@@ -301,7 +302,7 @@ int cmd_publish(int argc, char **argv)
 			o.min_rate = (long)v;
 			break;
 		case 'D':
-			if (kq_parse_u64(optarg, &v) || v < 1 || v > 86400) {
+			if (kq_number_int(optarg, 1, 86400, &v)) {
 				fprintf(stderr, "kvmqual publish: --deadline takes 1 to 86400 seconds, not '%s'\n", optarg);
 				return 2;
 			}

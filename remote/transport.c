@@ -1,6 +1,8 @@
 /* ssh and adb argument vectors for kvmqual remote (transport.h). */
 #include "transport.h"
 
+#include "../lib/number.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,9 +113,8 @@ int transport_parse(const char *via, int root, struct transport *t, struct kq_er
 			}
 		}
 		if (portstr) {
-			char *end;
-			long port = strtol(portstr, &end, 10);
-			if (!*portstr || *end || port < 1 || port > 65535) {
+			long long port;
+			if (kq_number_int(portstr, 1, 65535, &port)) {
 				char *bad = kq_xstrdup(portstr);
 				free(rest);
 				transport_free(t);

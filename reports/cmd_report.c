@@ -157,9 +157,8 @@ int cmd_report(int argc, char **argv)
 		case 'o': out_arg = optarg; break;
 		case 't': templates = optarg; break;
 		case 'T': {
-			char *end;
-			long v = strtol(optarg, &end, 10);
-			if (*end || v <= 0 || v > 3600) {
+			long long v;
+			if (kq_number_int(optarg, 1, 3600, &v)) {
 				fprintf(stderr, "kvmqual report: --plot-timeout takes seconds (1 to 3600), not '%s'\n", optarg);
 				return 2;
 			}

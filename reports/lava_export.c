@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
 
+#include "../lib/number.h"
 #include "../store/read_compare.h"
 #include "../store/read_report.h"
 #include "../store/store.h"
@@ -24,10 +26,8 @@ static int pick_run(struct store *s, const char *db, const char *run_arg, int64_
 		*run = store_latest_run(s, err);
 		return *run < 0 ? -1 : 0;
 	}
-	char *end;
-	errno = 0;
-	long long id = strtoll(run_arg, &end, 10);
-	if (errno || end == run_arg || *end || id <= 0)
+	long long id;
+	if (kq_number_int(run_arg, 1, INT64_MAX, &id))
 		return kq_error(err, "--run takes a run id or 'latest' with --format lava, not '%s'", run_arg);
 	struct store_run_identity ident;
 	int rc = store_run_identity(s, id, &ident, err);

@@ -153,13 +153,13 @@ int cmd_guest(int argc, char **argv)
 			}
 			break;
 		case 'B': {
-			char *end;
-			balloon_mb = strtol(optarg, &end, 10);
-			if (end == optarg || *end || balloon_mb < 16) {
+			long long mb;
+			if (kq_number_int(optarg, 16, 1 << 24, &mb)) {
 				fprintf(stderr, "kvmqual guest: --balloon takes the guest's memory in MiB with the balloon "
-						"inflated (at least 16), not '%s'\n", optarg);
+						"inflated (16 to 16777216), not '%s'\n", optarg);
 				return 2;
 			}
+			balloon_mb = (long)mb;
 			cfg.balloon = cfg.qmp = 1;
 			break;
 		}

@@ -167,6 +167,8 @@ void memory_size_text(long kb, char *buf, size_t size)
 long memory_parse_size_kb(const char *text)
 {
 	char *end;
+	if (!(*text >= '0' && *text <= '9'))
+		return -1; /* strtol would take " 2M" and "+2M" */
 	long v = strtol(text, &end, 10);
 	if (end == text || v <= 0 || v > (1L << 30))
 		return -1;

@@ -302,6 +302,25 @@ elif want hostile-store; then
 		guest --image "$hs_image" --disk-mb 64M -- true
 	hs_usage compare-threshold-hex "threshold takes a percentage from 0 to 1000, not '0x10'" \
 		compare --db "$hs/cmp.db" --threshold 0x10
+	# The commands that joined later, and the options of publish and
+	# matrix, which took hex and octal ("--timeout 010" was 8 s, run:0x1
+	# run 1), leading blanks, or any size.
+	hs_ab_args="--guest-arch aarch64 --accel tcg --workloads boot --rounds 1 --reruns 0 --db $hs/usage/k.db"
+	# shellcheck disable=SC2086
+	hs_usage ab-threshold-hex "threshold takes a percentage above 0, at most 100, not '0x10'" \
+		ab $hs_ab_args --a default --b default --threshold 0x10
+	# shellcheck disable=SC2086
+	hs_usage ab-min-rounds-leading-blank "min-rounds takes 1 to 200, not ' 3'" \
+		ab $hs_ab_args --a default --b default --min-rounds ' 3'
+	hs_usage publish-timeout-hex "timeout takes 1 to 3600 seconds, not '0x10'" \
+		publish --timeout 0x10 --to http://127.0.0.1:9/kq/ "$FIX/x86-pvm-host.json"
+	hs_usage matrix-select-run-hex "select takes latest-qualifying, latest or run:ID, not 'run:0x1'" \
+		matrix --select run:0x1 --db "$FIX/lab-el1.db" --out "$hs/usage/mx"
+	hs_usage report-plot-timeout-leading-blank "plot-timeout takes seconds (1 to 3600), not ' 5'" \
+		report --plot-timeout ' 5' --db "$FIX/lab-el1.db" --out "$hs/usage/report"
+	hs_usage guest-balloon-overflow "balloon takes the guest's memory in MiB with the balloon inflated (16 to 16777216), not '99999999999999999999'" \
+		guest --image "$hs_image" --balloon 99999999999999999999 -- true
+
 	# ---- 22: targets.conf: a misspelt metric and a NUL byte name their line ----
 	printf 'boot kvm boot.total_ms < 2000 ms\ncpu kvm sysbench-cpu-1t.events_per_secnd %%native>= 85 %%\n' >"$hs/typo.conf"
 	# shellcheck disable=SC2086
