@@ -172,15 +172,18 @@ static void junit_attr(FILE *out, const char *name, const char *value)
 	fputc('"', out);
 }
 
+/* Through kq_out, as compare --junit (issue 13 finding 2): a regular file
+ * is written beside itself and renamed, complete or not at all; a FIFO a
+ * CI job reads, a device such as /dev/null or a symbolic link is written
+ * into, never replaced (a fixed PATH.tmp renamed over PATH made /dev/null
+ * a regular file, and followed a link someone put at PATH.tmp). */
 int ab_write_junit(const char *path, const struct ab_experiment *const *xs, size_t count, struct kq_err *err)
 {
-	char *tmp = kq_xasprintf("%s.tmp", path);
-	FILE *out = fopen(tmp, "w");
-	if (!out) {
-		int e = errno;
-		free(tmp);
-		return kq_error(err, "--junit %s: %s", path, strerror(e));
-	}
+	struct kq_out o;
+	struct kq_err oerr;
+	if (kq_out_open(&o, path, &oerr))
+		return kq_error(err, "--junit: %s", oerr.msg);
+	FILE *out = o.f;
 	size_t tests = 0, failures = 0;
 	for (size_t k = 0; k < count; k++) {
 		tests += xs[k]->nresults;
@@ -265,18 +268,7 @@ int ab_write_junit(const char *path, const struct ab_experiment *const *xs, size
 		free(suite);
 	}
 	fprintf(out, "</testsuites>\n");
-	int werr = ferror(out);
-	if (fclose(out) || werr) {
-		unlink(tmp);
-		free(tmp);
-		return kq_error(err, "--junit %s: writing failed", path);
-	}
-	if (rename(tmp, path)) {
-		int e = errno;
-		unlink(tmp);
-		free(tmp);
-		return kq_error(err, "--junit %s: %s", path, strerror(e));
-	}
-	free(tmp);
+	if (kq_out_commit(&o, &oerr))
+		return kq_error(err, "--junit: %s", oerr.msg);
 	return 0;
 }

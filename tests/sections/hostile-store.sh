@@ -191,6 +191,44 @@ if want hostile-store; then
 		fail hostile-store/junit-symlink-kept "exit $rc, $(ls -l "$hs/junit-link.xml"): $(hs_err "$hs/junit.err")"
 	fi
 
+	# kvmqual ab and tune write their JUnit the same way (they renamed
+	# PATH.tmp over PATH).  tune with a setting this host cannot vary (huge
+	# pages, until issue 17) writes its JUnit in a second, without a guest.
+	hs_tune() { # JUNIT-PATH
+		timeout 120 "$KQ" tune --guest-arch aarch64 --accel tcg --settings hugepages --db "$hs/tune.db" --junit "$1" \
+			>"$hs/tune.out" 2>"$hs/tune.err"
+	}
+	if hs_root && mknod "$hs/tune-null" c 1 3 2>/dev/null; then
+		hs_tune "$hs/tune-null"
+		rc=$?
+		if [ $rc -eq 0 ] && [ -c "$hs/tune-null" ]; then
+			pass hostile-store/tune-junit-device-written-into
+		else
+			fail hostile-store/tune-junit-device-written-into "exit $rc, now $(ls -l "$hs/tune-null"): $(hs_err "$hs/tune.err")"
+		fi
+	else
+		skip hostile-store/tune-junit-device-written-into "needs root for mknod"
+	fi
+	rm -f "$hs/tune.fifo"
+	mkfifo "$hs/tune.fifo"
+	hs_tune "$hs/tune.fifo"
+	rc=$?
+	if [ $rc -eq 2 ] && [ -p "$hs/tune.fifo" ] && grep -q "tune.fifo (a FIFO): nobody reads from it" "$hs/tune.err"; then
+		pass hostile-store/tune-junit-fifo-without-reader-refused
+	else
+		fail hostile-store/tune-junit-fifo-without-reader-refused "exit $rc, $(ls -l "$hs/tune.fifo"): $(hs_err "$hs/tune.err")"
+	fi
+	echo old >"$hs/tune-target.xml"
+	ln -s tune-target.xml "$hs/tune-link.xml"
+	hs_tune "$hs/tune-link.xml"
+	rc=$?
+	if [ $rc -eq 0 ] && [ -L "$hs/tune-link.xml" ] && grep -q 'kvmqual.ab.hugepages' "$hs/tune-target.xml" &&
+		xmllint --noout "$hs/tune-target.xml" 2>/dev/null && ! ls "$hs"/tune-link.xml.tmp >/dev/null 2>&1; then
+		pass hostile-store/tune-junit-symlink-kept
+	else
+		fail hostile-store/tune-junit-symlink-kept "exit $rc, $(ls -l "$hs/tune-link.xml"): $(hs_err "$hs/tune.err")"
+	fi
+
 	# ---- 19: compare on degenerate data: exit 2 naming the run and metric ----
 	# Run 6 has no samples (cut off), run 7 an infinite value, run 8 a
 	# value that is text (an edited store).
