@@ -146,7 +146,9 @@ struct ab_result {
 	int passes;               /* 1 + re-runs made */
 };
 
-enum ab_status { AB_COMPLETE, AB_FAILED_ARM, AB_INTERRUPTED, AB_SKIPPED };
+/* AB_STORE_FAILED: a result the store did not take stopped the experiment
+ * (x->reason says what the store said); nothing of it is reported. */
+enum ab_status { AB_COMPLETE, AB_FAILED_ARM, AB_INTERRUPTED, AB_SKIPPED, AB_STORE_FAILED };
 
 struct ab_experiment {
 	char setting[32];         /* "ab", or tune's setting name */
@@ -176,7 +178,9 @@ int ab_check_arms(const struct ab_env *env, struct ab_experiment *x, struct kq_e
 
 /* Runs the experiment (rounds, decisions, re-runs) and stores it.  0 when it
  * ran to its end (arms may have failed: x->status says), -1 with err when
- * it could not start (the store). */
+ * it could not start, or when the store did not take a result (a full
+ * disk, a lock held past --lock-wait): then the experiment stopped there,
+ * x->status is AB_STORE_FAILED, and what was stored before stays. */
 int ab_run(const struct ab_env *env, struct ab_experiment *x, struct kq_err *err);
 void ab_experiment_free(struct ab_experiment *x);
 /* Stores how the experiment ended, with tune's advice when it has some. */

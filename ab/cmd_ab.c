@@ -26,7 +26,8 @@ static void usage(FILE *out)
 		"usage: kvmqual ab --a SPEC --b SPEC [--workloads LIST] [--rounds N | [--min-rounds N]\n"
 		"                  [--max-rounds N] [--budget S] [--stable-ci PCT]] [--threshold PCT] [--reruns N]\n"
 		"                  [--boot-every N] [--accel kvm|tcg] [--guest-arch ARCH] [--image DIR] [--cpus N]\n"
-		"                  [--profile quick|standard|full] [--isolate] [--db FILE] [--json] [--junit FILE]\n"
+		"                  [--profile quick|standard|full] [--isolate] [--db FILE] [--lock-wait S] [--json]\n"
+		"                  [--junit FILE]\n"
 		"\n"
 		"Compares two configurations of the benchmark guest in one session: rounds of A\n"
 		"and B interleaved (A B, B A, A B, ...), so that the host's drift hits both alike.\n"
@@ -47,9 +48,13 @@ static void usage(FILE *out)
 		"and counts only when found again.  A fresh guest boots every --boot-every rounds\n"
 		"(1).  --isolate runs the arms' QEMU in a CPU cgroup of the highest weight, so that\n"
 		"the machine's other load disturbs them less (it gets less CPU meanwhile; root).\n"
-		"Results go into the database (default results/kvmqual.db).\n"
+		"Results go into the database (default results/kvmqual.db); a write waits up to\n"
+		"--lock-wait seconds (600) for another process's lock on it.  A result that cannot\n"
+		"be stored (a full disk, the lock held longer) stops the session: it is stored as\n"
+		"failed with the reason, what was stored before stays, exit 2.\n"
 		"Exit status: 0 B is not worse, 1 B regressed (or failed), 2 usage errors, a SPEC\n"
-		"that cannot run (checked before anything runs), or A failed; 130/143 interrupted.\n");
+		"that cannot run (checked before anything runs), A failed, or the store did not\n"
+		"take a result; 130/143 interrupted.\n");
 }
 
 int cmd_ab(int argc, char **argv)
@@ -163,7 +168,9 @@ int cmd_ab(int argc, char **argv)
 	}
 	/* The verdict, in one line. */
 	char verdict[1400];
-	if (x.status == AB_INTERRUPTED)
+	if (x.status == AB_STORE_FAILED)
+		snprintf(verdict, sizeof(verdict), "failed: %s", x.reason);
+	else if (x.status == AB_INTERRUPTED)
 		snprintf(verdict, sizeof(verdict), "interrupted: %s", x.reason);
 	else if (x.arms[0].failed)
 		snprintf(verdict, sizeof(verdict), "no decision: the reference %s failed: %s", x.arms[0].name,
@@ -181,12 +188,17 @@ int cmd_ab(int argc, char **argv)
 		snprintf(verdict, sizeof(verdict), "%s is not worse than %s (beyond %g %%, p < %g)", x.arms[1].name,
 			 x.arms[0].name, env.rule.threshold_pct, env.rule.alpha);
 	if (!rc) {
-		ab_finish_experiment(&env, &x, &err);
 		enum store_run_status st = x.status == AB_INTERRUPTED ? STORE_RUN_INTERRUPTED
 					   : x.status == AB_FAILED_ARM ? STORE_RUN_FAILED : STORE_RUN_COMPLETE;
-		if (store_ab_finish(c.store, env.session_id, st, x.reason[0] ? x.reason : NULL, NULL, &err))
-			fprintf(stderr, "kvmqual ab: %s\n", err.msg);
-		rc = c.stop ? 128 + (int)c.stop : x.arms[0].failed ? 2 : x.arms[1].failed || regressions ? 1 : 0;
+		/* The end of the session is a result too: not stored, exit 2. */
+		int stored = ab_finish_experiment(&env, &x, &err) == 0 &&
+			     store_ab_finish(c.store, env.session_id, st, x.reason[0] ? x.reason : NULL, NULL, &err) == 0;
+		if (!stored)
+			fprintf(stderr, "kvmqual ab: %s; the session stays 'running' in %s until the next writer there marks"
+					" it interrupted\n", err.msg, o.db);
+		rc = !stored ? 2 : c.stop ? 128 + (int)c.stop : x.arms[0].failed ? 2 : x.arms[1].failed || regressions ? 1 : 0;
+	} else if (x.status == AB_STORE_FAILED) {
+		ab_context_store_failed(&c, &env, &x, x.reason, o.db);
 	}
 	if (o.json) {
 		cJSON *doc = cJSON_CreateObject();
@@ -201,7 +213,10 @@ int cmd_ab(int argc, char **argv)
 		cJSON_AddItemToArray(xs, ab_experiment_json(&env, &x));
 		cJSON_AddStringToObject(doc, "verdict", verdict);
 		cJSON_AddNumberToObject(doc, "exit_status", rc);
-		cJSON_AddNullToObject(doc, "error");
+		if (x.status == AB_STORE_FAILED)
+			cJSON_AddStringToObject(doc, "error", x.reason);
+		else
+			cJSON_AddNullToObject(doc, "error");
 		char *text = cJSON_Print(doc);
 		printf("%s\n", text);
 		free(text);

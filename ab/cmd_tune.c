@@ -28,7 +28,7 @@ static void usage(FILE *out)
 		"usage: kvmqual tune [--settings LIST] [--profile quick|standard|full] [--budget S]\n"
 		"                    [--accel kvm|tcg] [--guest-arch ARCH] [--image DIR] [--cpus N] [--db FILE]\n"
 		"                    [--json] [--junit FILE] [--rounds N | --min-rounds N --max-rounds N]\n"
-		"                    [--threshold PCT] [--reruns N] [--boot-every N] [--isolate]\n"
+		"                    [--threshold PCT] [--reruns N] [--boot-every N] [--isolate] [--lock-wait S]\n"
 		"       kvmqual tune --plan [--sysroot SNAPSHOT] [--json]\n"
 		"\n"
 		"Runs a same-session A/B experiment (kvmqual ab) for each setting this host can\n"
@@ -45,8 +45,11 @@ static void usage(FILE *out)
 		"standard 1800, full 3600), shared among the settings.  --plan prints the\n"
 		"settings and their arms and runs nothing; --sysroot takes the host from a\n"
 		"probe snapshot (probe --capture) instead of this one.\n"
+		"A result that cannot be stored (a full disk, another process's lock held past\n"
+		"--lock-wait, 600 s) stops the session, stored as failed with the reason.\n"
 		"Exit status: 0 every setting was tried or skipped with its reason, 1 a setting's\n"
-		"reference configuration failed, 2 usage errors, 130/143 interrupted.\n");
+		"reference configuration failed, 2 usage errors or a result not stored, 130/143\n"
+		"interrupted.\n");
 }
 
 /* What tune needs to know of the host, from the probe (and the live
@@ -336,6 +339,10 @@ int cmd_tune(int argc, char **argv)
 	for (size_t i = 0; i < n; i++)
 		left += xs[i].status != AB_SKIPPED;
 	int failed = 0;
+	/* A result the store did not take ends the session (issue 13
+	 * finding 3): the first such reason, and the experiment it hit. */
+	char store_reason[1300] = "";
+	struct ab_experiment *store_x = NULL;
 	struct kq_buf recommendation;
 	kq_buf_init(&recommendation);
 	for (size_t i = 0; i < n; i++) {
@@ -359,18 +366,26 @@ int cmd_tune(int argc, char **argv)
 				x->status = AB_SKIPPED;
 				snprintf(x->reason, sizeof(x->reason), "not tried: interrupted");
 			}
-			if (ab_record_skipped(&e, x, &err))
-				fprintf(stderr, "kvmqual tune: %s\n", err.msg);
+			if (ab_record_skipped(&e, x, &err)) {
+				snprintf(store_reason, sizeof(store_reason), "results not stored: %s", err.msg);
+				store_x = x;
+			}
 		} else {
 			if (ab_run(&e, x, &err)) {
 				fprintf(stderr, "kvmqual tune: %s\n", err.msg);
 				rc = 2;
+				if (x->status == AB_STORE_FAILED) {
+					snprintf(store_reason, sizeof(store_reason), "%s", x->reason);
+					store_x = x;
+				}
 				break;
 			}
 			tune_recommend(x, &e.rule);
 			failed |= x->arms[0].failed;
-			if (ab_finish_experiment(&e, x, &err))
-				fprintf(stderr, "kvmqual tune: %s\n", err.msg);
+			if (ab_finish_experiment(&e, x, &err)) {
+				snprintf(store_reason, sizeof(store_reason), "results not stored: %s", err.msg);
+				store_x = x;
+			}
 			if (x->recommended > 0)
 				kq_buf_printf(&recommendation, "%s%s", recommendation.len ? "\n" : "",
 					      x->arms[x->recommended].fragment);
@@ -383,11 +398,23 @@ int cmd_tune(int argc, char **argv)
 			printf("\n");
 			fflush(stdout);
 		}
+		if (store_reason[0])
+			break;
 	}
-	enum store_run_status st = c.stop ? STORE_RUN_INTERRUPTED : failed ? STORE_RUN_INCOMPLETE : STORE_RUN_COMPLETE;
-	if (store_ab_finish(c.store, env.session_id, st, c.stop ? "interrupted" : NULL,
-			    recommendation.len ? recommendation.data : NULL, &err))
-		fprintf(stderr, "kvmqual tune: %s\n", err.msg);
+	if (store_reason[0]) {
+		if (store_x->status != AB_STORE_FAILED) /* ab_run said its own */
+			fprintf(stderr, "kvmqual tune: %s\n", store_reason);
+		ab_context_store_failed(&c, &env, store_x, store_reason, o.db);
+		rc = 2;
+	} else {
+		enum store_run_status st = c.stop ? STORE_RUN_INTERRUPTED : failed ? STORE_RUN_INCOMPLETE : STORE_RUN_COMPLETE;
+		if (store_ab_finish(c.store, env.session_id, st, c.stop ? "interrupted" : NULL,
+				    recommendation.len ? recommendation.data : NULL, &err)) {
+			fprintf(stderr, "kvmqual tune: %s; the session stays 'running' in %s until the next writer there"
+					" marks it interrupted\n", err.msg, o.db);
+			rc = 2;
+		}
+	}
 	if (!rc)
 		rc = c.stop ? 128 + (int)c.stop : failed ? 1 : 0;
 	double wall = (double)(kq_now_ns() - start) / 1e9;
@@ -406,7 +433,10 @@ int cmd_tune(int argc, char **argv)
 			cJSON_AddItemToArray(arr, ab_experiment_json(&env, &xs[i]));
 		cJSON_AddStringToObject(doc, "recommendation", recommendation.len ? recommendation.data : "");
 		cJSON_AddNumberToObject(doc, "exit_status", rc);
-		cJSON_AddNullToObject(doc, "error");
+		if (store_reason[0])
+			cJSON_AddStringToObject(doc, "error", store_reason);
+		else
+			cJSON_AddNullToObject(doc, "error");
 		char *text = cJSON_Print(doc);
 		printf("%s\n", text);
 		free(text);

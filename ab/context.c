@@ -27,6 +27,7 @@ void ab_options_default(struct ab_options *o)
 	o->budget_s = NAN;       /* the command's default */
 	o->ci_target_pct = NAN;
 	o->boot_every = -1;      /* the command's default */
+	o->lock_wait_s = AB_LOCK_WAIT_S;
 }
 
 /* Numbers strictly (lib/number.h): " 3", "3x", "0x10", "1e1" rounds,
@@ -50,16 +51,17 @@ int ab_option(struct ab_options *o, int ch, const char *arg, const char *cmd)
 	case AB_OPT_MAX_ROUNDS:
 	case AB_OPT_RERUNS:
 	case AB_OPT_CPUS:
-	case AB_OPT_BOOT_EVERY: {
+	case AB_OPT_BOOT_EVERY:
+	case AB_OPT_LOCK_WAIT: {
 		int lo = ch == AB_OPT_RERUNS || ch == AB_OPT_BOOT_EVERY ? 0 : 1;
-		int hi = ch == AB_OPT_CPUS ? VCPU_MAX : ch == AB_OPT_RERUNS ? 5 : 200;
+		int hi = ch == AB_OPT_CPUS ? VCPU_MAX : ch == AB_OPT_RERUNS ? 5 : ch == AB_OPT_LOCK_WAIT ? 86400 : 200;
 		if (kq_number_int(arg, lo, hi, &n)) {
 			fprintf(stderr, "kvmqual %s: --%s takes %d to %d, not '%s'\n", cmd, ab_option_name(ch), lo, hi, arg);
 			return 2;
 		}
 		int *field = ch == AB_OPT_ROUNDS ? &o->rounds : ch == AB_OPT_MIN_ROUNDS ? &o->min_rounds
 			     : ch == AB_OPT_MAX_ROUNDS ? &o->max_rounds : ch == AB_OPT_RERUNS ? &o->rule.reruns
-			     : ch == AB_OPT_CPUS ? &o->cpus : &o->boot_every;
+			     : ch == AB_OPT_CPUS ? &o->cpus : ch == AB_OPT_LOCK_WAIT ? &o->lock_wait_s : &o->boot_every;
 		*field = (int)n;
 		return 0;
 	}
@@ -98,6 +100,7 @@ static const struct option common_opts[] = {
 	{ "budget", required_argument, NULL, AB_OPT_BUDGET },
 	{ "stable-ci", required_argument, NULL, AB_OPT_STABLE_CI },
 	{ "isolate", no_argument, NULL, AB_OPT_ISOLATE },
+	{ "lock-wait", required_argument, NULL, AB_OPT_LOCK_WAIT },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -273,6 +276,8 @@ int ab_context_open(struct ab_context *c, const struct ab_options *o, struct ab_
 		fprintf(stderr, "kvmqual %s: %s\n", c->cmd, err.msg);
 		return 2;
 	}
+	c->lock_wait_s = o->lock_wait_s;
+	store_set_busy_timeout(c->store, o->lock_wait_s * 1000);
 	stale_cleanup(c->dbdir, "kvmqual-scratch");
 	struct kq_buf cmdline;
 	kq_buf_init(&cmdline);
@@ -292,6 +297,20 @@ int ab_context_open(struct ab_context *c, const struct ab_options *o, struct ab_
 		return 2;
 	}
 	env->store = c->store;
+	return 0;
+}
+
+int ab_context_store_failed(struct ab_context *c, const struct ab_env *env, const struct ab_experiment *x,
+			    const char *reason, const char *db)
+{
+	struct kq_err err;
+	store_set_busy_timeout(c->store, c->lock_wait_s * 1000 > 60000 ? c->lock_wait_s * 1000 : 60000);
+	if ((x && x->id > 0 && ab_finish_experiment(env, x, &err)) ||
+	    store_ab_finish(c->store, env->session_id, STORE_RUN_FAILED, reason, NULL, &err)) {
+		fprintf(stderr, "kvmqual %s: %s; the session stays 'running' in %s until the next writer there marks it"
+				" interrupted\n", c->cmd, err.msg, db);
+		return -1;
+	}
 	return 0;
 }
 

@@ -17,13 +17,17 @@
 enum {
 	AB_OPT_DB = 1000, AB_OPT_ACCEL, AB_OPT_ARCH, AB_OPT_IMAGE, AB_OPT_PROFILE, AB_OPT_WORKLOADS, AB_OPT_JSON,
 	AB_OPT_JUNIT, AB_OPT_ROUNDS, AB_OPT_MIN_ROUNDS, AB_OPT_MAX_ROUNDS, AB_OPT_RERUNS, AB_OPT_CPUS,
-	AB_OPT_BOOT_EVERY, AB_OPT_THRESHOLD, AB_OPT_BUDGET, AB_OPT_STABLE_CI, AB_OPT_ISOLATE,
+	AB_OPT_BOOT_EVERY, AB_OPT_THRESHOLD, AB_OPT_BUDGET, AB_OPT_STABLE_CI, AB_OPT_ISOLATE, AB_OPT_LOCK_WAIT,
 };
+
+/* How long a write waits for another process's lock on the store before
+ * the experiment fails (as kvmqual run's --lock-wait). */
+#define AB_LOCK_WAIT_S 600
 
 struct ab_options {
 	const char *db, *accel, *guest_arch, *image, *profile, *workloads, *junit;
 	int json, isolate;
-	int rounds, min_rounds, max_rounds, cpus, boot_every;
+	int rounds, min_rounds, max_rounds, cpus, boot_every, lock_wait_s;
 	double budget_s, ci_target_pct;
 	struct ab_rule rule;
 };
@@ -46,6 +50,7 @@ struct ab_context {
 	struct probe pr;
 	int have_probe;
 	struct store *store;
+	int lock_wait_s;              /* --lock-wait */
 	struct cpu_cgroup isolate;    /* --isolate */
 	volatile sig_atomic_t stop;   /* set by SIGINT and SIGTERM */
 };
@@ -59,6 +64,12 @@ int ab_context_isolate(struct ab_context *c, const struct ab_options *o, struct 
 /* Opens the store and begins the session (env->store, env->session_id).
  * 0, or 2 after saying why not. */
 int ab_context_open(struct ab_context *c, const struct ab_options *o, struct ab_env *env, int argc, char **argv);
+/* After a result the store did not take: the end of the session gets at
+ * least a minute for another writer's lock to go, then x (if it has begun
+ * in the store) and the session are stored as failed, for reason.  0, or
+ * -1 after saying that the session stays 'running' until recovered. */
+int ab_context_store_failed(struct ab_context *c, const struct ab_env *env, const struct ab_experiment *x,
+			    const char *reason, const char *db);
 void ab_context_close(struct ab_context *c);
 
 #endif

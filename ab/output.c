@@ -24,8 +24,8 @@ static void fmt_pct(char *buf, size_t size, double v)
 
 static const char *status_name(enum ab_status st)
 {
-	return st == AB_COMPLETE ? "complete" : st == AB_FAILED_ARM ? "failed" : st == AB_INTERRUPTED ? "interrupted"
-										       : "skipped";
+	return st == AB_COMPLETE ? "complete" : st == AB_FAILED_ARM || st == AB_STORE_FAILED ? "failed"
+		: st == AB_INTERRUPTED ? "interrupted" : "skipped";
 }
 
 void ab_print_table(FILE *out, const struct ab_env *env, const struct ab_experiment *x)

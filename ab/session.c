@@ -303,7 +303,27 @@ struct session {
 	struct sample *samples;
 	size_t nsamples, cap;
 	uint64_t start_ns;
+	int store_bad;           /* the store refused a write: the experiment stops */
 };
+
+/* A result the store does not take stops the experiment, as it stops kvmqual
+ * run (issue 13 finding 3): the error was printed and the rounds went on,
+ * so the session ended 'complete' with samples missing, exit 0.  The first
+ * failure is the reason. */
+static void store_failed(struct session *s, const struct kq_err *e)
+{
+	if (s->store_bad)
+		return;
+	s->store_bad = 1;
+	s->x->status = AB_STORE_FAILED;
+	snprintf(s->x->reason, sizeof(s->x->reason), "results not stored: %s", e->msg);
+}
+
+/* Whether the rounds must end: a signal, or the store. */
+static int halted(const struct session *s)
+{
+	return *s->env->stop || s->store_bad;
+}
 
 static size_t metric_index(struct session *s, const char *workload, const char *metric, const char *unit, int higher)
 {
@@ -322,16 +342,20 @@ static size_t metric_index(struct session *s, const char *workload, const char *
 static void add_sample(struct session *s, int arm, int pass, int round, const char *workload, const char *metric,
 		       const char *unit, int higher, double value, const char *flags, const char *conditions)
 {
-	if (s->nsamples == s->cap)
-		s->samples = kq_xrealloc(s->samples, (s->cap = s->cap ? s->cap * 2 : 256) * sizeof(*s->samples));
-	s->samples[s->nsamples++] = (struct sample){ arm, pass, round, metric_index(s, workload, metric, unit, higher),
-						     value };
+	if (s->store_bad)
+		return;
 	struct store_ab_sample row = { .arm = arm, .pass = pass, .round = round, .workload = workload,
 				       .metric = metric, .unit = unit, .higher_is_better = higher, .value = value,
 				       .flags = flags, .conditions = conditions };
 	struct kq_err err;
-	if (store_ab_add_sample(s->env->store, s->x->id, &row, &err))
-		fprintf(stderr, "kvmqual: %s\n", err.msg);
+	if (store_ab_add_sample(s->env->store, s->x->id, &row, &err)) {
+		store_failed(s, &err);
+		return;
+	}
+	if (s->nsamples == s->cap)
+		s->samples = kq_xrealloc(s->samples, (s->cap = s->cap ? s->cap * 2 : 256) * sizeof(*s->samples));
+	s->samples[s->nsamples++] = (struct sample){ arm, pass, round, metric_index(s, workload, metric, unit, higher),
+						     value };
 }
 
 /* The pairs (arm 0's value, arm's value) of a metric in passes from..to,
@@ -402,14 +426,15 @@ static void arm_failed(struct session *s, int a, const char *fmt, ...)
 	vsnprintf(arm->why, sizeof(arm->why), fmt, ap);
 	va_end(ap);
 	arm->failed = 1;
-	s->x->status = AB_FAILED_ARM;
+	if (s->x->status != AB_STORE_FAILED)
+		s->x->status = AB_FAILED_ARM;
 	snprintf(s->x->reason + strlen(s->x->reason), sizeof(s->x->reason) - strlen(s->x->reason), "%s%s failed: %s",
 		 s->x->reason[0] ? "; " : "", arm->name, arm->why);
 	struct store_ab_arm row = { .arm = a, .name = arm->name, .spec = arm->spec, .fragment = arm->fragment,
 				    .status = "failed", .reason = arm->why, .vcpus = arm->vcpus[0] ? arm->vcpus : NULL };
 	struct kq_err err;
-	if (store_ab_put_arm(s->env->store, s->x->id, &row, &err))
-		fprintf(stderr, "kvmqual: %s\n", err.msg);
+	if (!s->store_bad && store_ab_put_arm(s->env->store, s->x->id, &row, &err))
+		store_failed(s, &err);
 	if (!s->env->quiet)
 		fprintf(stderr, "%s%s failed: %s\n", s->env->tty ? "\r\033[K" : "", arm->name, arm->why);
 }
@@ -460,7 +485,7 @@ static int one_round(struct session *s, int a, int pass, int round, const struct
 			add_sample(s, a, pass, round, "boot", "total_ms", "ms", 0,
 				   (double)(st->g.ready.host_ns - st->g.exec_ns) / 1e6, NULL, NULL);
 	}
-	for (size_t i = 0; i < plan->nsteps && !*env->stop; i++) {
+	for (size_t i = 0; i < plan->nsteps && !halted(s); i++) {
 		const struct step *step = plan->steps[i];
 		progress(s, "pass %d, round %d: %s %s", pass + 1, round + 1, arm->name, step->label);
 		struct step_result r;
@@ -469,17 +494,26 @@ static int one_round(struct session *s, int a, int pass, int round, const struct
 			arm_failed(s, a, "pass %d, round %d: %s", pass + 1, round + 1, why);
 			return -1;
 		}
+		/* A step's samples are stored together or not at all. */
 		struct kq_err err;
-		store_batch_begin(env->store, &err);
+		size_t before = s->nsamples;
+		if (store_batch_begin(env->store, &err))
+			store_failed(s, &err);
 		for (size_t k = 0; k < r.count; k++)
 			add_sample(s, a, pass, round, step->label, r.m[k].metric, r.m[k].unit, r.m[k].higher_is_better,
 				   r.m[k].value, r.throttled ? "throttled" : NULL, r.conditions);
-		if (store_batch_commit(env->store, &err))
-			fprintf(stderr, "kvmqual: %s\n", err.msg);
+		if (s->store_bad)
+			store_batch_rollback(env->store);
+		else if (store_batch_commit(env->store, &err)) {
+			store_batch_rollback(env->store);
+			store_failed(s, &err);
+		}
+		if (s->store_bad)
+			s->nsamples = before;
 		step_result_free(&r);
 	}
 	st->rounds_in_instance++;
-	return 0;
+	return s->store_bad ? -1 : 0;
 }
 
 /* Whether every metric of interest of every arm of the pass has an
@@ -510,12 +544,12 @@ static int run_pass(struct session *s, int pass, const int *arms, size_t narms, 
 	const struct ab_env *env = s->env;
 	int round = 0;
 	for (;;) {
-		for (size_t k = 0; k < narms && !*env->stop; k++) {
+		for (size_t k = 0; k < narms && !halted(s); k++) {
 			int a = arms[round % 2 ? narms - 1 - k : k];
 			if (one_round(s, a, pass, round, plan))
 				return -1;
 		}
-		if (*env->stop)
+		if (halted(s))
 			return round;
 		round++;
 		if (fixed > 0) {
@@ -551,15 +585,15 @@ static char *rule_json(const struct ab_env *env)
 	return text;
 }
 
-static void store_arm(const struct session *s, int a)
+static void store_arm(struct session *s, int a)
 {
 	const struct ab_arm *arm = &s->x->arms[a];
 	struct store_ab_arm row = { .arm = a, .name = arm->name, .spec = arm->spec, .fragment = arm->fragment,
 				    .status = arm->failed ? "failed" : "ok", .reason = arm->failed ? arm->why : NULL,
 				    .vcpus = arm->vcpus[0] ? arm->vcpus : NULL };
 	struct kq_err err;
-	if (store_ab_put_arm(s->env->store, s->x->id, &row, &err))
-		fprintf(stderr, "kvmqual: %s\n", err.msg);
+	if (!s->store_bad && store_ab_put_arm(s->env->store, s->x->id, &row, &err))
+		store_failed(s, &err);
 }
 
 static void describe_verdict(const struct ab_verdict *v, char *out, size_t size)
@@ -574,8 +608,11 @@ int ab_run(const struct ab_env *env, struct ab_experiment *x, struct kq_err *err
 	char *rj = rule_json(env);
 	x->id = store_ab_experiment_begin(env->store, env->session_id, x->setting, x->title, rj, err);
 	free(rj);
-	if (x->id < 0)
+	if (x->id < 0) {
+		x->status = AB_STORE_FAILED;
+		snprintf(x->reason, sizeof(x->reason), "results not stored: %s", err->msg);
 		return -1;
+	}
 	x->status = AB_COMPLETE;
 	x->reason[0] = '\0';
 	x->recommended = -1;
@@ -703,8 +740,9 @@ int ab_run(const struct ab_env *env, struct ab_experiment *x, struct kq_err *err
 		arm_release(&s.st[a]);
 	}
 	struct kq_err serr;
-	store_batch_begin(env->store, &serr);
-	for (size_t i = 0; i < x->nresults; i++) {
+	if (!s.store_bad && store_batch_begin(env->store, &serr))
+		store_failed(&s, &serr);
+	for (size_t i = 0; i < x->nresults && !s.store_bad; i++) {
 		const struct ab_result *r = &x->results[i];
 		struct store_ab_result row = {
 			.arm = (int)r->arm, .workload = r->workload, .metric = r->metric, .unit = r->unit,
@@ -717,10 +755,12 @@ int ab_run(const struct ab_env *env, struct ab_experiment *x, struct kq_err *err
 			.first_decision = ab_decision_name(r->first.decision), .why = r->final.why[0] ? r->final.why : NULL,
 		};
 		if (store_ab_add_result(env->store, x->id, &row, &serr))
-			fprintf(stderr, "kvmqual: %s\n", serr.msg);
+			store_failed(&s, &serr);
 	}
-	if (store_batch_commit(env->store, &serr))
-		fprintf(stderr, "kvmqual: %s\n", serr.msg);
+	if (s.store_bad)
+		store_batch_rollback(env->store);
+	else if (store_batch_commit(env->store, &serr))
+		store_failed(&s, &serr);
 	x->wall_s = (double)(kq_now_ns() - s.start_ns) / 1e9;
 	if (env->tty && !env->quiet)
 		fprintf(stderr, "\r\033[K");
@@ -728,13 +768,20 @@ int ab_run(const struct ab_env *env, struct ab_experiment *x, struct kq_err *err
 	free(s.st);
 	free(s.metrics);
 	free(s.samples);
+	if (s.store_bad) {
+		/* What the store does not hold is not reported either. */
+		x->nresults = 0;
+		x->recommended = -1;
+		return kq_error(err, "%s", x->reason);
+	}
 	return 0;
 }
 
 int ab_finish_experiment(const struct ab_env *env, const struct ab_experiment *x, struct kq_err *err)
 {
 	static const char *const names[] = { [AB_COMPLETE] = "complete", [AB_FAILED_ARM] = "failed",
-					     [AB_INTERRUPTED] = "interrupted", [AB_SKIPPED] = "skipped" };
+					     [AB_INTERRUPTED] = "interrupted", [AB_SKIPPED] = "skipped",
+					     [AB_STORE_FAILED] = "failed" };
 	struct store_ab_experiment_end e = {
 		.status = names[x->status], .reason = x->reason[0] ? x->reason : NULL, .rounds = x->rounds,
 		.recommended_arm = x->recommended,

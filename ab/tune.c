@@ -304,7 +304,7 @@ void tune_recommend(struct ab_experiment *x, const struct ab_rule *rule)
 {
 	x->recommended = -1;
 	x->confidence[0] = x->because[0] = '\0';
-	if (x->status == AB_SKIPPED || x->status == AB_INTERRUPTED)
+	if (x->status == AB_SKIPPED || x->status == AB_INTERRUPTED || x->status == AB_STORE_FAILED)
 		return;
 	if (x->arms[0].failed) {
 		snprintf(x->confidence, sizeof(x->confidence), "none");
