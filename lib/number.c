@@ -48,6 +48,25 @@ int kq_number_double(const char *text, double min, double max, int above_min, do
 	return 0;
 }
 
+int kq_number_size(const char *text, unsigned long long min, unsigned long long max, unsigned long long *out)
+{
+	if (!text || !isdigit((unsigned char)*text))
+		return -1;
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(text, &end, 10);
+	int shift = *end == 'K' || *end == 'k' ? 10 : *end == 'M' || *end == 'm' ? 20 : *end == 'G' || *end == 'g' ? 30 : 0;
+	if (shift)
+		end++;
+	if (errno || *end || v > (~0ULL >> shift))
+		return -1;
+	v <<= shift;
+	if (v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
 int kq_opt_int(const char *opt, const char *text, long long min, long long max, long long *out,
 	       struct kq_err *err)
 {

@@ -14,6 +14,10 @@ int kq_number_int(const char *text, long long min, long long max, long long *out
  * [min, max], or (min, max] when above_min.  Returns 0, or -1. */
 int kq_number_double(const char *text, double min, double max, int above_min, double *out);
 
+/* A size in bytes: a whole decimal number with an optional K, M or G
+ * (powers of 1024; "256M", "2G", "65536") within [min, max].  0, or -1. */
+int kq_number_size(const char *text, unsigned long long min, unsigned long long max, unsigned long long *out);
+
 /* The same for an option: on failure err says "OPT takes a whole number from
  * MIN to MAX, not 'TEXT'" (or "a number above MIN, at most MAX"). */
 int kq_opt_int(const char *opt, const char *text, long long min, long long max, long long *out,

@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,16 +25,25 @@
 #include "../runners/run.h"
 #include "../store/import.h"
 #include "../store/store.h"
+#include "../lib/number.h"
 #include "kitfile.h"
+#include "protocol.h"
 #include "remote.h"
 #include "transport.h"
 
 #define JOB "job"
-#define STATUS_MARK "@@kvmqual-job-status "
 /* Following a job again after its connection failed: how often, and the
  * pause before each (a board that stalled gets time to answer again). */
 #define RECONNECTS 5
 #define RECONNECT_PAUSE_S 15
+/* How long each command on the device may take (the run itself excepted),
+ * and how much may come back (the bundle, the snapshot and the log), unless
+ * --timeout and --max-download say otherwise: a device, or a link, that
+ * drips or streams without end is cut off (issue 13 findings 6 and 14). */
+#define DEVICE_TIMEOUT_S 600
+#define DOWNLOAD_MAX (1ULL << 30)
+/* Copying and checking the kit get a second more per this many bytes. */
+#define SLOW_LINK_BYTES_PER_S 100000ULL
 /* The scratch disks of each profile (kvmqual run: 2 x (fio MiB + 16)). */
 static long long scratch_mib(const char *profile)
 {
@@ -42,24 +52,6 @@ static long long scratch_mib(const char *profile)
 	if (profile && !strcmp(profile, "standard"))
 		return 2 * (512 + 16);
 	return 2 * (48 + 16);
-}
-
-struct device {
-	char *dir, *arch, *host, *kit_hash, *job_owner, *job_status, *error;
-	long long free_kb;
-	int uid;
-};
-
-static void device_free(struct device *d)
-{
-	free(d->dir);
-	free(d->arch);
-	free(d->host);
-	free(d->kit_hash);
-	free(d->job_owner);
-	free(d->job_status);
-	free(d->error);
-	memset(d, 0, sizeof(*d));
 }
 
 static volatile sig_atomic_t interrupted;
@@ -74,28 +66,66 @@ static int client_signaled;
 /* Bytes of the job's log relayed so far (a follow that reconnects skips them). */
 static unsigned long long relayed;
 
-/* Runs argv with stdin from in_path (or /dev/null) and stdout to out_fd,
- * or into capture (relaying each line to relay unless it starts with
- * STATUS_MARK, whose number goes to *mark). stderr passes through. Returns
- * the exit status, 128+signal, or -1 when the client could not start. */
-static int run_client(char **argv, const char *in_path, int out_fd, struct kq_buf *capture, FILE *relay, int *mark)
+/* run_client's answers besides an exit status. */
+#define CLIENT_CANNOT_START -1
+#define CLIENT_TIMED_OUT -3
+#define CLIENT_TOO_MUCH -4
+
+struct client_io {
+	const char *in_path;          /* standard input, or NULL for /dev/null */
+	FILE *sink;                   /* standard output's bytes go here, or */
+	struct kq_buf *capture;       /* here, or */
+	FILE *relay;                  /* here line by line (but the status line, whose number goes to *mark) */
+	int *mark;
+	unsigned long long max_bytes; /* more is CLIENT_TOO_MUCH; 0: no cap */
+	int timeout_s;                /* longer is CLIENT_TIMED_OUT; 0: none (the run itself) */
+};
+
+static void relay_line(const struct client_io *io, struct kq_buf *line)
+{
+	size_t n = line->len;
+	if (n && line->data[n - 1] == '\n')
+		n--;
+	int st;
+	int kind = remote_status_line(line->data, n, &st);
+	if (kind != 0) {
+		/* Not an exit status: the job's outcome is unknown, a failure. */
+		if (io->mark)
+			*io->mark = kind > 0 ? st : 2;
+		if (kind < 0)
+			fprintf(stderr, "kvmqual remote: the device ended the job with a status that is not an exit status"
+					" ('%.*s'): taken as failed\n", (int)(n < 40 ? n : 40), line->data);
+	} else if (io->relay) {
+		fwrite(line->data, 1, line->len, io->relay);
+		fflush(io->relay);
+		relayed += line->len;
+	}
+	line->len = 0;
+}
+
+/* Runs argv as io says (stderr passes through). Returns the exit status,
+ * 128+signal, CLIENT_CANNOT_START (errno set), CLIENT_TIMED_OUT or
+ * CLIENT_TOO_MUCH (the client killed then). */
+static int run_client(char **argv, const struct client_io *io)
 {
 	client_signaled = 0;
-	int pipefd[2] = { -1, -1 };
-	if (out_fd < 0 && pipe2(pipefd, O_CLOEXEC))
-		return -1;
-	int errpipe[2];
-	if (pipe2(errpipe, O_CLOEXEC))
-		return -1;
+	int pipefd[2], errpipe[2];
+	if (pipe2(pipefd, O_CLOEXEC))
+		return CLIENT_CANNOT_START;
+	if (pipe2(errpipe, O_CLOEXEC)) {
+		close(pipefd[0]);
+		close(pipefd[1]);
+		return CLIENT_CANNOT_START;
+	}
 	pid_t pid = fork();
 	if (pid < 0)
-		return -1;
+		return CLIENT_CANNOT_START;
 	if (pid == 0) {
-		int in = open(in_path ? in_path : "/dev/null", O_RDONLY);
+		int in = open(io->in_path ? io->in_path : "/dev/null", O_RDONLY);
 		if (in < 0)
 			_exit(127);
 		dup2(in, 0);
-		dup2(out_fd >= 0 ? out_fd : pipefd[1], 1);
+		dup2(pipefd[1], 1);
 		signal(SIGINT, SIG_DFL);
 		signal(SIGTERM, SIG_DFL);
 		execvp(argv[0], argv);
@@ -105,98 +135,125 @@ static int run_client(char **argv, const char *in_path, int out_fd, struct kq_bu
 		_exit(127);
 	}
 	close(errpipe[1]);
-	if (pipefd[1] >= 0)
-		close(pipefd[1]);
+	close(pipefd[1]);
 	int e = 0;
 	ssize_t got = read(errpipe[0], &e, sizeof(e));
 	close(errpipe[0]);
-	if (pipefd[0] >= 0) {
-		struct kq_buf line;
-		kq_buf_init(&line);
-		char buf[4096];
-		for (;;) {
-			ssize_t n = read(pipefd[0], buf, sizeof(buf));
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0)
+	uint64_t deadline = io->timeout_s ? kq_now_ns() + (uint64_t)io->timeout_s * 1000000000ull : 0;
+	unsigned long long total = 0;
+	int outcome = 0;
+	struct kq_buf line;
+	kq_buf_init(&line);
+	char buf[65536];
+	for (;;) {
+		int wait_ms = -1;
+		if (deadline) {
+			uint64_t now = kq_now_ns();
+			if (now >= deadline) {
+				outcome = CLIENT_TIMED_OUT;
 				break;
-			if (capture)
-				kq_buf_add(capture, buf, (size_t)n);
-			for (ssize_t i = 0; i < n; i++) {
-				kq_buf_add(&line, &buf[i], 1);
-				if (buf[i] != '\n')
-					continue;
-				if (!strncmp(line.data, STATUS_MARK, strlen(STATUS_MARK))) {
-					if (mark)
-						*mark = atoi(line.data + strlen(STATUS_MARK));
-				} else if (relay) {
-					fwrite(line.data, 1, line.len, relay);
-					fflush(relay);
-					relayed += line.len;
-				}
-				line.len = 0;
 			}
+			wait_ms = (int)((deadline - now) / 1000000ull) + 1;
 		}
-		if (relay && line.len) {
-			fwrite(line.data, 1, line.len, relay);
-			relayed += line.len;
+		struct pollfd pfd = { pipefd[0], POLLIN, 0 };
+		int pr = poll(&pfd, 1, wait_ms);
+		if (pr <= 0)
+			continue; /* EINTR, or the deadline: looked at above */
+		ssize_t n = read(pipefd[0], buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		total += (unsigned long long)n;
+		if (io->max_bytes && total > io->max_bytes) {
+			outcome = CLIENT_TOO_MUCH;
+			break;
 		}
-		kq_buf_free(&line);
-		close(pipefd[0]);
+		if (io->sink)
+			fwrite(buf, 1, (size_t)n, io->sink); /* checked by kq_out_commit */
+		if (io->capture)
+			kq_buf_add(io->capture, buf, (size_t)n);
+		if (!io->relay && !io->mark)
+			continue;
+		for (ssize_t i = 0; i < n; i++) {
+			kq_buf_add(&line, &buf[i], 1);
+			/* A line without end is relayed in pieces, not kept. */
+			if (buf[i] == '\n' || line.len >= 65536)
+				relay_line(io, &line);
+		}
 	}
-	int status;
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
+	if (line.len && io->relay) {
+		fwrite(line.data, 1, line.len, io->relay);
+		relayed += line.len;
+	}
+	kq_buf_free(&line);
+	close(pipefd[0]);
+	if (outcome)
+		kill(pid, SIGKILL);
+	int status = 0;
+	for (;;) {
+		pid_t w = waitpid(pid, &status, deadline && !outcome ? WNOHANG : 0);
+		if (w == pid)
+			break;
+		if (w < 0 && errno != EINTR)
+			break;
+		if (w == 0 && kq_now_ns() >= deadline) {
+			/* Its output ended but it did not: no more than the deadline. */
+			kill(pid, SIGKILL);
+			outcome = CLIENT_TIMED_OUT;
+		} else if (w == 0) {
+			struct timespec ts = { 0, 20000000 };
+			nanosleep(&ts, NULL);
+		}
+	}
 	if (got == (ssize_t)sizeof(e)) {
 		errno = e;
-		return -1;
+		return CLIENT_CANNOT_START;
 	}
+	if (outcome)
+		return outcome;
 	client_signaled = !WIFEXITED(status);
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-static int client_failed(const struct transport *t, char **argv, int rc, const char *what)
+static int client_failed(const struct transport *t, char **argv, int rc, const char *what, const struct client_io *io)
 {
-	if (rc == -1)
+	if (rc == CLIENT_CANNOT_START)
 		fprintf(stderr, "kvmqual remote: cannot run %s (%s) to reach %s: %s\n", argv[0],
 			t->kind == TRANSPORT_SSH ? "OpenSSH's ssh or dropbear's dbclient; KVMQUAL_SSH names another" : "Android's adb; KVMQUAL_ADB names another",
 			t->name, strerror(errno));
+	else if (rc == CLIENT_TIMED_OUT)
+		fprintf(stderr, "kvmqual remote: %s on %s did not end within %d s and was cut off (a device or link that"
+				" stalls; --timeout gives it longer)\n", what, t->name, io->timeout_s);
+	else if (rc == CLIENT_TOO_MUCH)
+		fprintf(stderr, "kvmqual remote: %s on %s sent more than %llu bytes and was cut off (--max-download"
+				" allows more)\n", what, t->name, io->max_bytes);
 	else
 		fprintf(stderr, "kvmqual remote: %s on %s failed (%s exit %d%s)\n", what, t->name, argv[0], rc,
 			rc == 255 ? ": the connection failed or was cut" : "");
 	return 2;
 }
 
-/* Runs script on the device, capturing its output. */
-static int device_sh(const struct transport *t, const char *script, struct kq_buf *out)
+/* Set from the options: how long a command on the device may take. */
+static int device_timeout_s = DEVICE_TIMEOUT_S;
+
+/* Runs script on the device, capturing what it prints (at most
+ * REMOTE_ANSWER_MAX bytes) within timeout_s. */
+static int device_sh(const struct transport *t, const char *script, struct kq_buf *out, int timeout_s,
+		     const char *what)
 {
 	char **argv = transport_shell_argv(t, script);
-	int rc = run_client(argv, NULL, -1, out, NULL, NULL);
-	if (rc == -1)
-		client_failed(t, argv, rc, "");
+	struct client_io io = { .capture = out, .max_bytes = REMOTE_ANSWER_MAX, .timeout_s = timeout_s };
+	int rc = run_client(argv, &io);
+	if (rc < 0)
+		client_failed(t, argv, rc, what, &io);
 	transport_free_argv(argv);
 	return rc;
 }
 
-static char *line_value(const char *text, const char *key)
-{
-	size_t klen = strlen(key);
-	for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
-		if (!strncmp(l, key, klen) && l[klen] == '=') {
-			const char *v = l + klen + 1;
-			size_t n = strcspn(v, "\r\n");
-			char *s = kq_xmalloc(n + 1);
-			memcpy(s, v, n);
-			s[n] = '\0';
-			return s;
-		}
-	}
-	return NULL;
-}
-
 /* What the device has: its architecture, the state directory, free space,
  * the kit there and a job. */
-static int preflight(const struct transport *t, const char *dir_expr, struct device *d)
+static int preflight(const struct transport *t, const char *dir_expr, struct remote_device *d)
 {
 	char *script = kq_xasprintf(
 		"d=%s; mkdir -p \"$d\" 2>/dev/null || { echo \"error=cannot create $d\"; echo end=1; exit 0; }; "
@@ -209,46 +266,26 @@ static int preflight(const struct transport *t, const char *dir_expr, struct dev
 		dir_expr);
 	struct kq_buf out;
 	kq_buf_init(&out);
-	int rc = device_sh(t, script, &out);
+	int rc = device_sh(t, script, &out, device_timeout_s, "looking at the device");
 	free(script);
-	kq_buf_add(&out, "", 1);
 	memset(d, 0, sizeof(*d));
-	char *end = line_value(out.data, "end");
-	if (rc != 0 || !end) {
-		free(end);
-		kq_buf_free(&out);
-		if (rc == -1)
-			return 2;
+	struct kq_err err;
+	int prc = rc == 0 ? remote_device_parse(out.data ? out.data : "", out.len, d, &err) : -1;
+	kq_buf_free(&out);
+	if (rc < 0)
+		return 2;
+	if (rc != 0) {
 		fprintf(stderr, "kvmqual remote: cannot look at %s (exit %d%s)\n", t->name, rc,
 			rc == 255 ? ": the connection failed; is the device up, and its ssh server?" : "");
 		return 2;
 	}
-	free(end);
-	d->error = line_value(out.data, "error");
-	d->dir = line_value(out.data, "dir");
-	d->arch = line_value(out.data, "arch");
-	d->host = line_value(out.data, "host");
-	d->kit_hash = line_value(out.data, "kit_hash");
-	d->job_owner = line_value(out.data, "job_owner");
-	d->job_status = line_value(out.data, "job_status");
-	char *v = line_value(out.data, "free_kb");
-	d->free_kb = v && *v ? atoll(v) : -1;
-	free(v);
-	v = line_value(out.data, "uid");
-	d->uid = v ? atoi(v) : -1;
-	free(v);
-	kq_buf_free(&out);
+	if (prc) {
+		fprintf(stderr, "kvmqual remote: %s: %s\n", t->name, err.msg);
+		return 2;
+	}
 	if (d->error) {
 		fprintf(stderr, "kvmqual remote: %s: %s (choose another --dir, or --root)\n", t->name, d->error);
 		return 2;
-	}
-	if (!d->dir || !d->arch) {
-		fprintf(stderr, "kvmqual remote: %s answered without its directory or architecture\n", t->name);
-		return 2;
-	}
-	if (!strcmp(d->arch, "arm64")) {
-		free(d->arch);
-		d->arch = kq_xstrdup("aarch64");
 	}
 	return 0;
 }
@@ -265,16 +302,19 @@ static char *default_kit(const char *arch)
 	return kq_xasprintf("%s/kit/kvmqual-kit-%s-%s.tar.gz", exe, arch, SUITE_VERSION);
 }
 
-static int copy_kit(const struct transport *t, const struct device *d, const struct kitfile *k)
+static int copy_kit(const struct transport *t, const struct remote_device *d, const struct kitfile *k)
 {
 	char *upload = kq_xasprintf("%s/.kit-upload.tar.gz", d->dir);
 	const char *in = NULL;
 	char **argv = transport_push_argv(t, k->path, upload, &in);
 	fprintf(stderr, "kvmqual remote: copying %s (%.1f MB) to %s:%s\n", k->path, k->archive_bytes / 1e6, t->name,
 		d->dir);
-	int rc = run_client(argv, in, t->kind == TRANSPORT_ADB ? STDERR_FILENO : -1, NULL, stderr, NULL);
+	/* A slow link gets longer, in proportion to the kit. */
+	int slow_s = device_timeout_s + (int)(k->archive_bytes / SLOW_LINK_BYTES_PER_S);
+	struct client_io io = { .in_path = in, .relay = stderr, .timeout_s = slow_s };
+	int rc = run_client(argv, &io);
 	if (rc) {
-		client_failed(t, argv, rc, "copying the kit");
+		client_failed(t, argv, rc, "copying the kit", &io);
 		fprintf(stderr, "kvmqual remote: nothing was installed on %s; run again to copy it again\n", t->name);
 		transport_free_argv(argv);
 		free(upload);
@@ -297,9 +337,13 @@ static int copy_kit(const struct transport *t, const struct device *d, const str
 	free(qdir);
 	struct kq_buf out;
 	kq_buf_init(&out);
-	rc = device_sh(t, script, &out);
+	rc = device_sh(t, script, &out, slow_s, "installing the kit");
 	free(script);
 	kq_buf_add(&out, "", 1);
+	if (rc < 0) {
+		kq_buf_free(&out);
+		return 2;
+	}
 	if (rc || !strstr(out.data, "installed=1")) {
 		fprintf(stderr, "kvmqual remote: the kit did not install in %s on %s (exit %d): %s\n", d->dir, t->name, rc,
 			out.data);
@@ -312,7 +356,7 @@ static int copy_kit(const struct transport *t, const struct device *d, const str
 
 /* Starts the job (unless collecting) and shows its log until it ends;
  * returns its exit status, or -1 when the connection ended first. */
-static int start_and_follow(const struct transport *t, const struct device *d, int collect, char **run_args,
+static int start_and_follow(const struct transport *t, const struct remote_device *d, int collect, char **run_args,
 			    int nrun_args)
 {
 	char *qdir = sh_quote(d->dir);
@@ -337,12 +381,15 @@ static int start_and_follow(const struct transport *t, const struct device *d, i
 		free(qowner);
 	}
 	char *follow = kq_xasprintf("sh kvmqual-kit/run follow --dir %s --job " JOB, qdir);
-	kq_buf_printf(&s, "%s; echo \"" STATUS_MARK "$?\"", follow);
+	kq_buf_printf(&s, "%s; echo \"" REMOTE_STATUS_MARK "$?\"", follow);
 	char **argv = transport_shell_argv(t, s.data);
 	kq_buf_free(&s);
 	int mark = -1;
 	relayed = 0;
-	int rc = run_client(argv, NULL, -1, NULL, stdout, &mark);
+	/* No deadline: the run takes what its profile takes; a dead link is
+	 * the keep-alives' to notice. */
+	struct client_io io = { .relay = stdout, .mark = &mark };
+	int rc = run_client(argv, &io);
 	transport_free_argv(argv);
 	if (!collect && rc == 3) {
 		fprintf(stderr, "kvmqual remote: %s on %s is in use by another kvmqual remote (it started just now)\n",
@@ -367,11 +414,11 @@ static int start_and_follow(const struct transport *t, const struct device *d, i
 			sleep(1);
 		if (interrupted)
 			break;
-		char *again = kq_xasprintf("cd %s || exit 20; %s --skip %llu; echo \"" STATUS_MARK "$?\"", qdir, follow,
-					   relayed);
+		char *again = kq_xasprintf("cd %s || exit 20; %s --skip %llu; echo \"" REMOTE_STATUS_MARK "$?\"", qdir,
+					   follow, relayed);
 		argv = transport_shell_argv(t, again);
 		free(again);
-		rc = run_client(argv, NULL, -1, NULL, stdout, &mark);
+		rc = run_client(argv, &io);
 		transport_free_argv(argv);
 	}
 	free(follow);
@@ -379,32 +426,41 @@ static int start_and_follow(const struct transport *t, const struct device *d, i
 	return mark;
 }
 
-static int fetch(const struct transport *t, const char *remote_path, const char *local_path, int optional)
+/* Brings remote_path to local_path, complete or not at all (kq_out: a
+ * temporary beside it, renamed; what is not a regular file, such as a
+ * link someone left there, is written into, never replaced or followed
+ * to a file of another name), within the time and the bytes *left of
+ * --max-download.  0, or -1 after saying why (unless optional). */
+static int fetch(const struct transport *t, const char *remote_path, const char *local_path, int optional,
+		 unsigned long long *left)
 {
-	char *part = kq_xasprintf("%s.part", local_path);
-	int fd = open(part, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		fprintf(stderr, "kvmqual remote: cannot write %s: %s\n", part, strerror(errno));
-		free(part);
+	struct kq_out o;
+	struct kq_err err;
+	if (kq_out_open(&o, local_path, &err)) {
+		fprintf(stderr, "kvmqual remote: %s\n", err.msg);
 		return -1;
 	}
 	char **argv = transport_fetch_argv(t, remote_path);
-	int rc = run_client(argv, NULL, fd, NULL, NULL, NULL);
+	struct client_io io = { .sink = o.f, .max_bytes = *left ? *left : 1, .timeout_s = device_timeout_s };
+	int rc = run_client(argv, &io);
+	if (rc) {
+		kq_out_abort(&o);
+		if (!optional || rc == CLIENT_TIMED_OUT || rc == CLIENT_TOO_MUCH) {
+			char *what = kq_xasprintf("fetching %s", remote_path);
+			client_failed(t, argv, rc, what, &io);
+			free(what);
+		}
+		transport_free_argv(argv);
+		return -1;
+	}
 	transport_free_argv(argv);
-	if (close(fd) || rc) {
-		unlink(part);
-		free(part);
-		if (!optional)
-			fprintf(stderr, "kvmqual remote: cannot fetch %s from %s (exit %d)\n", remote_path, t->name, rc);
+	long size = ftell(o.f);
+	if (kq_out_commit(&o, &err)) {
+		fprintf(stderr, "kvmqual remote: %s\n", err.msg);
 		return -1;
 	}
-	if (rename(part, local_path)) {
-		fprintf(stderr, "kvmqual remote: cannot write %s: %s\n", local_path, strerror(errno));
-		unlink(part);
-		free(part);
-		return -1;
-	}
-	free(part);
+	if (size > 0)
+		*left -= (unsigned long long)size < *left ? (unsigned long long)size : *left;
 	return 0;
 }
 
@@ -433,7 +489,7 @@ static void usage(FILE *out)
 	fprintf(out,
 		"usage: kvmqual remote --via ssh://[user@]host[:port] | --via adb[:SERIAL]\n"
 		"                      [--kit FILE] [--dir DIR] [--root] [--db FILE] [--out DIR] [--collect]\n"
-		"                      [-- KVMQUAL-RUN-ARGS...]\n"
+		"                      [--timeout S] [--max-download SIZE] [-- KVMQUAL-RUN-ARGS...]\n"
 		"Copies the field kit to the device (unless the same kit is there), runs its\n"
 		"qualification there (probe, quick run, bundle), shows its progress, brings back\n"
 		"the bundle and the probe's snapshot, imports the run into --db (default %s)\n"
@@ -444,22 +500,28 @@ static void usage(FILE *out)
 		"              adb: /data/local/tmp/kvmqual)\n"
 		"  --root      run the kit through su -c on the device\n"
 		"  --collect   pick up a run that went on after the connection was lost\n"
+		"  --timeout S how long each command on the device may take, the run itself\n"
+		"              excepted (default %d; copying the kit gets 1 s more per 100 kB)\n"
+		"  --max-download SIZE  what may come back in all: bundle, snapshot, log\n"
+		"              (default 1G; K, M, G)\n"
 		"The clients are the system's: ssh (KVMQUAL_SSH, e.g. 'ssh -F CONFIG' or dbclient)\n"
 		"and adb (KVMQUAL_ADB); no password is handled: use keys.\n"
 		"Exit status: the run's (0 complete, 1 incomplete), 2 on errors (the message says\n"
 		"whether the run goes on on the device), 130/143 interrupted.\n",
-		STORE_DEFAULT_PATH, SUITE_VERSION);
+		STORE_DEFAULT_PATH, SUITE_VERSION, DEVICE_TIMEOUT_S);
 }
 
 int cmd_remote(int argc, char **argv)
 {
 	const char *via = NULL, *kit_path = NULL, *dir = NULL, *db = STORE_DEFAULT_PATH, *outdir = NULL;
 	int root = 0, collect = 0;
+	unsigned long long max_download = DOWNLOAD_MAX;
 	static const struct option opts[] = {
 		{ "via", required_argument, NULL, 'v' }, { "kit", required_argument, NULL, 'k' },
 		{ "dir", required_argument, NULL, 'd' }, { "root", no_argument, NULL, 'r' },
 		{ "db", required_argument, NULL, 'b' },	 { "out", required_argument, NULL, 'o' },
 		{ "collect", no_argument, NULL, 'c' },	 { "help", no_argument, NULL, 'h' },
+		{ "timeout", required_argument, NULL, 'T' }, { "max-download", required_argument, NULL, 'M' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
@@ -473,6 +535,22 @@ int cmd_remote(int argc, char **argv)
 		case 'b': db = optarg; break;
 		case 'o': outdir = optarg; break;
 		case 'c': collect = 1; break;
+		case 'T': {
+			long long v;
+			if (kq_number_int(optarg, 1, 86400, &v)) {
+				fprintf(stderr, "kvmqual remote: --timeout takes seconds from 1 to 86400, not '%s'\n", optarg);
+				return 2;
+			}
+			device_timeout_s = (int)v;
+			break;
+		}
+		case 'M':
+			if (kq_number_size(optarg, 1, 1ULL << 40, &max_download)) {
+				fprintf(stderr, "kvmqual remote: --max-download takes a size such as 64M or 2G (at most 1024G),"
+						" not '%s'\n", optarg);
+				return 2;
+			}
+			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -509,7 +587,7 @@ int cmd_remote(int argc, char **argv)
 
 	char *dir_expr = dir ? sh_quote(dir)
 			 : kq_xstrdup(t.kind == TRANSPORT_ADB ? "/data/local/tmp/kvmqual" : "\"$HOME/kvmqual\"");
-	struct device d;
+	struct remote_device d;
 	int rc = preflight(&t, dir_expr, &d);
 	free(dir_expr);
 	struct kitfile k = { 0 };
@@ -599,6 +677,7 @@ int cmd_remote(int argc, char **argv)
 	     *rs = kq_xasprintf("%s/snapshot.tar.gz", rjob), *rl = kq_xasprintf("%s/log", rjob);
 	char *lb = kq_xasprintf("%s/bundle.json", local), *ls = kq_xasprintf("%s/snapshot.tar.gz", local),
 	     *ll = kq_xasprintf("%s/log.txt", local);
+	unsigned long long left = max_download;
 	/* A job that ended without a bundle stored no run (the probe or
 	 * kvmqual run failed first; the log shown says why). There is nothing
 	 * to collect: its log is kept here and its directory on the device
@@ -615,7 +694,7 @@ int cmd_remote(int argc, char **argv)
 	kq_buf_free(&ans);
 	free(look);
 	if (none) {
-		int lrc = fetch(&t, rl, ll, 1);
+		int lrc = fetch(&t, rl, ll, 1, &left);
 		char *rm = kq_xasprintf("rm -rf %s", qrjob);
 		struct kq_buf ignore;
 		kq_buf_init(&ignore);
@@ -637,10 +716,10 @@ int cmd_remote(int argc, char **argv)
 		goto out;
 	}
 	free(qrjob);
-	int frc = fetch(&t, rb, lb, 0);
+	int frc = fetch(&t, rb, lb, 0, &left);
 	if (!frc) {
-		fetch(&t, rs, ls, 1);
-		fetch(&t, rl, ll, 1);
+		fetch(&t, rs, ls, 1, &left);
+		fetch(&t, rl, ll, 1, &left);
 	}
 	free(rb);
 	free(rs);
@@ -678,7 +757,7 @@ int cmd_remote(int argc, char **argv)
 	char *script = kq_xasprintf("rm -rf %s", qjob);
 	struct kq_buf ignore;
 	kq_buf_init(&ignore);
-	if (device_sh(&t, script, &ignore))
+	if (device_sh(&t, script, &ignore, device_timeout_s, "removing the job's directory"))
 		fprintf(stderr, "kvmqual remote: could not remove %s on %s (the next call will say so)\n", rjob, t.name);
 	kq_buf_free(&ignore);
 	free(script);
@@ -706,7 +785,7 @@ out:;
 		transport_free_argv(end);
 	}
 	kitfile_free(&k);
-	device_free(&d);
+	remote_device_free(&d);
 	free(local);
 	transport_free(&t);
 	return rc;

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <zlib.h>
 
+#include "../lib/number.h"
 #include "../lib/sha256.h"
 
 #define MANIFEST_NAME "kvmqual-kit/MANIFEST"
@@ -94,17 +95,21 @@ int kitfile_open(const char *path, struct kitfile *k, struct kq_err *err)
 	k->kit_hash = manifest_value(text, "kit-hash");
 	char *bytes = manifest_value(text, "bytes");
 	free(text);
-	uint64_t b = 0;
-	int ok = format && !strcmp(format, "1") && k->arch && k->version && k->kit_hash && strlen(k->kit_hash) == 64 &&
-		 bytes && !kq_parse_u64(bytes, &b);
+	long long b = 0;
+	/* The kit hash goes into the device's shell command that checks the
+	 * copy: 64 hex digits and nothing else (a crafted MANIFEST's
+	 * "$(...)" would have run there). */
+	int ok = format && !strcmp(format, "1") && k->arch && k->version && k->kit_hash &&
+		 strlen(k->kit_hash) == 64 && strspn(k->kit_hash, "0123456789abcdef") == 64 && bytes &&
+		 !kq_number_int(bytes, 0, 1LL << 50, &b);
 	free(format);
 	free(bytes);
 	if (!ok) {
 		kitfile_free(k);
-		return kq_error(err, "kit %s: its MANIFEST is not one this kvmqual reads (format 1 with arch, version, bytes, kit-hash)",
-				path);
+		return kq_error(err, "kit %s: its MANIFEST is not one this kvmqual reads (format 1 with arch, version, bytes,"
+				     " kit-hash of 64 hex digits)", path);
 	}
-	k->unpacked_bytes = b;
+	k->unpacked_bytes = (unsigned long long)b;
 	k->archive_bytes = (unsigned long long)st.st_size;
 	k->path = kq_xstrdup(path);
 	char hex[65];

@@ -472,6 +472,110 @@ EOF_PAGE
 			fail hostile/nightly-publish-url-credentials "exit $rc, leaked in: $(ho_leak "$ho"/nightly.out "$ho"/nightly.err) $(ho_err "$ho/nightly.err")"
 	fi
 
+	# ---- kvmqual remote: a hostile device ----
+	# The device is a directory here reached through a local shell instead
+	# of ssh (tests/tools/device_shell.sh; the kit is really copied,
+	# checked, unpacked and run there).  Its kit is one of the test's own
+	# whose entry script misbehaves as $dev/mode says; its programs in
+	# $dev/bin come before the system's.
+	dev=$ho/device
+	mkdir -p "$dev/bin" "$ho/kit/kvmqual-kit"
+	"$KQ" export --db tests/fixtures/results/x86-pvm-host.db --run 2 >"$dev/bundle.json" 2>"$ho/remote-export.err"
+	cat >"$ho/kit/kvmqual-kit/run" <<'RUN'
+#!/bin/sh
+# A hostile device's kit: start makes the job, follow ends it as ../mode says.
+cmd=$1
+shift
+while [ $# -gt 0 ]; do
+	case $1 in --dir) dir=$2; shift 2 ;; --job) job=$2; shift 2 ;; --) break ;; *) shift ;; esac
+done
+mode=$(cat "$dir/../mode")
+case $cmd in
+start)
+	mkdir "$dir/$job" || { echo busy; exit 3; }
+	if [ "$mode" = endless ]; then ln -s /dev/zero "$dir/$job/bundle.json"; else cp "$dir/../bundle.json" "$dir/$job/"; fi
+	echo started
+	;;
+follow)
+	echo "kvmqual-kit: the run of a hostile device ($mode)"
+	# An exit status no process can have, and no true one after it.
+	[ "$mode" = status256 ] && { echo '@@kvmqual-job-status 256'; kill -9 $PPID; }
+	exit 0
+	;;
+esac
+RUN
+	ho_kit() { # KIT-HASH: packs $ho/kit into $ho/kit.tar.gz, its MANIFEST first
+		printf 'format 1\narch %s\nversion 0.1.0\nbytes 1\nkit-hash %s\n' "$(uname -m)" "$1" \
+			>"$ho/kit/kvmqual-kit/MANIFEST"
+		tar --format=ustar -czf "$ho/kit.tar.gz" -C "$ho/kit" kvmqual-kit/MANIFEST kvmqual-kit/run
+	}
+	ho_kit "$(printf 'kit of a hostile device' | sha256sum | cut -d' ' -f1)"
+	# ho_remote MODE NAME [ARGS...]: kvmqual remote against the device.
+	ho_remote() {
+		echo "$1" >"$dev/mode"
+		rm -rf "$dev/kq/job"
+		mkdir -p "$ho/remote-$2"
+		hr_name=$2
+		shift 2
+		KVMQUAL_SSH="sh $(pwd)/tests/tools/device_shell.sh $dev"
+		export KVMQUAL_SSH
+		ho_secs timeout 300 "$KQ" remote --via ssh://device --dir "$dev/kq" --kit "$ho/kit.tar.gz" \
+			--db "$ho/remote-$hr_name.db" --out "$ho/remote-$hr_name" "$@" \
+			>"$ho/remote-$hr_name.out" 2>"$ho/remote-$hr_name.err"
+		unset KVMQUAL_SSH
+	}
+	# The job's status line is an exit status or the run failed: 256 was
+	# taken by atoi and became kvmqual remote's exit status, 0.
+	ho_remote status256 status
+	if [ $rc -eq 2 ] && grep -q "a status that is not an exit status ('@@kvmqual-job-status 256')" "$ho/remote-status.err"; then
+		pass hostile/remote-job-status-not-an-exit-status
+	else
+		fail hostile/remote-job-status-not-an-exit-status "exit $rc: $(ho_err "$ho/remote-status.err")"
+	fi
+	# A file planted at the old temporary's name (bundle.json.part, a
+	# link to another file) is not followed: that file stays as it was.
+	echo "not kvmqual's" >"$ho/victim"
+	mkdir -p "$ho/remote-part"
+	ln -s "$ho/victim" "$ho/remote-part/bundle.json.part"
+	ho_remote normal part
+	if [ $rc -eq 0 ] && [ "$(cat "$ho/victim")" = "not kvmqual's" ] && [ -L "$ho/remote-part/bundle.json.part" ] &&
+		"$JG" "$ho/remote-part/bundle.json" schema >/dev/null 2>&1; then
+		pass hostile/remote-fetch-follows-no-planted-link
+	else
+		fail hostile/remote-fetch-follows-no-planted-link "exit $rc, victim now: $(head -c 80 "$ho/victim") $(ho_err "$ho/remote-part.err")"
+	fi
+	# A bundle without end (the device's file is /dev/zero): cut off at
+	# --max-download, nothing kept (it filled the disk here).
+	ho_remote endless endless --max-download 1M
+	if [ $rc -eq 2 ] && [ $took -lt 120 ] && grep -q 'sent more than 1048576 bytes and was cut off' "$ho/remote-endless.err" &&
+		[ -z "$(ls -A "$ho/remote-endless")" ]; then
+		pass hostile/remote-download-cap
+	else
+		fail hostile/remote-download-cap "exit $rc after $took s, left: $(ls -A "$ho/remote-endless" | tr '\n' ' ') $(ho_err "$ho/remote-endless.err")"
+	fi
+	# A device whose df never answers (a stale network mount): the look
+	# around is cut off at --timeout, not waited on for ever.
+	printf '#!/bin/sh\necho $$ >"%s/df.pid"\nexec sleep 600\n' "$dev" >"$dev/bin/df"
+	chmod +x "$dev/bin/df"
+	ho_remote normal stall --timeout 5
+	kill "$(cat "$dev/df.pid" 2>/dev/null)" 2>/dev/null
+	rm -f "$dev/bin/df"
+	if [ $rc -eq 2 ] && [ $took -lt 60 ] && grep -q 'looking at the device on ssh://device did not end within 5 s' "$ho/remote-stall.err"; then
+		pass hostile/remote-device-stall-cut-off
+	else
+		fail hostile/remote-device-stall-cut-off "exit $rc after $took s: $(ho_err "$ho/remote-stall.err")"
+	fi
+	# A kit whose MANIFEST's kit-hash is a command: it went into the shell
+	# command that checks the copy on the device, and ran there.
+	ho_kit '$(touch pwned)aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'
+	rm -rf "$dev/kq"
+	ho_remote normal kithash
+	if [ $rc -eq 2 ] && [ ! -e "$dev/kq/pwned" ] && grep -q 'kit-hash of 64 hex digits' "$ho/remote-kithash.err"; then
+		pass hostile/remote-kit-hash-not-a-command
+	else
+		fail hostile/remote-kit-hash-not-a-command "exit $rc, $([ -e "$dev/kq/pwned" ] && echo 'the command ran on the device'): $(ho_err "$ho/remote-kithash.err")"
+	fi
+
 	ho_cleanup
 	trap 'rm -rf "$tmp"' EXIT INT TERM
 fi

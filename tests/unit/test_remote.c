@@ -2,12 +2,14 @@
  * for ssh (OpenSSH and dbclient) and adb, with --root, ports and serials,
  * and OpenSSH's one shared connection;
  * what --via refuses; the shell quoting every device command goes through;
- * and lib/sha256.c against FIPS 180-4's examples. */
+ * what a device's answers are taken for (remote/protocol.c); and
+ * lib/sha256.c against FIPS 180-4's examples. */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "../../lib/sha256.h"
+#include "../../remote/protocol.h"
 #include "../../remote/transport.h"
 #include "test.h"
 
@@ -155,6 +157,88 @@ TEST(remote_sh_quote)
 	q = sh_quote("");
 	CHECK_STR(q, "''");
 	free(q);
+}
+
+/* The job's status line: an exit status (0-255) or taken as a failure;
+ * atoi read 256 as 256 (kvmqual remote's exit 0), "2x" as 2, "-1" as -1
+ * (a connection that failed). */
+TEST(remote_status_line_strict)
+{
+	static const struct {
+		const char *line;
+		int kind, status;
+	} cases[] = {
+		{ "@@kvmqual-job-status 0", 1, 0 },	   { "@@kvmqual-job-status 1", 1, 1 },
+		{ "@@kvmqual-job-status 143", 1, 143 },	   { "@@kvmqual-job-status 255\r", 1, 255 },
+		{ "@@kvmqual-job-status 256", -1, 0 },	   { "@@kvmqual-job-status -1", -1, 0 },
+		{ "@@kvmqual-job-status 2x", -1, 0 },	   { "@@kvmqual-job-status  3", -1, 0 },
+		{ "@@kvmqual-job-status +3", -1, 0 },	   { "@@kvmqual-job-status ", -1, 0 },
+		{ "@@kvmqual-job-status 99999999999", -1, 0 }, { "@@kvmqual-job-status 0x1", -1, 0 },
+		{ "kvmqual-kit: probe", 0, 0 },		   { "@@kvmqual-job-statu", 0, 0 },
+		{ "", 0, 0 },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int st = -7;
+		int kind = remote_status_line(cases[i].line, strlen(cases[i].line), &st);
+		if (kind != cases[i].kind || (kind == 1 && st != cases[i].status))
+			test_fail(__FILE__, __LINE__, "'%s': kind %d status %d, want %d %d", cases[i].line, kind, st,
+				  cases[i].kind, cases[i].status);
+	}
+}
+
+/* The look around: values one line each, control characters replaced,
+ * numbers strict or unknown, an answer cut short refused. */
+TEST(remote_device_answer)
+{
+	struct remote_device d;
+	struct kq_err err;
+	const char *ok = "dir=/data/local/tmp/kvmqual\r\narch=arm64\nhost=pho\033[2Jne\nuid=2000\nfree_kb=123456\n"
+			 "kit_hash=abc\njob_owner=kvmqual remote on x (pid 1)\nend=1\n";
+	CHECK_INT(remote_device_parse(ok, strlen(ok), &d, &err), 0);
+	CHECK_STR(d.dir, "/data/local/tmp/kvmqual");
+	CHECK_STR(d.arch, "aarch64");
+	CHECK_STR(d.host, "pho?[2Jne");
+	CHECK_INT(d.uid, 2000);
+	CHECK(d.free_kb == 123456);
+	CHECK_STR(d.kit_hash, "abc");
+	CHECK(d.job_status == NULL && d.error == NULL);
+	remote_device_free(&d);
+	/* df's garbage is unknown, never its first digits (atoll gave 12). */
+	const char *odd = "dir=/d\narch=x86_64\nuid=0abc\nfree_kb=12abc\nend=1\n";
+	CHECK_INT(remote_device_parse(odd, strlen(odd), &d, &err), 0);
+	CHECK(d.free_kb == -1 && d.uid == -1);
+	remote_device_free(&d);
+	/* The device's own complaint is its answer. */
+	const char *said = "error=cannot create /x\nend=1\n";
+	CHECK_INT(remote_device_parse(said, strlen(said), &d, &err), 0);
+	CHECK_STR(d.error, "cannot create /x");
+	remote_device_free(&d);
+	static const struct {
+		const char *text, *why;
+	} bad[] = {
+		{ "dir=/d\narch=x86_64\n", "ends before its last line" },
+		{ "dir=/d\narch=x86_64\nend=1", NULL }, /* ok: the last line without its newline */
+		{ "dir=d\narch=x86_64\nend=1\n", "absolute path" },
+		{ "arch=x86_64\nend=1\n", "absolute path" },
+		{ "dir=/d\narch=x86 64\nend=1\n", "uname -m" },
+		{ "dir=/d\narch=\nend=1\n", "uname -m" },
+		{ "dir=/d\narch=x86_64\nend=2\n", "ends before its last line" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err.msg[0] = '\0';
+		int rc = remote_device_parse(bad[i].text, strlen(bad[i].text), &d, &err);
+		if (bad[i].why ? rc != -1 || !strstr(err.msg, bad[i].why) : rc != 0)
+			test_fail(__FILE__, __LINE__, "case %zu: %d '%s'", i, rc, err.msg);
+		remote_device_free(&d);
+	}
+	/* Longer than any answer of the kit's commands. */
+	char *big = kq_xmalloc(REMOTE_ANSWER_MAX + 16);
+	memset(big, 'x', REMOTE_ANSWER_MAX + 16);
+	memcpy(big, "dir=/d\narch=a\nend=1\n", 20);
+	CHECK_INT(remote_device_parse(big, REMOTE_ANSWER_MAX + 16, &d, &err), -1);
+	CHECK(strstr(err.msg, "bytes long") != NULL);
+	remote_device_free(&d);
+	free(big);
 }
 
 TEST(sha256_known_answers)
