@@ -114,6 +114,26 @@ printf '\001boot,sysbench-cpu-1t,stream' >"$seeds/ab/plan"
 printf '\002each:3,1-2' >"$seeds/ab/pin"
 printf '\003[{"cpu-index":0,"thread-id":1234,"qom-path":"/machine/unattached/device[0]"},{"cpu-index":1,"thread-id":1235}]' >"$seeds/ab/qmp"
 printf '\004Name:\tCPU 0/TCG\nCpus_allowed:\t2\nCpus_allowed_list:\t1\n' >"$seeds/ab/status"
+# The energy sensors: the host's sysfs files, then readings ("--", the
+# milliseconds since the last, the files that changed).
+mkdir -p "$seeds/energy"
+printf 'sys/class/powercap/intel-rapl:0/name=package-0\nsys/class/powercap/intel-rapl:0/energy_uj=262143000000\nsys/class/powercap/intel-rapl:0/max_energy_range_uj=262143328850\nsys/class/powercap/intel-rapl:0:0/name=core\nsys/class/powercap/intel-rapl:1/name=psys\nsys/class/powercap/intel-rapl:1/energy_uj=5\n--\n1000\nsys/class/powercap/intel-rapl:0/energy_uj=1000000\nsys/class/powercap/intel-rapl:1/energy_uj=9000000\n--\n1000\nsys/class/powercap/intel-rapl:1/energy_uj=4\n' >"$seeds/energy/rapl"
+printf 'sys/class/hwmon/hwmon0/name=ina226\nsys/class/hwmon/hwmon0/power1_input=3500000\nsys/class/hwmon/hwmon1/energy1_input=100\n--\n500\nsys/class/hwmon/hwmon1/energy1_input=600000\n--\n500\nsys/class/hwmon/hwmon1/energy1_input=1200000\n' >"$seeds/energy/hwmon"
+printf 'sys/class/power_supply/battery/type=Battery\nsys/class/power_supply/battery/status=Discharging\nsys/class/power_supply/battery/current_now=-512000\nsys/class/power_supply/battery/voltage_now=3900000\nsys/class/power_supply/hid-mouse/type=Battery\nsys/class/power_supply/hid-mouse/scope=Device\n--\n250\nsys/class/power_supply/battery/current_now=-498000\n--\n250\nsys/class/power_supply/battery/status=Charging\n' >"$seeds/energy/battery"
+printf 'usr/bin/vcgencmd=#!\nsys/firmware/devicetree/base/model=Raspberry Pi 5 Model B Rev 1.0\n--\n100\n' >"$seeds/energy/pmic"
+# kvmqual remote: byte 0 then a device's answer to the look around, 1 then
+# a line of the job's log, 2 then a kit archive.
+mkdir -p "$seeds/remote" "$work/kit-seed/kvmqual-kit"
+printf '\000dir=/data/local/tmp/kvmqual\narch=aarch64\nhost=localhost\nuid=2000\nfree_kb=5242880\nkit_hash=%s\njob_owner=kvmqual remote on lab (pid 42) started 2026-12-06T00:00:00Z\njob_status=0\nend=1\n' \
+	"$(printf x | sha256sum | cut -d' ' -f1)" >"$seeds/remote/answer"
+printf '\000error=cannot create /data/x\nend=1\n' >"$seeds/remote/error"
+printf '\001@@kvmqual-job-status 130' >"$seeds/remote/status"
+printf 'format 1\narch aarch64\nversion 0.1.0\nbytes 12345\nkit-hash %s\n' "$(printf y | sha256sum | cut -d' ' -f1)" \
+	>"$work/kit-seed/kvmqual-kit/MANIFEST"
+printf '#!/bin/sh\n' >"$work/kit-seed/kvmqual-kit/run"
+{ printf '\002'; tar --format=ustar --no-recursion -cf - -C "$work/kit-seed" kvmqual-kit kvmqual-kit/MANIFEST kvmqual-kit/run | gzip -9n; } \
+	>"$seeds/remote/kit"
+{ printf '\002'; tar --format=ustar --no-recursion -cf - -C "$work/kit-seed" kvmqual-kit kvmqual-kit/MANIFEST; } >"$seeds/remote/kit-plain"
 find "$seeds" -type f -size 0 -delete
 failed=0
 for target in "$@"; do
