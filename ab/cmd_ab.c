@@ -10,6 +10,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "../lib/json.h"
 #include "context.h"
 
 static volatile sig_atomic_t *stop_flag;
@@ -217,6 +218,7 @@ int cmd_ab(int argc, char **argv)
 			cJSON_AddStringToObject(doc, "error", x.reason);
 		else
 			cJSON_AddNullToObject(doc, "error");
+		kq_json_clean(doc);
 		char *text = cJSON_Print(doc);
 		printf("%s\n", text);
 		free(text);

@@ -11,6 +11,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "../lib/json.h"
 #include "../runners/setup.h"
 #include "context.h"
 
@@ -197,6 +198,7 @@ static int plan_only(const struct ab_options *o, const char *sysroot, const char
 		cJSON_AddStringToObject(doc, "accel", accel);
 		cJSON_AddNumberToObject(doc, "vcpus", vcpus);
 		cJSON_AddItemToObject(doc, "settings", plan_json(xs, n));
+		kq_json_clean(doc);
 		char *text = cJSON_Print(doc);
 		printf("%s\n", text);
 		free(text);
@@ -437,6 +439,7 @@ int cmd_tune(int argc, char **argv)
 			cJSON_AddStringToObject(doc, "error", store_reason);
 		else
 			cJSON_AddNullToObject(doc, "error");
+		kq_json_clean(doc);
 		char *text = cJSON_Print(doc);
 		printf("%s\n", text);
 		free(text);

@@ -41,6 +41,19 @@ void kq_json_string_or_null(cJSON *obj, const char *name, const char *value)
 	cJSON_AddItemToObject(obj, name, kq_json_string(value));
 }
 
+void kq_json_clean(cJSON *item)
+{
+	for (; item; item = item->next) {
+		if (cJSON_IsString(item) && item->valuestring) {
+			char *clean = kq_utf8_dup(item->valuestring);
+			if (strcmp(clean, item->valuestring))
+				cJSON_SetValuestring(item, clean);
+			free(clean);
+		}
+		kq_json_clean(item->child);
+	}
+}
+
 int kq_json_ends_open(const char *text, size_t len, int first_only)
 {
 	size_t depth = 0;

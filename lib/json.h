@@ -19,6 +19,12 @@ void kq_json_string_or_null(cJSON *obj, const char *name, const char *value);
 /* The same as an array element or a lone value. */
 cJSON *kq_json_string(const char *value);
 
+/* Replaces, in item and everything under it, each string value that is not
+ * UTF-8 with its kq_utf8_dup (bytes that are not become U+FFFD): for a
+ * document whose strings come from many places (a guest command's output,
+ * a path, QEMU's messages), just before it is printed. */
+void kq_json_clean(cJSON *item);
+
 /* Whether JSON text was cut short: it ends inside a string or with an
  * object or array still open (only strings and brackets are looked at,
  * not whether the text is valid).  With first_only, only the first object

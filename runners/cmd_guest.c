@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../lib/json.h"
 #include "../lib/number.h"
 #include "runners.h"
 #include "guest.h"
@@ -390,6 +391,7 @@ int cmd_guest(int argc, char **argv)
 	}
 	guest_stop(&g);
 	if (json) {
+		kq_json_clean(doc);
 		char *text = cJSON_Print(doc);
 		printf("%s\n", text);
 		free(text);

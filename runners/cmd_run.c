@@ -579,6 +579,7 @@ int cmd_run(int argc, char **argv)
 	if (c.failures.len)
 		cJSON_AddStringToObject(summary, "reason", c.failures.data);
 	if (json) {
+		kq_json_clean(summary);
 		char *text = cJSON_Print(summary);
 		printf("%s\n", text);
 		free(text);

@@ -309,6 +309,27 @@ elif want hostile-store; then
 	hs_gone() { ! kill -0 "$1" 2>/dev/null; }
 	hs_line() { grep -q -- "$2" "$1" 2>/dev/null; }
 
+	# ---- 10: the JSON of guest, ab and tune stays UTF-8 ----
+	# What a guest command prints and a path are not UTF-8 text by
+	# promise: they were copied into the documents byte for byte.
+	timeout 300 "$KQ" guest --image build/guest/aarch64 --arch aarch64 --json --timeout 60 -- printf 'a\377b' \
+		>"$hs/guest-utf8.json" 2>"$hs/guest-utf8.err"
+	rc=$?
+	if [ $rc -eq 0 ] && iconv -f UTF-8 -t UTF-8 "$hs/guest-utf8.json" >/dev/null 2>&1 &&
+		[ "$("$JG" "$hs/guest-utf8.json" commands.0.stdout)" = "a$(printf '\357\277\275')b" ]; then
+		pass hostile-store/guest-json-valid-utf8
+	else
+		fail hostile-store/guest-json-valid-utf8 "exit $rc, stdout $("$JG" "$hs/guest-utf8.json" commands.0.stdout | od -c | head -1): $(hs_err "$hs/guest-utf8.err")"
+	fi
+	timeout 120 "$KQ" tune --guest-arch aarch64 --accel tcg --settings hugepages --json \
+		--db "$hs/tune-$(printf '\377').db" >"$hs/tune-utf8.json" 2>"$hs/tune-utf8.err"
+	rc=$?
+	if [ $rc -eq 0 ] && iconv -f UTF-8 -t UTF-8 "$hs/tune-utf8.json" >/dev/null 2>&1 && "$JG" "$hs/tune-utf8.json" db >/dev/null; then
+		pass hostile-store/tune-json-valid-utf8
+	else
+		fail hostile-store/tune-json-valid-utf8 "exit $rc: $(hs_err "$hs/tune-utf8.err")"
+	fi
+
 	# ---- 23: numbers strictly, in one helper ----
 	hs_usage() {
 		name=$1 want=$2
