@@ -55,7 +55,7 @@ static void usage(FILE *out)
 		"failed with the reason, what was stored before stays, exit 2.\n"
 		"Exit status: 0 B is not worse, 1 B regressed (or failed), 2 usage errors, a SPEC\n"
 		"that cannot run (checked before anything runs), A failed, or the store did not\n"
-		"take a result; 130/143 interrupted.\n");
+		"take a result; 129/130/143 interrupted (SIGHUP, SIGINT, SIGTERM).\n");
 }
 
 int cmd_ab(int argc, char **argv)
@@ -155,8 +155,11 @@ int cmd_ab(int argc, char **argv)
 	}
 	stop_flag = &c.stop;
 	struct sigaction sa = { .sa_handler = on_stop };
+	/* A closed terminal (SIGHUP) ends the session like Ctrl-C or SIGTERM:
+	 * stored as interrupted, exit 129 (issue 13 finding 25, as kvmqual run). */
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 
 	if (ab_run(&env, &x, &err)) {
 		fprintf(stderr, "kvmqual ab: %s\n", err.msg);

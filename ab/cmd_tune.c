@@ -49,7 +49,7 @@ static void usage(FILE *out)
 		"A result that cannot be stored (a full disk, another process's lock held past\n"
 		"--lock-wait, 600 s) stops the session, stored as failed with the reason.\n"
 		"Exit status: 0 every setting was tried or skipped with its reason, 1 a setting's\n"
-		"reference configuration failed, 2 usage errors or a result not stored, 130/143\n"
+		"reference configuration failed, 2 usage errors or a result not stored, 129/130/143\n"
 		"interrupted.\n");
 }
 
@@ -333,8 +333,11 @@ int cmd_tune(int argc, char **argv)
 	}
 	stop_flag = &c.stop;
 	struct sigaction sa = { .sa_handler = on_stop };
+	/* A closed terminal (SIGHUP) ends the session like Ctrl-C or SIGTERM:
+	 * stored as interrupted, exit 129 (issue 13 finding 25, as kvmqual run). */
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 
 	uint64_t start = kq_now_ns();
 	size_t left = 0;

@@ -413,6 +413,21 @@ elif want hostile-store; then
 		fail hostile-store/run-sighup-stored-interrupted "exit $rc, stored: $hs_row"
 	fi
 
+	# kvmqual ab likewise (SIGHUP killed it: the session stayed 'running').
+	"$KQ" ab --guest-arch aarch64 --accel tcg --workloads boot --rounds 3 --reruns 0 --a default --b cpus=1 \
+		--db "$hs/hup/ab.db" >"$hs/abhup.out" 2>"$hs/abhup.err" &
+	hs_pid=$!
+	hs_wait 300 hs_line "$hs/abhup.err" "round 1: B boots"
+	kill -HUP $hs_pid
+	wait $hs_pid
+	rc=$?
+	hs_row=$(sqlite3 "$hs/hup/ab.db" "SELECT status || ': ' || reason FROM ab_sessions" 2>&1)
+	if [ $rc -eq 129 ] && echo "$hs_row" | grep -q '^interrupted: interrupted by signal 1'; then
+		pass hostile-store/ab-sighup-stored-interrupted
+	else
+		fail hostile-store/ab-sighup-stored-interrupted "exit $rc, stored: $hs_row; $(hs_err "$hs/abhup.err")"
+	fi
+
 	# ---- 5: a native iperf3 server never outlives a SIGKILLed run ----
 	# The client is held back (a wrapper in PATH sleeps instead of
 	# connecting), so that the server is still waiting when kvmqual dies;
