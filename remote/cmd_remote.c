@@ -157,6 +157,8 @@ static int run_client(char **argv, const struct client_io *io)
 		}
 		struct pollfd pfd = { pipefd[0], POLLIN, 0 };
 		int pr = poll(&pfd, 1, wait_ms);
+		if (pr < 0 && errno != EINTR)
+			break;
 		if (pr <= 0)
 			continue; /* EINTR, or the deadline: looked at above */
 		ssize_t n = read(pipefd[0], buf, sizeof(buf));
