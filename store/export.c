@@ -200,6 +200,25 @@ static const struct child_query {
 };
 static const char child_none[] = "SELECT NULL WHERE ?1 IS NULL";
 
+/* Whether the host's text columns are written exactly (json_string writes
+ * bytes that are not UTF-8 as U+FFFD, and stops at a NUL). */
+static int host_text_exact(sqlite3_stmt *st)
+{
+	for (int col = RUN_COLS + 1; col < RUN_COLS + HOST_COLS; col++) {
+		if (sqlite3_column_type(st, col) != SQLITE_TEXT)
+			continue;
+		const unsigned char *t = sqlite3_column_text(st, col);
+		int n = sqlite3_column_bytes(st, col);
+		for (int i = 0; t && i < n;) {
+			size_t len = kq_utf8_len(t + i);
+			if (!len)
+				return 0;
+			i += (int)len;
+		}
+	}
+	return 1;
+}
+
 static int export_json(struct store *s, int64_t run, FILE *out, struct kq_err *err)
 {
 	sqlite3_stmt *runs = NULL, *child[KQ_ARRAY_SIZE(child_queries)] = { 0 };
@@ -233,7 +252,27 @@ static int export_json(struct store *s, int64_t run, FILE *out, struct kq_err *e
 		fputs(count++ ? ",\n{" : "\n{", out);
 		json_members(out, runs, 0, RUN_COLS);
 		fputs(",\"host\":{", out);
-		json_members(out, runs, RUN_COLS, RUN_COLS + HOST_COLS);
+		if (host_text_exact(runs)) {
+			json_members(out, runs, RUN_COLS, RUN_COLS + HOST_COLS);
+		} else {
+			/* The stored key was made from bytes this document does not
+			 * hold: it would not match the fields a reader sees, and
+			 * kvmqual import refused what export wrote (fuzz_import found
+			 * it).  The key of the fields as written, then. */
+			char *f[4];
+			for (int i = 0; i < 4; i++) {
+				const char *t = (const char *)sqlite3_column_text(runs, RUN_COLS + 1 + i);
+				f[i] = t ? kq_utf8_dup(t) : NULL;
+			}
+			struct store_host h = { .arch = f[0], .model = f[1], .soc = f[2], .kernel_release = f[3],
+						.page_size = (long)sqlite3_column_int64(runs, RUN_COLS + 5) };
+			char key[17];
+			store_host_key(&h, key);
+			fprintf(out, "\"key\":\"%s\",", key);
+			json_members(out, runs, RUN_COLS + 1, RUN_COLS + HOST_COLS);
+			for (int i = 0; i < 4; i++)
+				free(f[i]);
+		}
 		fputs("},\n", out);
 		json_members(out, runs, RUN_COLS + HOST_COLS, RUN_COLS + HOST_COLS + 1);
 		/* Where an imported run came from (store/README.md); null for
