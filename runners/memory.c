@@ -27,6 +27,34 @@ static int is_header(const char *line)
 	return p > line && *p == '-' && isxdigit((unsigned char)p[1]);
 }
 
+/* More than any machine has (1 EiB): not what the kernel writes. */
+#define SMAPS_MAX_KB (1ULL << 40)
+
+/* "Key:   123 kB": 1 with the key and the number (ULLONG_MAX when it does
+ * not fit), 0 for any other line.  sscanf's %llu took "-5" and wrapped a
+ * number too long, which summed into a resident size below the guest's
+ * (fuzz_measure). */
+static int smaps_value(const char *line, char *key, size_t key_size, unsigned long long *v)
+{
+	const char *colon = strchr(line, ':');
+	if (!colon || colon == line || (size_t)(colon - line) >= key_size)
+		return 0;
+	const char *p = colon + 1;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (!isdigit((unsigned char)*p))
+		return 0;
+	char *end;
+	errno = 0;
+	unsigned long long n = strtoull(p, &end, 10);
+	if (strcmp(end, " kB"))
+		return 0;
+	memcpy(key, line, (size_t)(colon - line));
+	key[colon - line] = '\0';
+	*v = errno ? ~0ULL : n;
+	return 1;
+}
+
 int vmm_memory_parse(const char *smaps, size_t len, long guest_mb, struct vmm_memory *m, char *why,
 		     size_t why_size)
 {
@@ -58,8 +86,13 @@ int vmm_memory_parse(const char *smaps, size_t len, long guest_mb, struct vmm_me
 		}
 		char key[64];
 		unsigned long long v;
-		if (sscanf(line, "%63[^:]: %llu kB", key, &v) != 2)
+		if (!smaps_value(line, key, sizeof(key), &v))
 			continue;
+		if (v > SMAPS_MAX_KB) {
+			snprintf(why, why_size, "a %s of %llu kB: more than any machine has (not smaps as the kernel writes it)",
+				 key, v);
+			return -1;
+		}
 		if (!strcmp(key, "Size"))
 			cur.size_kb = v;
 		else if (!strcmp(key, "Rss"))

@@ -83,6 +83,25 @@ static void put(const char *root, const char *rel, const char *text)
 	free(path);
 }
 
+/* Numbers no kernel writes: a value too long for 64 bits was summed as
+ * ULLONG_MAX and wrapped the total below the guest's RAM (fuzz_measure);
+ * "-5" was read as a huge number.  Refused, or not a value. */
+TEST(memory_smaps_odd_numbers)
+{
+	const char *huge = "7f0000000000-7f0020000000 rw-p 00000000 00:00 0\nSize: 524288 kB\nRss: 4096 kB\n"
+			   "55f6d9c23000-55f6da094000 r--p 00000000 fe:00 1 /usr/bin/qemu\nSize: 4548 kB\nRss: 4420 kB\n"
+			   "Private_Hugetlb: 888888888888888888888888888 kB\n";
+	struct vmm_memory m;
+	char why[200] = "";
+	CHECK_INT(vmm_memory_parse(huge, strlen(huge), 512, &m, why, sizeof(why)), -1);
+	CHECK(strstr(why, "more than any machine has") != NULL);
+	const char *minus = "7f0000000000-7f0020000000 rw-p 00000000 00:00 0\nSize: 524288 kB\nRss: 4096 kB\n"
+			    "Private_Hugetlb: -5 kB\n";
+	CHECK_INT(vmm_memory_parse(minus, strlen(minus), 512, &m, why, sizeof(why)), 0);
+	CHECK(near(m.guest_mib, 4));
+	CHECK(near(m.rss_mib, 4));
+}
+
 TEST(memory_hugepages_reserved)
 {
 	char root[] = "/tmp/kq-hugepages-measure.XXXXXX";
