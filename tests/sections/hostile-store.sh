@@ -191,42 +191,42 @@ if want hostile-store; then
 		fail hostile-store/junit-symlink-kept "exit $rc, $(ls -l "$hs/junit-link.xml"): $(hs_err "$hs/junit.err")"
 	fi
 
-	# kvmqual ab and tune write their JUnit the same way (they renamed
-	# PATH.tmp over PATH).  tune with a setting this host cannot vary (huge
-	# pages, until issue 17) writes its JUnit in a second, without a guest.
-	hs_tune() { # JUNIT-PATH
-		timeout 120 "$KQ" tune --guest-arch aarch64 --accel tcg --settings hugepages --db "$hs/tune.db" --junit "$1" \
-			>"$hs/tune.out" 2>"$hs/tune.err"
+	# kvmqual ab and tune write their JUnit the same way (ab_write_junit;
+	# they renamed PATH.tmp over PATH): one round a side of the boot, a few
+	# seconds each.
+	hs_ab_junit() { # JUNIT-PATH
+		timeout 300 "$KQ" ab --guest-arch aarch64 --accel tcg --workloads boot --rounds 1 --reruns 0 \
+			--a default --b default --db "$hs/abj.db" --junit "$1" >"$hs/abj.out" 2>"$hs/abj.err"
 	}
-	if hs_root && mknod "$hs/tune-null" c 1 3 2>/dev/null; then
-		hs_tune "$hs/tune-null"
+	if hs_root && mknod "$hs/abj-null" c 1 3 2>/dev/null; then
+		hs_ab_junit "$hs/abj-null"
 		rc=$?
-		if [ $rc -eq 0 ] && [ -c "$hs/tune-null" ]; then
-			pass hostile-store/tune-junit-device-written-into
+		if [ $rc -eq 0 ] && [ -c "$hs/abj-null" ]; then
+			pass hostile-store/ab-junit-device-written-into
 		else
-			fail hostile-store/tune-junit-device-written-into "exit $rc, now $(ls -l "$hs/tune-null"): $(hs_err "$hs/tune.err")"
+			fail hostile-store/ab-junit-device-written-into "exit $rc, now $(ls -l "$hs/abj-null"): $(hs_err "$hs/abj.err")"
 		fi
 	else
-		skip hostile-store/tune-junit-device-written-into "needs root for mknod"
+		skip hostile-store/ab-junit-device-written-into "needs root for mknod"
 	fi
-	rm -f "$hs/tune.fifo"
-	mkfifo "$hs/tune.fifo"
-	hs_tune "$hs/tune.fifo"
+	rm -f "$hs/abj.fifo"
+	mkfifo "$hs/abj.fifo"
+	hs_ab_junit "$hs/abj.fifo"
 	rc=$?
-	if [ $rc -eq 2 ] && [ -p "$hs/tune.fifo" ] && grep -q "tune.fifo (a FIFO): nobody reads from it" "$hs/tune.err"; then
-		pass hostile-store/tune-junit-fifo-without-reader-refused
+	if [ $rc -eq 2 ] && [ -p "$hs/abj.fifo" ] && grep -q "abj.fifo (a FIFO): nobody reads from it" "$hs/abj.err"; then
+		pass hostile-store/ab-junit-fifo-without-reader-refused
 	else
-		fail hostile-store/tune-junit-fifo-without-reader-refused "exit $rc, $(ls -l "$hs/tune.fifo"): $(hs_err "$hs/tune.err")"
+		fail hostile-store/ab-junit-fifo-without-reader-refused "exit $rc, $(ls -l "$hs/abj.fifo"): $(hs_err "$hs/abj.err")"
 	fi
-	echo old >"$hs/tune-target.xml"
-	ln -s tune-target.xml "$hs/tune-link.xml"
-	hs_tune "$hs/tune-link.xml"
+	echo old >"$hs/abj-target.xml"
+	ln -s abj-target.xml "$hs/abj-link.xml"
+	hs_ab_junit "$hs/abj-link.xml"
 	rc=$?
-	if [ $rc -eq 0 ] && [ -L "$hs/tune-link.xml" ] && grep -q 'kvmqual.ab.hugepages' "$hs/tune-target.xml" &&
-		xmllint --noout "$hs/tune-target.xml" 2>/dev/null && ! ls "$hs"/tune-link.xml.tmp >/dev/null 2>&1; then
-		pass hostile-store/tune-junit-symlink-kept
+	if [ $rc -eq 0 ] && [ -L "$hs/abj-link.xml" ] && grep -q 'kvmqual.ab.ab' "$hs/abj-target.xml" &&
+		xmllint --noout "$hs/abj-target.xml" 2>/dev/null && ! ls "$hs"/abj-link.xml.tmp >/dev/null 2>&1; then
+		pass hostile-store/ab-junit-symlink-kept
 	else
-		fail hostile-store/tune-junit-symlink-kept "exit $rc, $(ls -l "$hs/tune-link.xml"): $(hs_err "$hs/tune.err")"
+		fail hostile-store/ab-junit-symlink-kept "exit $rc, $(ls -l "$hs/abj-link.xml"): $(hs_err "$hs/abj.err")"
 	fi
 
 	# ---- 19: compare on degenerate data: exit 2 naming the run and metric ----
@@ -309,7 +309,7 @@ elif want hostile-store; then
 	hs_gone() { ! kill -0 "$1" 2>/dev/null; }
 	hs_line() { grep -q -- "$2" "$1" 2>/dev/null; }
 
-	# ---- 10: the JSON of guest, ab and tune stays UTF-8 ----
+	# ---- 10: the JSON of guest and ab stays UTF-8 ----
 	# What a guest command prints and a path are not UTF-8 text by
 	# promise: they were copied into the documents byte for byte.
 	timeout 300 "$KQ" guest --image build/guest/aarch64 --arch aarch64 --json --timeout 60 -- printf 'a\377b' \
@@ -321,13 +321,13 @@ elif want hostile-store; then
 	else
 		fail hostile-store/guest-json-valid-utf8 "exit $rc, stdout $("$JG" "$hs/guest-utf8.json" commands.0.stdout | od -c | head -1): $(hs_err "$hs/guest-utf8.err")"
 	fi
-	timeout 120 "$KQ" tune --guest-arch aarch64 --accel tcg --settings hugepages --json \
-		--db "$hs/tune-$(printf '\377').db" >"$hs/tune-utf8.json" 2>"$hs/tune-utf8.err"
+	timeout 300 "$KQ" ab --guest-arch aarch64 --accel tcg --workloads boot --rounds 1 --reruns 0 --a default \
+		--b default --json --db "$hs/ab-$(printf '\377').db" >"$hs/ab-utf8.json" 2>"$hs/ab-utf8.err"
 	rc=$?
-	if [ $rc -eq 0 ] && iconv -f UTF-8 -t UTF-8 "$hs/tune-utf8.json" >/dev/null 2>&1 && "$JG" "$hs/tune-utf8.json" db >/dev/null; then
-		pass hostile-store/tune-json-valid-utf8
+	if [ $rc -eq 0 ] && iconv -f UTF-8 -t UTF-8 "$hs/ab-utf8.json" >/dev/null 2>&1 && "$JG" "$hs/ab-utf8.json" db >/dev/null; then
+		pass hostile-store/ab-json-valid-utf8
 	else
-		fail hostile-store/tune-json-valid-utf8 "exit $rc: $(hs_err "$hs/tune-utf8.err")"
+		fail hostile-store/ab-json-valid-utf8 "exit $rc: $(hs_err "$hs/ab-utf8.err")"
 	fi
 
 	# A store whose host fields are not UTF-8 (kvmqual run on a device
