@@ -690,7 +690,7 @@ int cmd_remote(int argc, char **argv)
 				  qrjob, qrjob);
 	struct kq_buf ans;
 	kq_buf_init(&ans);
-	int lookrc = device_sh(&t, look, &ans);
+	int lookrc = device_sh(&t, look, &ans, device_timeout_s, "looking for the job's bundle");
 	kq_buf_add(&ans, "", 1);
 	int none = lookrc == 0 && strstr(ans.data, "bundle=0") != NULL;
 	kq_buf_free(&ans);
@@ -700,7 +700,7 @@ int cmd_remote(int argc, char **argv)
 		char *rm = kq_xasprintf("rm -rf %s", qrjob);
 		struct kq_buf ignore;
 		kq_buf_init(&ignore);
-		int rmrc = device_sh(&t, rm, &ignore);
+		int rmrc = device_sh(&t, rm, &ignore, device_timeout_s, "releasing the job's directory");
 		kq_buf_free(&ignore);
 		free(rm);
 		fprintf(stderr, "kvmqual remote: the run on %s stored nothing (exit %d; the log above says why%s%s); %s\n",
@@ -783,7 +783,9 @@ int cmd_remote(int argc, char **argv)
 out:;
 	char **end = transport_end_argv(&t);
 	if (end) {
-		run_client(end, NULL, -1, NULL, NULL, NULL);
+		/* Ends OpenSSH's shared connection: bounded like every command. */
+		struct client_io io = { .timeout_s = device_timeout_s };
+		run_client(end, &io);
 		transport_free_argv(end);
 	}
 	kitfile_free(&k);
