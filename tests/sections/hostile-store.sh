@@ -579,7 +579,17 @@ elif want hostile-store; then
 	# that other users' files there do not count: on the error path (the
 	# disk cannot be sized: a file size limit), and after SIGKILL.
 	if hs_root && command -v unshare >/dev/null; then
-		KQ_ABS=$(readlink -f "$KQ") IMG=$(readlink -f "$hs_image") unshare --mount --propagation private sh -c '
+		# A checkout under /tmp would vanish under that /tmp: kvmqual and
+		# the image are then copied out of it first.
+		hs_kq=$(readlink -f "$KQ") hs_img=$(readlink -f "$hs_image") hs_out=
+		case "$hs_kq $hs_img" in
+		/tmp/* | *" /tmp/"*)
+			hs_out=$(mktemp -d /var/tmp/kvmqual-hs.XXXXXX)
+			cp "$hs_kq" "$hs_out/kvmqual" && cp -r "$hs_img" "$hs_out/image"
+			hs_kq=$hs_out/kvmqual hs_img=$hs_out/image
+			;;
+		esac
+		KQ_ABS=$hs_kq IMG=$hs_img unshare --mount --propagation private sh -c '
 			mount -t tmpfs -o size=256m hsdisk /tmp || exit 99
 			(ulimit -f 1024; trap "" XFSZ; "$KQ_ABS" guest --image "$IMG" --disk-mb 64 -- true) 2>/tmp/err
 			echo "error-path exit $?: $(head -c 300 /tmp/err | tr "\n" " ")"
@@ -595,6 +605,7 @@ elif want hostile-store; then
 			echo "killed: qemu ${qemu:-never started}"
 			ls -A /tmp | grep kvmqual-disk | sed "s/^/sigkill left /"
 			umount /tmp' >"$hs/disk.out" 2>&1
+		[ -n "$hs_out" ] && rm -rf "$hs_out"
 		if grep -q "^error-path exit 2: .*disk-mb 64: a scratch disk in /tmp: File too large" "$hs/disk.out" &&
 			! grep -q "^error-path left" "$hs/disk.out"; then
 			pass hostile-store/guest-disk-error-path-leaves-nothing
