@@ -15,14 +15,6 @@
 #include "../runners/setup.h"
 #include "context.h"
 
-static volatile sig_atomic_t *stop_flag;
-
-static void on_stop(int sig)
-{
-	if (stop_flag)
-		*stop_flag = sig;
-}
-
 static void usage(FILE *out)
 {
 	fprintf(out,
@@ -331,13 +323,7 @@ int cmd_tune(int argc, char **argv)
 		ab_context_close(&c);
 		return rc;
 	}
-	stop_flag = &c.stop;
-	struct sigaction sa = { .sa_handler = on_stop };
-	/* A closed terminal (SIGHUP) ends the session like Ctrl-C or SIGTERM:
-	 * stored as interrupted, exit 129 (issue 13 finding 25, as kvmqual run). */
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	ab_context_catch_stops(&c);
 
 	uint64_t start = kq_now_ns();
 	size_t left = 0;

@@ -3,6 +3,7 @@
  * whether KVM works), the defaults it implies, and the store's session. */
 #define _GNU_SOURCE
 #include <getopt.h>
+#include <signal.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -327,4 +328,21 @@ void ab_context_close(struct ab_context *c)
 	free(c->dbdir);
 	free(c->qemu_version);
 	memset(c, 0, sizeof(*c));
+}
+
+static volatile sig_atomic_t *stop_flag;
+
+static void on_stop(int sig)
+{
+	if (stop_flag)
+		*stop_flag = sig;
+}
+
+void ab_context_catch_stops(struct ab_context *c)
+{
+	stop_flag = &c->stop;
+	struct sigaction sa = { .sa_handler = on_stop };
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 }

@@ -72,4 +72,9 @@ int ab_context_store_failed(struct ab_context *c, const struct ab_env *env, cons
 			    const char *reason, const char *db);
 void ab_context_close(struct ab_context *c);
 
+/* SIGINT, SIGTERM and SIGHUP (a closed terminal) set c->stop: the session
+ * ends at its next step, stored as interrupted, exit 128 + the signal
+ * (issue 13 finding 25, as kvmqual run). */
+void ab_context_catch_stops(struct ab_context *c);
+
 #endif
