@@ -627,9 +627,13 @@ if want run; then
 	fi
 fi
 
+# Each section's wall time, so that a slow one is seen in CI's log (the
+# suite's goal is 30 minutes there).
 for section in $TESTS; do
 	if [ -f "tests/sections/$section.sh" ]; then
+		section_start=$(date +%s)
 		. "tests/sections/$section.sh"
+		echo "section $section took $(($(date +%s) - section_start)) s"
 	fi
 done
 

@@ -151,8 +151,13 @@ int main(int argc, char **argv)
 					fail("check %s missing%s%s", a, NULL, NULL);
 					continue;
 				}
-				if (strcmp(str(c, "status"), b))
-					fail("check %s: status %s, expected %s", a, str(c, "status"), b);
+				if (strcmp(str(c, "status"), b)) {
+					/* The probe's own words say why, in CI's log too. */
+					char why[700];
+					snprintf(why, sizeof(why), "%s (value '%s', detail '%s')", str(c, "status"),
+						 str(c, "value") ? str(c, "value") : "", str(c, "detail") ? str(c, "detail") : "");
+					fail("check %s: status %s, expected %s", a, why, b);
+				}
 				if (rest && strcmp(str(c, "value"), rest))
 					fail("check %s: value '%s', expected '%s'", a, str(c, "value"), rest);
 			} else if (!strcmp(kind, "host") && a && b) {
