@@ -536,10 +536,10 @@ static int precise_enough(const struct session *s, int pass, const int *arms, si
 }
 
 /* A pass: cycles of rounds over arms[] (forward, then back) until its end.
- * fixed > 0: that many rounds; else adaptive until deadline.  Returns the
- * rounds each arm got, or -1 when an arm failed. */
+ * fixed > 0: that many rounds; else adaptive, at least min_rounds, until
+ * deadline.  Returns the rounds each arm got, or -1 when an arm failed. */
 static int run_pass(struct session *s, int pass, const int *arms, size_t narms, const struct ab_plan *plan, int fixed,
-		    uint64_t deadline, const char *interest)
+		    int min_rounds, uint64_t deadline, const char *interest)
 {
 	const struct ab_env *env = s->env;
 	int round = 0;
@@ -558,7 +558,7 @@ static int run_pass(struct session *s, int pass, const int *arms, size_t narms, 
 			continue;
 		}
 		/* Adaptive: whole A B B A blocks, at least min_rounds. */
-		if (round < env->min_rounds || round % 2)
+		if (round < min_rounds || round % 2)
 			continue;
 		if (round >= env->max_rounds || kq_now_ns() >= deadline ||
 		    precise_enough(s, pass, arms, narms, interest))
@@ -630,7 +630,8 @@ int ab_run(const struct ab_env *env, struct ab_experiment *x, struct kq_err *err
 	uint64_t budget_ns = (uint64_t)(env->budget_s * 1e9);
 	uint64_t first_deadline = s.start_ns + (env->rule.reruns ? budget_ns / 10 * 6 : budget_ns);
 	int rounds = x->status == AB_COMPLETE
-		     ? run_pass(&s, 0, arms, x->narms, &x->plan, env->rounds, first_deadline, NULL) : -1;
+		     ? run_pass(&s, 0, arms, x->narms, &x->plan, env->rounds, env->min_rounds, first_deadline, NULL)
+		     : -1;
 	x->rounds = rounds < 0 ? 0 : rounds;
 	for (size_t a = 0; a < x->narms; a++)
 		arm_down(&s.st[a]);
@@ -652,8 +653,14 @@ int ab_run(const struct ab_env *env, struct ab_experiment *x, struct kq_err *err
 		}
 
 	/* The re-runs: only the metrics that changed, only their arms and the
-	 * reference, only the steps that measure them; as many rounds as the
-	 * first pass had. */
+	 * reference, only the steps that measure them.  A fixed count: as many
+	 * rounds as the first pass had.  Adaptive: at least as many, then the
+	 * first pass's rule (precise enough, --max-rounds, the budget's end),
+	 * so that a re-run on a host that got noisier has the first pass's
+	 * power, not less (a fixed re-run of the first pass's 16 rounds, at a
+	 * load of 5 to 8, called a -7.7 % change "no change", p above 0.01,
+	 * where the first pass had found the injected slowdown). */
+	int rerun_min = x->rounds + x->rounds % 2;
 	for (int pass = 1; pass <= env->rule.reruns && x->status == AB_COMPLETE && !*env->stop; pass++) {
 		char *interest = kq_xcalloc(s.nmetrics + 1, 1);
 		int *in_pass = kq_xcalloc(x->narms, sizeof(*in_pass));
@@ -687,7 +694,10 @@ int ab_run(const struct ab_env *env, struct ab_experiment *x, struct kq_err *err
 		}
 		if (pending) {
 			progress(&s, "re-run %d: %zu metric%s that changed", pass, pending, pending == 1 ? "" : "s");
-			int got = run_pass(&s, pass, in_pass, n_in, &plan, x->rounds, 0, interest);
+			int got = env->rounds > 0
+					  ? run_pass(&s, pass, in_pass, n_in, &plan, x->rounds, 0, 0, interest)
+					  : run_pass(&s, pass, in_pass, n_in, &plan, 0, rerun_min, s.start_ns + budget_ns,
+						     interest);
 			for (size_t a = 0; a < x->narms; a++)
 				arm_down(&s.st[a]);
 			for (size_t i = 0; got >= 0 && i < x->nresults; i++) {
