@@ -12,7 +12,7 @@
 #  - a real slowdown: the same guest, its QEMU in a CPU cgroup capped at 90 %
 #    of the other arm's (27 % of a CPU against 30 %; both of the highest
 #    weight, so that the caps, not the machine's other load, decide; both
-#    QEMUs on one CPU, 16 rounds): a regression of sysbench-cpu-1t, found
+#    QEMUs on one CPU, 16 to 32 rounds a pass): a regression of sysbench-cpu-1t, found
 #    again in its re-run, exit 1, JUnit failure.  Not 90 % against uncapped: an uncapped QEMU got 94 to
 #    97 % of a CPU on this shared machine, so a 90 % cap took 3 to 6 % off
 #    it, and nothing when the machine was busier (docs/ab.md);
@@ -279,9 +279,13 @@ else
 	else
 		# Both capped QEMUs on one CPU (see above), and adaptive rounds: on a
 		# quiet machine 16 a side settle it; when other work takes CPU from
-		# both arms the change wobbles, and more rounds (up to 40) decide it.
+		# both arms the change wobbles, and more rounds (up to 32) decide it.
+		# The test asks for a -10 % change found twice, not its third digit:
+		# a 95 % interval within 5 % of it is enough (at --stable-ci 3 both
+		# passes ran to 40 rounds at a load of 1.3, 577 s with the A/A, for
+		# -12.4 % [-16.9, -8.4], p = 1.5e-07, then -9.2 %).
 		timeout 2400 "$KQ" ab $abq --cpus 1 --a "cgroup=$ab_cg_a; affinity=$ab_cpu" --b "cgroup=$ab_cg_b; affinity=$ab_cpu" \
-			--workloads sysbench-cpu-1t --min-rounds 16 --max-rounds 40 --stable-ci 3 --budget 1000 --boot-every 0 \
+			--workloads sysbench-cpu-1t --min-rounds 16 --max-rounds 32 --stable-ci 5 --budget 1000 --boot-every 0 \
 			--db "$ad/slow.db" --json --junit "$ad/slow.xml" >"$ad/slow.json" 2>"$ad/slow.err"
 		rc=$?
 		dec=$("$JG" "$ad/slow.json" experiments.0.results.0.decision 2>/dev/null)
