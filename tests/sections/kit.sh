@@ -89,6 +89,41 @@ for sh_ in dash mksh "busybox sh"; do
 		fail "kit/run-under-$n" "kit/run does not parse: $out"
 		continue
 	fi
+	# follow, what kvmqual remote shows of a job: a log that grows while it
+	# is followed comes out whole and in order, then the job's exit
+	# status, and the follower's mark is gone; --skip leaves out what was
+	# shown; a job whose process died without a status ends 2, saying so,
+	# and its status is written.
+	fj="$ks/follow-$n"
+	mkdir -p "$fj/job" "$fj/dead"
+	: >"$fj/job/log"
+	(for i in 1 2 3 4 5 6; do echo "line $i" >>"$fj/job/log"; sleep 0.3; done; echo 7 >"$fj/job/status") &
+	echo $! >"$fj/job/pid"
+	out=$(timeout 120 $sh_ kit/run follow --dir "$fj" --job job 2>&1)
+	rc=$?
+	wait
+	marks=$(ls -A "$fj/job" | grep follow-seen)
+	if [ $rc -eq 7 ] && [ "$out" = "$(printf 'line %s\n' 1 2 3 4 5 6)" ] && [ -z "$marks" ]; then
+		out=$(timeout 120 $sh_ kit/run follow --dir "$fj" --job job --skip 21 2>&1)
+		rc=$?
+		[ $rc -eq 7 ] && [ "$out" = "$(printf 'line %s\n' 4 5 6)" ] && pass "kit/run-under-$n-follows" ||
+			fail "kit/run-under-$n-follows" "--skip 21: exit $rc: $(printf '%s' "$out" | tr '\n' ' ')"
+	else
+		fail "kit/run-under-$n-follows" "exit $rc, marks left '$marks': $(printf '%s' "$out" | tr '\n' ' ')"
+	fi
+	printf 'begun\n' >"$fj/dead/log"
+	sh -c 'exit 0' &
+	dead=$!
+	wait $dead
+	echo $dead >"$fj/dead/pid"
+	out=$(timeout 120 $sh_ kit/run follow --dir "$fj" --job dead 2>&1)
+	rc=$?
+	if [ $rc -eq 2 ] && [ "$(cat "$fj/dead/status")" = 2 ] && printf '%s' "$out" | grep -q '^begun$' &&
+		printf '%s' "$out" | grep -q "the job's process ($dead) ended without a status"; then
+		pass "kit/run-under-$n-follows-dead-job"
+	else
+		fail "kit/run-under-$n-follows-dead-job" "exit $rc: $(printf '%s' "$out" | tr '\n' ' ')"
+	fi
 	if [ -f "$ks/other/kvmqual-kit/run" ]; then
 		out=$($sh_ "$ks/other/kvmqual-kit/run" probe --dir "$ks/state-$n" 2>&1)
 		rc=$?
