@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "../lib/number.h"
+#include "../store/cmd_options.h"
 #include "../store/read_compare.h"
 #include "../store/read_report.h"
 #include "../store/store.h"
@@ -130,33 +131,19 @@ int lava_export_wanted(int argc, char **argv)
 int cmd_export_lava(int argc, char **argv)
 {
 	const char *db = STORE_DEFAULT_PATH, *run = NULL, *compare = NULL, *format = "lava";
-	static const struct option opts[] = {
-		{ "db", required_argument, NULL, 'd' },     { "format", required_argument, NULL, 'f' },
-		{ "run", required_argument, NULL, 'r' },    { "compare", required_argument, NULL, 'c' },
-		{ "help", no_argument, NULL, 'h' },         { NULL, 0, NULL, 0 },
+	const struct store_cmd_option opts[] = {
+		{ "db", &db }, { "format", &format }, { "run", &run }, { "compare", &compare }, { NULL, NULL },
 	};
-	int ch;
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'd': db = optarg; break;
-		case 'f': format = optarg; break;
-		case 'r': run = optarg; break;
-		case 'c': compare = optarg; break;
-		case 'h':
-		default:
-			fprintf(ch == 'h' ? stdout : stderr,
-				"usage: kvmqual export --format lava [--db FILE] [--run ID|latest] [--compare FILE]\n"
-				"Prints one run of the database (default %s; the latest finished run unless\n"
-				"--run says otherwise) as LAVA test sets and test cases with measurements, the\n"
-				"lines lava-test-case prints.  --compare FILE adds the decisions of a\n"
-				"'kvmqual compare --json' document about that run (a regression is a failed\n"
-				"case).  Exit: 0 when the results were written, whatever they say; 2 when the\n"
-				"database is missing or unreadable, or an option is wrong.  docs/lava.md.\n",
-				STORE_DEFAULT_PATH);
-			return ch == 'h' ? 0 : 2;
-		}
-	}
+	int done = store_cmd_options(argc, argv, opts,
+				     "usage: kvmqual export --format lava [--db FILE] [--run ID|latest] [--compare FILE]\n"
+				     "Prints one run of the database (default %s; the latest finished run unless\n"
+				     "--run says otherwise) as LAVA test sets and test cases with measurements, the\n"
+				     "lines lava-test-case prints.  --compare FILE adds the decisions of a\n"
+				     "'kvmqual compare --json' document about that run (a regression is a failed\n"
+				     "case).  Exit: 0 when the results were written, whatever they say; 2 when the\n"
+				     "database is missing or unreadable, or an option is wrong.  docs/lava.md.\n");
+	if (done >= 0)
+		return done;
 	if (optind < argc) {
 		fprintf(stderr, "kvmqual export: unexpected argument '%s'\n", argv[optind]);
 		return 2;

@@ -1,39 +1,26 @@
 /* kvmqual export: the samples and verdicts of a run (or of all runs) from
  * the store, as JSON (schema kvmqual.export) or CSV. */
-#include <getopt.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../lib/number.h"
+#include "cmd_options.h"
 #include "store.h"
 
 int cmd_export(int argc, char **argv)
 {
 	const char *db = STORE_DEFAULT_PATH, *format = "json", *run = "all";
-	static const struct option opts[] = {
-		{ "db", required_argument, NULL, 'd' }, { "format", required_argument, NULL, 'f' },
-		{ "run", required_argument, NULL, 'r' }, { "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	const struct store_cmd_option opts[] = {
+		{ "db", &db }, { "format", &format }, { "run", &run }, { NULL, NULL },
 	};
-	int ch;
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'd': db = optarg; break;
-		case 'f': format = optarg; break;
-		case 'r': run = optarg; break;
-		case 'h':
-		default:
-			fprintf(ch == 'h' ? stdout : stderr,
-				"usage: kvmqual export [--db FILE] [--run ID|all] [--format json|csv]\n"
-				"Writes the runs in the database (default %s) to standard output.\n"
-				"--format lava writes one run as LAVA test results: kvmqual export --format lava --help.\n",
-				STORE_DEFAULT_PATH);
-			return ch == 'h' ? 0 : 2;
-		}
-	}
+	int done = store_cmd_options(argc, argv, opts,
+				     "usage: kvmqual export [--db FILE] [--run ID|all] [--format json|csv]\n"
+				     "Writes the runs in the database (default %s) to standard output.\n"
+				     "--format lava writes one run as LAVA test results: kvmqual export --format lava --help.\n");
+	if (done >= 0)
+		return done;
 	enum store_format f;
 	if (!strcmp(format, "json"))
 		f = STORE_FORMAT_JSON;

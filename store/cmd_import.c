@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cmd_options.h"
 #include "internal.h"
 
 #define BUNDLE_MAX (1u << 30)
@@ -679,29 +680,16 @@ out:
 int cmd_import(int argc, char **argv)
 {
 	const char *db = STORE_DEFAULT_PATH;
-	static const struct option opts[] = {
-		{ "db", required_argument, NULL, 'd' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int ch;
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'd': db = optarg; break;
-		case 'h':
-		default:
-			fprintf(ch == 'h' ? stdout : stderr,
-				"usage: kvmqual import [--db FILE] BUNDLE...\n"
-				"Adds the runs of each bundle (kvmqual export --format json, or what kvmqual remote\n"
-				"brought back) to the store (default %s): every sample, boot, verdict, check and\n"
-				"the run's provenance. A run the store already has is not added twice; a bundle\n"
-				"that is cut short or of an unknown version is refused whole.\n"
-				"Exit status: 0 all imported, 2 a bundle was refused (those before it are in).\n",
-				STORE_DEFAULT_PATH);
-			return ch == 'h' ? 0 : 2;
-		}
-	}
+	const struct store_cmd_option opts[] = { { "db", &db }, { NULL, NULL } };
+	int done = store_cmd_options(argc, argv, opts,
+				     "usage: kvmqual import [--db FILE] BUNDLE...\n"
+				     "Adds the runs of each bundle (kvmqual export --format json, or what kvmqual remote\n"
+				     "brought back) to the store (default %s): every sample, boot, verdict, check and\n"
+				     "the run's provenance. A run the store already has is not added twice; a bundle\n"
+				     "that is cut short or of an unknown version is refused whole.\n"
+				     "Exit status: 0 all imported, 2 a bundle was refused (those before it are in).\n");
+	if (done >= 0)
+		return done;
 	if (optind >= argc) {
 		fprintf(stderr, "kvmqual import: no bundle given (kvmqual import --db FILE BUNDLE...)\n");
 		return 2;
