@@ -194,6 +194,11 @@ void ab_print_table(FILE *out, const struct ab_env *env, const struct ab_experim
 /* The experiment as a JSON object (schema kvmqual.ab's "experiments" item). */
 struct cJSON;
 struct cJSON *ab_experiment_json(const struct ab_env *env, const struct ab_experiment *x);
+/* The head of a kvmqual.ab document, as ab and tune write it: schema,
+ * version, command, db, session, accel, guest_arch. */
+struct cJSON *ab_document(const char *command, const char *db, const struct ab_env *env, const char *guest_arch);
+/* Prints doc on standard output (its strings made UTF-8 first) and frees it. */
+void ab_print_document(struct cJSON *doc);
 /* JUnit XML: a testcase per arm and metric, a failure per regression (and
  * per failed arm). */
 int ab_write_junit(const char *path, const struct ab_experiment *const *xs, size_t count, struct kq_err *err);

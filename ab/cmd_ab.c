@@ -10,7 +10,6 @@
 
 #include <cjson/cJSON.h>
 
-#include "../lib/json.h"
 #include "context.h"
 
 static void usage(FILE *out)
@@ -75,12 +74,8 @@ int cmd_ab(int argc, char **argv)
 				fprintf(stderr, "kvmqual ab: --%c '%s': %s\n", ch, optarg, err.msg);
 				rc = 2;
 			}
-		} else if (ch == 'h') {
-			usage(stdout);
-			rc = -1;
-		} else if ((rc = ab_option(&o, ch, optarg, "ab")) < 0) {
-			usage(stderr);
-			rc = 2;
+		} else {
+			rc = ab_option_or_usage(&o, ch, optarg, "ab", usage);
 		}
 	}
 	free(table);
@@ -191,14 +186,7 @@ int cmd_ab(int argc, char **argv)
 		ab_context_store_failed(&c, &env, &x, x.reason, o.db);
 	}
 	if (o.json) {
-		cJSON *doc = cJSON_CreateObject();
-		cJSON_AddStringToObject(doc, "schema", "kvmqual.ab");
-		cJSON_AddNumberToObject(doc, "version", 1);
-		cJSON_AddStringToObject(doc, "command", "ab");
-		cJSON_AddStringToObject(doc, "db", o.db);
-		cJSON_AddNumberToObject(doc, "session", (double)env.session_id);
-		cJSON_AddStringToObject(doc, "accel", env.accel);
-		cJSON_AddStringToObject(doc, "guest_arch", c.guest_arch);
+		cJSON *doc = ab_document("ab", o.db, &env, c.guest_arch);
 		cJSON *xs = cJSON_AddArrayToObject(doc, "experiments");
 		cJSON_AddItemToArray(xs, ab_experiment_json(&env, &x));
 		cJSON_AddStringToObject(doc, "verdict", verdict);
@@ -207,11 +195,7 @@ int cmd_ab(int argc, char **argv)
 			cJSON_AddStringToObject(doc, "error", x.reason);
 		else
 			cJSON_AddNullToObject(doc, "error");
-		kq_json_clean(doc);
-		char *text = cJSON_Print(doc);
-		printf("%s\n", text);
-		free(text);
-		cJSON_Delete(doc);
+		ab_print_document(doc);
 	} else {
 		ab_print_table(stdout, &env, &x);
 		printf("\nverdict: %s\nstored as A/B session %lld in %s\n", verdict, (long long)env.session_id, o.db);

@@ -11,7 +11,6 @@
 
 #include <cjson/cJSON.h>
 
-#include "../lib/json.h"
 #include "../runners/setup.h"
 #include "context.h"
 
@@ -190,11 +189,7 @@ static int plan_only(const struct ab_options *o, const char *sysroot, const char
 		cJSON_AddStringToObject(doc, "accel", accel);
 		cJSON_AddNumberToObject(doc, "vcpus", vcpus);
 		cJSON_AddItemToObject(doc, "settings", plan_json(xs, n));
-		kq_json_clean(doc);
-		char *text = cJSON_Print(doc);
-		printf("%s\n", text);
-		free(text);
-		cJSON_Delete(doc);
+		ab_print_document(doc);
 	} else {
 		printf("kvmqual tune plan for %s (%s, %s guest, %d vCPU%s)\n", sysroot ? sysroot : "this host", accel, arch,
 		       vcpus, vcpus == 1 ? "" : "s");
@@ -266,13 +261,8 @@ int cmd_tune(int argc, char **argv)
 			plan = 1;
 		else if (ch == 'S')
 			sysroot = optarg;
-		else if (ch == 'h') {
-			usage(stdout);
-			rc = -1;
-		} else if ((rc = ab_option(&o, ch, optarg, "tune")) < 0) {
-			usage(stderr);
-			rc = 2;
-		}
+		else
+			rc = ab_option_or_usage(&o, ch, optarg, "tune", usage);
 	}
 	free(table);
 	if (rc)
@@ -410,14 +400,7 @@ int cmd_tune(int argc, char **argv)
 		rc = c.stop ? 128 + (int)c.stop : failed ? 1 : 0;
 	double wall = (double)(kq_now_ns() - start) / 1e9;
 	if (o.json) {
-		cJSON *doc = cJSON_CreateObject();
-		cJSON_AddStringToObject(doc, "schema", "kvmqual.ab");
-		cJSON_AddNumberToObject(doc, "version", 1);
-		cJSON_AddStringToObject(doc, "command", "tune");
-		cJSON_AddStringToObject(doc, "db", o.db);
-		cJSON_AddNumberToObject(doc, "session", (double)env.session_id);
-		cJSON_AddStringToObject(doc, "accel", env.accel);
-		cJSON_AddStringToObject(doc, "guest_arch", c.guest_arch);
+		cJSON *doc = ab_document("tune", o.db, &env, c.guest_arch);
 		cJSON_AddNumberToObject(doc, "wall_s", wall);
 		cJSON *arr = cJSON_AddArrayToObject(doc, "experiments");
 		for (size_t i = 0; i < n; i++)
@@ -428,11 +411,7 @@ int cmd_tune(int argc, char **argv)
 			cJSON_AddStringToObject(doc, "error", store_reason);
 		else
 			cJSON_AddNullToObject(doc, "error");
-		kq_json_clean(doc);
-		char *text = cJSON_Print(doc);
-		printf("%s\n", text);
-		free(text);
-		cJSON_Delete(doc);
+		ab_print_document(doc);
 	} else {
 		printf("kvmqual tune: %.0f s; recommended QEMU command line for this host:\n", wall);
 		int any = 0;

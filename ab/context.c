@@ -105,6 +105,20 @@ static const struct option common_opts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
+int ab_option_or_usage(struct ab_options *o, int ch, const char *arg, const char *cmd, void (*usage)(FILE *out))
+{
+	if (ch == 'h') {
+		usage(stdout);
+		return -1;
+	}
+	int rc = ab_option(o, ch, arg, cmd);
+	if (rc < 0) {
+		usage(stderr);
+		return 2;
+	}
+	return rc;
+}
+
 const char *ab_option_name(int ch)
 {
 	for (size_t i = 0; common_opts[i].name; i++)

@@ -36,6 +36,10 @@ void ab_options_default(struct ab_options *o);
 /* Takes one common option: 0, 2 (a bad value, said on stderr), or -1 when
  * ch is not a common option. */
 int ab_option(struct ab_options *o, int ch, const char *arg, const char *cmd);
+/* What both commands do with an option that is not their own: --help
+ * prints usage on stdout (-1: exit 0), a common option is taken as
+ * ab_option takes it (0 or 2), anything else prints usage on stderr (2). */
+int ab_option_or_usage(struct ab_options *o, int ch, const char *arg, const char *cmd, void (*usage)(FILE *out));
 const char *ab_option_name(int ch);
 /* own (terminated by a NULL name) followed by the common options; free it. */
 struct option *ab_options_table(const struct option *own);

@@ -82,6 +82,28 @@ void ab_print_table(FILE *out, const struct ab_env *env, const struct ab_experim
 		env->rule.alpha, env->rule.threshold_pct, env->rule.reruns, env->rule.reruns == 1 ? "" : "s");
 }
 
+cJSON *ab_document(const char *command, const char *db, const struct ab_env *env, const char *guest_arch)
+{
+	cJSON *doc = cJSON_CreateObject();
+	cJSON_AddStringToObject(doc, "schema", "kvmqual.ab");
+	cJSON_AddNumberToObject(doc, "version", 1);
+	cJSON_AddStringToObject(doc, "command", command);
+	cJSON_AddStringToObject(doc, "db", db);
+	cJSON_AddNumberToObject(doc, "session", (double)env->session_id);
+	cJSON_AddStringToObject(doc, "accel", env->accel);
+	cJSON_AddStringToObject(doc, "guest_arch", guest_arch);
+	return doc;
+}
+
+void ab_print_document(cJSON *doc)
+{
+	kq_json_clean(doc);
+	char *text = cJSON_Print(doc);
+	printf("%s\n", text);
+	free(text);
+	cJSON_Delete(doc);
+}
+
 cJSON *ab_experiment_json(const struct ab_env *env, const struct ab_experiment *x)
 {
 	cJSON *e = cJSON_CreateObject();
