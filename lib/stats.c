@@ -544,39 +544,53 @@ static int all_positive(const double *v, size_t n)
 	return 1;
 }
 
-int stats_change_pct(const double *x, size_t nx, const double *y, size_t ny, double conf,
-		     struct stats_shift *r)
+/* The shift of y against x in percent of x, paired (nx == ny, x[i] with
+ * y[i]) or not: one rule for both, on logarithms when every value is
+ * positive (a ratio), else relative to x's median. */
+static int change_pct(const double *x, size_t nx, const double *y, size_t ny, int paired, double conf,
+		      struct stats_shift *r)
 {
 	r->estimate = r->lo = r->hi = r->level = NAN;
 	if (!nx || !ny)
 		return -1;
-	if (all_positive(x, nx) && all_positive(y, ny)) {
-		double *lx = kq_xmalloc(nx * sizeof(*lx)), *ly = kq_xmalloc(ny * sizeof(*ly));
+	int logs = all_positive(x, nx) && all_positive(y, ny);
+	double *lx = NULL, *ly = NULL;
+	if (logs) {
+		lx = kq_xmalloc(nx * sizeof(*lx));
+		ly = kq_xmalloc(ny * sizeof(*ly));
 		for (size_t i = 0; i < nx; i++)
 			lx[i] = log(x[i]);
 		for (size_t j = 0; j < ny; j++)
 			ly[j] = log(y[j]);
-		struct stats_shift s;
-		int rc = stats_hodges_lehmann(lx, nx, ly, ny, conf, &s);
-		free(lx);
-		free(ly);
-		if (rc)
-			return -1;
+	}
+	const double *sx = logs ? lx : x, *sy = logs ? ly : y;
+	struct stats_shift s;
+	int rc = paired ? stats_paired_hodges_lehmann(sx, sy, nx, conf, &s)
+			: stats_hodges_lehmann(sx, nx, sy, ny, conf, &s);
+	free(lx);
+	free(ly);
+	if (rc)
+		return -1;
+	if (logs) {
 		r->estimate = 100 * expm1(s.estimate);
 		r->lo = 100 * expm1(s.lo);
 		r->hi = 100 * expm1(s.hi);
-		r->level = s.level;
-		return 0;
+	} else {
+		double base = stats_median(x, nx);
+		if (base == 0 || isnan(base))
+			return -1;
+		r->estimate = 100 * s.estimate / fabs(base);
+		r->lo = 100 * s.lo / fabs(base);
+		r->hi = 100 * s.hi / fabs(base);
 	}
-	double base = stats_median(x, nx);
-	struct stats_shift s;
-	if (stats_hodges_lehmann(x, nx, y, ny, conf, &s) || base == 0 || isnan(base))
-		return -1;
-	r->estimate = 100 * s.estimate / fabs(base);
-	r->lo = 100 * s.lo / fabs(base);
-	r->hi = 100 * s.hi / fabs(base);
 	r->level = s.level;
 	return 0;
+}
+
+int stats_change_pct(const double *x, size_t nx, const double *y, size_t ny, double conf,
+		     struct stats_shift *r)
+{
+	return change_pct(x, nx, y, ny, 0, conf, r);
 }
 
 /* ---- paired samples: the signed-rank test ---- */
@@ -753,36 +767,7 @@ int stats_paired_hodges_lehmann(const double *x, const double *y, size_t n, doub
 
 int stats_paired_change_pct(const double *x, const double *y, size_t n, double conf, struct stats_shift *r)
 {
-	r->estimate = r->lo = r->hi = r->level = NAN;
-	if (!n)
-		return -1;
-	if (all_positive(x, n) && all_positive(y, n)) {
-		double *lx = kq_xmalloc(n * sizeof(*lx)), *ly = kq_xmalloc(n * sizeof(*ly));
-		for (size_t i = 0; i < n; i++) {
-			lx[i] = log(x[i]);
-			ly[i] = log(y[i]);
-		}
-		struct stats_shift s;
-		int rc = stats_paired_hodges_lehmann(lx, ly, n, conf, &s);
-		free(lx);
-		free(ly);
-		if (rc)
-			return -1;
-		r->estimate = 100 * expm1(s.estimate);
-		r->lo = 100 * expm1(s.lo);
-		r->hi = 100 * expm1(s.hi);
-		r->level = s.level;
-		return 0;
-	}
-	double base = stats_median(x, n);
-	struct stats_shift s;
-	if (stats_paired_hodges_lehmann(x, y, n, conf, &s) || base == 0 || isnan(base))
-		return -1;
-	r->estimate = 100 * s.estimate / fabs(base);
-	r->lo = 100 * s.lo / fabs(base);
-	r->hi = 100 * s.hi / fabs(base);
-	r->level = s.level;
-	return 0;
+	return change_pct(x, n, y, n, 1, conf, r);
 }
 
 /* ---- a fixed-seed generator ---- */
