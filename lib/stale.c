@@ -60,3 +60,11 @@ int stale_cleanup(const char *dir, const char *prefix)
 	closedir(d);
 	return removed;
 }
+
+int stale_run_name(const char *name)
+{
+	long pid;
+	char rest = '\0';
+	int got = sscanf(name, "kvmqual-%ld%c", &pid, &rest);
+	return got >= 1 && (got == 1 || rest == '-') && pid > 0 && !pid_alive(pid);
+}

@@ -8,4 +8,9 @@
  * in them) whose PID is not a live process.  Returns how many it removed. */
 int stale_cleanup(const char *dir, const char *prefix);
 
+/* Whether name is "kvmqual-PID" or "kvmqual-PID-..." (a cgroup or a network
+ * namespace a run made) and PID is not a live process: the run was killed
+ * before it could remove it. */
+int stale_run_name(const char *name);
+
 #endif

@@ -3,12 +3,13 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "../lib/stale.h"
 
 /* Where the cpu controller lives, and which file sets the weight. */
 static int find_hierarchy(char *base, size_t size, const char **weight_file, const char **weight)
@@ -49,10 +50,7 @@ static void remove_stale(const char *base)
 	DIR *d = opendir(base);
 	struct dirent *de;
 	while (d && (de = readdir(d))) {
-		long pid;
-		char rest = '\0';
-		int got = sscanf(de->d_name, "kvmqual-%ld%c", &pid, &rest);
-		if (got < 1 || (got == 2 && rest != '-') || pid <= 0 || kill((pid_t)pid, 0) == 0 || errno == EPERM)
+		if (!stale_run_name(de->d_name))
 			continue;
 		char path[600];
 		snprintf(path, sizeof(path), "%s/%s", base, de->d_name);

@@ -2,15 +2,14 @@
 #include "netns.h"
 
 #include <dirent.h>
-#include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "../lib/runcmd.h"
+#include "../lib/stale.h"
 
 static int ip(struct kq_err *err, char *const argv[])
 {
@@ -37,11 +36,8 @@ static void remove_stale(void)
 	DIR *d = opendir("/run/netns");
 	struct dirent *de;
 	while (d && (de = readdir(d))) {
-		long pid;
-		char rest = '\0';
 		/* kvmqual-PID, or kvmqual-PID-N for a process's further ones. */
-		int got = sscanf(de->d_name, "kvmqual-%ld%c", &pid, &rest);
-		if (got < 1 || (got == 2 && rest != '-') || pid <= 0 || kill((pid_t)pid, 0) == 0 || errno == EPERM)
+		if (!stale_run_name(de->d_name))
 			continue;
 		struct kq_err err;
 		char *del[] = { "ip", "netns", "del", de->d_name, NULL };
