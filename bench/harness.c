@@ -7,7 +7,6 @@
  * Usage: bench-harness IMAGE_DIR ARCH RUNS */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -18,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../lib/runcmd.h"
 #include "../runners/guest.h"
 
 static int cmp(const void *a, const void *b)
@@ -49,12 +49,7 @@ static double bare_boot(const struct guest_config *cfg)
 	uint64_t t0 = kq_now_ns();
 	pid_t pid = fork();
 	if (pid == 0) {
-		int null = open("/dev/null", O_RDWR);
-		dup2(null, 0);
-		dup2(null, 1);
-		dup2(null, 2);
-		execvp(argv[0], argv);
-		_exit(127);
+		runcmd_exec_quiet(argv);
 	}
 	double ms = -1;
 	int conn = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);

@@ -135,3 +135,13 @@ void runcmd_result_free(struct runcmd_result *r)
 	kq_buf_free(&r->out);
 	kq_buf_free(&r->err);
 }
+
+void runcmd_exec_quiet(char *const argv[])
+{
+	int null = open("/dev/null", O_RDWR);
+	dup2(null, 0);
+	dup2(null, 1);
+	dup2(null, 2);
+	execvp(argv[0], argv);
+	_exit(127);
+}

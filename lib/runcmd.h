@@ -27,4 +27,9 @@ int runcmd(char *const argv[], int timeout_ms, size_t output_cap, void (*child_s
 	   struct runcmd_result *r);
 void runcmd_result_free(struct runcmd_result *r);
 
+/* For a forked child whose output nobody reads (a server, a guest's QEMU):
+ * stdin, stdout and stderr on /dev/null, then argv (searched in PATH).
+ * Never returns: exit status 127 when argv cannot be run. */
+void runcmd_exec_quiet(char *const argv[]) __attribute__((noreturn));
+
 #endif

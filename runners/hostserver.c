@@ -2,7 +2,6 @@
 #include "hostserver.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -14,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../lib/runcmd.h"
 #include "native.h"
 #include "netns.h"
 
@@ -44,12 +44,7 @@ int hostserver_start(char *const argv[], const char *netns, int port, int timeou
 			_exit(127);
 		if (netns && netns_enter(netns))
 			_exit(126);
-		int null = open("/dev/null", O_RDWR);
-		dup2(null, 0);
-		dup2(null, 1);
-		dup2(null, 2);
-		execvp(argv[0], argv);
-		_exit(127);
+		runcmd_exec_quiet(argv);
 	}
 	struct kq_err lerr;
 	if (native_wait_listening(p, port, timeout_ms, &lerr)) {
