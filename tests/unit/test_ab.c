@@ -15,6 +15,7 @@
 #include "../../lib/stats.h"
 #include "../../store/ab.h"
 #include "../../store/read_report.h"
+#include "sql.h"
 #include "test.h"
 
 TEST(ab_spec_items)
@@ -227,20 +228,6 @@ TEST(ab_vcpu_pin_lists)
 	free(status);
 }
 
-static long long sql_one(const char *path, const char *sql)
-{
-	sqlite3 *db;
-	sqlite3_stmt *st;
-	long long v = -1;
-	if (sqlite3_open(path, &db) == SQLITE_OK && sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
-		if (sqlite3_step(st) == SQLITE_ROW)
-			v = sqlite3_column_int64(st, 0);
-		sqlite3_finalize(st);
-	}
-	sqlite3_close(db);
-	return v;
-}
-
 TEST(ab_store_migrates_and_records)
 {
 	/* A version-1 store of this host (tests/fixtures/results), copied. */
@@ -250,8 +237,8 @@ TEST(ab_store_migrates_and_records)
 	char *cmd = kq_xasprintf("cp tests/fixtures/results/x86-pvm-host.db %s", db);
 	CHECK_INT(system(cmd), 0);
 	free(cmd);
-	CHECK_INT(sql_one(db, "PRAGMA user_version"), 1);
-	long long runs = sql_one(db, "SELECT count(*) FROM runs");
+	CHECK_INT(sql_int(db, "PRAGMA user_version"), 1);
+	long long runs = sql_int(db, "SELECT count(*) FROM runs");
 	struct kq_err err = { "" };
 	struct store *s = store_open(db, NULL, &err);
 	CHECK(s != NULL);
@@ -286,12 +273,12 @@ TEST(ab_store_migrates_and_records)
 	CHECK_INT(store_ab_experiment_finish(s, x, &end, &err), 0);
 	CHECK_INT(store_ab_finish(s, session, STORE_RUN_COMPLETE, NULL, "-smp 1", &err), 0);
 	store_close(s);
-	CHECK_INT(sql_one(db, "PRAGMA user_version"), store_schema_version());
-	CHECK_INT(sql_one(db, "SELECT count(*) FROM runs"), runs);
-	CHECK_INT(sql_one(db, "SELECT count(*) FROM ab_arms WHERE status = 'failed' AND reason IS NOT NULL"), 1);
-	CHECK_INT(sql_one(db, "SELECT count(*) FROM ab_samples"), 1);
-	CHECK_INT(sql_one(db, "SELECT count(*) FROM ab_results WHERE ref_median IS NULL AND passes = 2"), 1);
-	CHECK_INT(sql_one(db, "SELECT count(*) FROM ab_sessions WHERE status = 'complete' AND recommendation = '-smp 1'"), 1);
+	CHECK_INT(sql_int(db, "PRAGMA user_version"), store_schema_version());
+	CHECK_INT(sql_int(db, "SELECT count(*) FROM runs"), runs);
+	CHECK_INT(sql_int(db, "SELECT count(*) FROM ab_arms WHERE status = 'failed' AND reason IS NOT NULL"), 1);
+	CHECK_INT(sql_int(db, "SELECT count(*) FROM ab_samples"), 1);
+	CHECK_INT(sql_int(db, "SELECT count(*) FROM ab_results WHERE ref_median IS NULL AND passes = 2"), 1);
+	CHECK_INT(sql_int(db, "SELECT count(*) FROM ab_sessions WHERE status = 'complete' AND recommendation = '-smp 1'"), 1);
 
 	/* A session whose process died is recovered like a run. */
 	pid_t pid = fork();
@@ -305,7 +292,7 @@ TEST(ab_store_migrates_and_records)
 	s = store_open(db, NULL, &err);
 	CHECK(s != NULL);
 	store_close(s);
-	CHECK_INT(sql_one(db, "SELECT count(*) FROM ab_sessions WHERE status = 'interrupted'"), 1);
+	CHECK_INT(sql_int(db, "SELECT count(*) FROM ab_sessions WHERE status = 'interrupted'"), 1);
 	cmd = kq_xasprintf("rm -rf %s", dir);
 	CHECK_INT(system(cmd), 0);
 	free(cmd);
@@ -350,8 +337,8 @@ TEST(ab_tuning_without_ab_tables)
 		free(sql);
 	}
 	free(schema);
-	CHECK_INT(sql_one(db, "PRAGMA user_version"), 2);
-	CHECK_INT(sql_one(db, "SELECT count(*) FROM sqlite_master WHERE name = 'run_sources'"), 1);
+	CHECK_INT(sql_int(db, "PRAGMA user_version"), 2);
+	CHECK_INT(sql_int(db, "SELECT count(*) FROM sqlite_master WHERE name = 'run_sources'"), 1);
 	s = store_open_readonly(db, &err);
 	CHECK(s != NULL);
 	if (s) {
@@ -360,7 +347,7 @@ TEST(ab_tuning_without_ab_tables)
 		store_tuning_free(&t);
 		store_close(s);
 	}
-	CHECK_INT(sql_one(db, "PRAGMA user_version"), 2); /* read-only: not migrated */
+	CHECK_INT(sql_int(db, "PRAGMA user_version"), 2); /* read-only: not migrated */
 	cmd = kq_xasprintf("rm -rf %s", dir);
 	CHECK_INT(system(cmd), 0);
 	free(cmd);

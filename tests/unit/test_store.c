@@ -11,6 +11,7 @@
 
 #include "../../store/import.h"
 #include "../../store/store.h"
+#include "sql.h"
 #include "test.h"
 
 struct tmp {
@@ -41,43 +42,6 @@ static void write_file(const char *path, const void *data, size_t len)
 		abort();
 	fwrite(data, 1, len, f);
 	fclose(f);
-}
-
-/* A query returning one integer, straight through SQLite. */
-static long long sql_int(const char *path, const char *sql)
-{
-	sqlite3 *db;
-	sqlite3_stmt *st;
-	long long v = -1;
-	if (sqlite3_open(path, &db) == SQLITE_OK && sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
-		if (sqlite3_step(st) == SQLITE_ROW)
-			v = sqlite3_column_int64(st, 0);
-		sqlite3_finalize(st);
-	}
-	sqlite3_close(db);
-	return v;
-}
-
-static char *sql_text(const char *path, const char *sql)
-{
-	sqlite3 *db;
-	sqlite3_stmt *st;
-	char *v = NULL;
-	if (sqlite3_open(path, &db) == SQLITE_OK && sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
-		if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
-			v = kq_xstrdup((const char *)sqlite3_column_text(st, 0));
-		sqlite3_finalize(st);
-	}
-	sqlite3_close(db);
-	return v;
-}
-
-static void sql_exec(const char *path, const char *sql)
-{
-	sqlite3 *db;
-	if (sqlite3_open(path, &db) != SQLITE_OK || sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
-		fprintf(stdout, "    sql_exec(%s): %s\n", sql, sqlite3_errmsg(db));
-	sqlite3_close(db);
 }
 
 static const struct store_host test_host = {
