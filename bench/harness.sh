@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 runs=${BENCH_HARNESS_RUNS:-10}
 out=bench/results/harness.md
 gcc -std=gnu11 -O2 -Ibuild/deps/include -o build/bench-harness bench/harness.c runners/guest.c \
-	runners/agent_client.c runners/netns.c lib/frame.c lib/stale.c lib/runcmd.c lib/util.c build/deps/lib/libcjson.a
+	runners/agent_client.c runners/netns.c runners/qmp.c runners/vcpu.c lib/frame.c lib/stale.c lib/runcmd.c lib/util.c \
+	build/deps/lib/libcjson.a
 {
 	echo "# Harness overhead"
 	echo
