@@ -338,6 +338,7 @@ bench:
 	$(Q)bench/import.sh
 	$(Q)$(MAKE) --no-print-directory kit ARCH=aarch64 $(TEST_OUT)/tcp_listen
 	$(Q)bench/kit.sh
+	$(Q)bench/kit-follow.sh
 	$(Q)bench/compare.sh
 	$(Q)bench/matrix.sh
 	$(Q)bench/harness.sh
