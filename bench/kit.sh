@@ -63,15 +63,28 @@ parts() {
 	awk '/ START$/ { s = $1 } / kvmqual-kit: probe$/ && !p { p = $1 } / database: / { d = $1 } / END$/ { e = $1 }
 		END { if (p && d) print e - s, d - p, (e - s) - (d - p); else print e - s, "-", "-" }' "$tmp/$1.t"
 }
-for i in $(seq "$runs"); do
+remote_run() {
 	rc=0
 	# shellcheck disable=SC2086
-	stamped "r$i" build/kvmqual remote --via "$via" --dir /work/kq --db "$tmp/r.db" --out "$tmp/r$i" -- $args || rc=$?
+	stamped "r$1" build/kvmqual remote --via "$via" --dir /work/kq --db "$tmp/r.db" --out "$tmp/r$1" -- $args || rc=$?
 	codes="$codes, remote $rc"
+}
+direct_run() {
 	rc=0
-	stamped "d$i" $kit_ssh -p "$kit_port" root@127.0.0.1 \
-		"sh /work/kq/kvmqual-kit/run qualify --dir /work/kq --out /work/kq/direct-$i $args" || rc=$?
+	stamped "d$1" $kit_ssh -p "$kit_port" root@127.0.0.1 \
+		"sh /work/kq/kvmqual-kit/run qualify --dir /work/kq --out /work/kq/direct-$1 $args" || rc=$?
 	codes="$codes, direct $rc"
+}
+# A B, B A, A B ...: a load that rises or falls through the bench falls on
+# both kinds alike.
+for i in $(seq "$runs"); do
+	if [ $((i % 2)) -eq 1 ]; then
+		remote_run "$i"
+		direct_run "$i"
+	else
+		direct_run "$i"
+		remote_run "$i"
+	fi
 done
 # Not under set -e: its ssh ends 255 when the board powers off under it,
 # and pkill 1 when nothing is left to stop (the bench stopped here, every
@@ -103,7 +116,7 @@ own=$(awk -v r="$mra" -v a="$mda" -v d="$mdw" 'BEGIN { printf "%.1f", (r - a) * 
 	echo "| copy over ssh into the board's disk, ms (3 times) |$copy |"
 	echo "| first \`kvmqual remote\` (copy, unpack, run, import, report), ms | $first |"
 	echo
-	echo "Same qualification both ways (\`$args\`), the kit already there, alternated $runs times;"
+	echo "Same qualification both ways (\`$args\`), the kit already there, $runs pairs (remote first, then direct first, ...);"
 	echo "each wall split, by the time each printed line arrived, into the job on the board (its"
 	echo "\"kvmqual-kit: probe\" line to its summary's \"database:\" line) and the steps around it:"
 	echo
