@@ -284,11 +284,29 @@ else
 		# a 95 % interval within 5 % of it is enough (at --stable-ci 3 both
 		# passes ran to 40 rounds at a load of 1.3, 577 s with the A/A, for
 		# -12.4 % [-16.9, -8.4], p = 1.5e-07, then -9.2 %).
-		timeout 2400 "$KQ" ab $abq --cpus 1 --a "cgroup=$ab_cg_a; affinity=$ab_cpu" --b "cgroup=$ab_cg_b; affinity=$ab_cpu" \
-			--workloads sysbench-cpu-1t --min-rounds 16 --max-rounds 32 --stable-ci 5 --budget 1000 --boot-every 0 \
-			--db "$ad/slow.db" --json --junit "$ad/slow.xml" >"$ad/slow.json" 2>"$ad/slow.err"
-		rc=$?
-		dec=$("$JG" "$ad/slow.json" experiments.0.results.0.decision 2>/dev/null)
+		ab_slow() {
+			rm -f "$ad/slow.db" "$ad/slow.xml" "$ad/slow.json"
+			timeout 2400 "$KQ" ab $abq --cpus 1 --a "cgroup=$ab_cg_a; affinity=$ab_cpu" --b "cgroup=$ab_cg_b; affinity=$ab_cpu" \
+				--workloads sysbench-cpu-1t --min-rounds 16 --max-rounds 32 --stable-ci 5 --budget 1000 --boot-every 0 \
+				--db "$ad/slow.db" --json --junit "$ad/slow.xml" >"$ad/slow.json" 2>"$ad/slow.err"
+			rc=$?
+			dec=$("$JG" "$ad/slow.json" experiments.0.results.0.decision 2>/dev/null)
+		}
+		ab_slow
+		# A machine so busy that a pass reached --max-rounds with its
+		# interval still wider than the 5 % it asked for could not tell, and
+		# ab says how wide it was: such a try is set aside, once, and the
+		# experiment made again (seen with a clean-clone make test, a lab
+		# run, a kit bench and a second ab all on the 2 CPUs: the re-run's
+		# -8.2 % [-15.7, +1.7] after 32 rounds, the first pass's -9.6 %).
+		# A narrow interval that says no change fails at once.
+		lo=$("$JG" "$ad/slow.json" experiments.0.results.0.ci_low_pct 2>/dev/null)
+		hi=$("$JG" "$ad/slow.json" experiments.0.results.0.ci_high_pct 2>/dev/null)
+		if [ "$dec" != regression ] && awk -v l="$lo" -v h="$hi" 'BEGIN { exit !(h - l > 10) }'; then
+			echo "ab: the slowdown's try was too noisy to tell (${lo} to ${hi} %, decision '$dec'): once more"
+			cp "$ad/slow.json" "$ad/slow-try1.json"
+			ab_slow
+		fi
 		ch=$("$JG" "$ad/slow.json" experiments.0.results.0.change_pct 2>/dev/null)
 		passes=$("$JG" "$ad/slow.json" experiments.0.results.0.passes 2>/dev/null)
 		if [ $rc -eq 1 ] && [ "$dec" = regression ] && [ "$passes" = 2 ] &&
