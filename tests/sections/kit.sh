@@ -98,10 +98,11 @@ for sh_ in dash mksh "busybox sh"; do
 	mkdir -p "$fj/job" "$fj/dead"
 	: >"$fj/job/log"
 	(for i in 1 2 3 4 5 6; do echo "line $i" >>"$fj/job/log"; sleep 0.3; done; echo 7 >"$fj/job/status") &
-	echo $! >"$fj/job/pid"
+	writer=$!
+	echo $writer >"$fj/job/pid"
 	out=$(timeout 120 $sh_ kit/run follow --dir "$fj" --job job 2>&1)
 	rc=$?
-	wait
+	wait $writer
 	marks=$(ls -A "$fj/job" | grep follow-seen)
 	if [ $rc -eq 7 ] && [ "$out" = "$(printf 'line %s\n' 1 2 3 4 5 6)" ] && [ -z "$marks" ]; then
 		out=$(timeout 120 $sh_ kit/run follow --dir "$fj" --job job --skip 21 2>&1)
