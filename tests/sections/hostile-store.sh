@@ -478,21 +478,30 @@ elif want hostile-store; then
 	# naming the lock, exit 2, and keeps what it stored before; when the
 	# lock is gone it can say so in the store.
 	mkdir -p "$hs/lock"
-	rm -f "$hs/lock.fifo"
-	mkfifo "$hs/lock.fifo"
+	# hs_lock_take DB: a sqlite3 shell opens a write transaction on DB (fed
+	# through a FIFO on fd 7, its answers in lock.sql.out); hs_lock_release
+	# rolls it back and waits for the shell.
+	hs_lock_take() {
+		rm -f "$hs/lock.fifo"
+		mkfifo "$hs/lock.fifo"
+		sqlite3 "$1" <"$hs/lock.fifo" >"$hs/lock.sql.out" 2>&1 &
+		hs_sql=$!
+		exec 7>"$hs/lock.fifo"
+		echo "BEGIN IMMEDIATE; SELECT 'locked';" >&7
+	}
+	hs_lock_release() {
+		echo "ROLLBACK;" >&7
+		exec 7>&-
+		wait $hs_sql
+	}
 	"$KQ" run --guest-arch aarch64 --accel tcg --workloads sysbench-cpu-1t,stream --iterations 1 --lock-wait 3 \
 		--db "$hs/lock/k.db" >"$hs/lock.out" 2>"$hs/lock.err" &
 	hs_pid=$!
 	# The lock is taken once the first sample is in (stream's turn).
 	if hs_wait 300 hs_line "$hs/lock.err" "native: stream, sample 1"; then
-		sqlite3 "$hs/lock/k.db" <"$hs/lock.fifo" >"$hs/lock.sql.out" 2>&1 &
-		hs_sql=$!
-		exec 7>"$hs/lock.fifo"
-		echo "BEGIN IMMEDIATE; SELECT 'locked';" >&7
+		hs_lock_take "$hs/lock/k.db"
 		hs_wait 300 hs_line "$hs/lock.err" "results not stored"
-		echo "ROLLBACK;" >&7
-		exec 7>&-
-		wait $hs_sql
+		hs_lock_release
 	fi
 	hs_wait 300 hs_gone $hs_pid
 	wait $hs_pid
@@ -511,23 +520,16 @@ elif want hostile-store; then
 	# first boot is stored when B's boot begins; kvmqual is held (SIGSTOP)
 	# while the lock is taken, so that B's sample meets it however busy
 	# the machine is.
-	rm -f "$hs/lock.fifo"
-	mkfifo "$hs/lock.fifo"
 	"$KQ" ab --guest-arch aarch64 --accel tcg --workloads boot --rounds 3 --reruns 0 --a default --b cpus=1 \
 		--lock-wait 3 --db "$hs/lock/ab.db" >"$hs/ablock.out" 2>"$hs/ablock.err" &
 	hs_pid=$!
 	if hs_wait 300 hs_line "$hs/ablock.err" "round 1: B boots"; then
 		kill -STOP $hs_pid
-		sqlite3 "$hs/lock/ab.db" <"$hs/lock.fifo" >"$hs/lock.sql.out" 2>&1 &
-		hs_sql=$!
-		exec 7>"$hs/lock.fifo"
-		echo "BEGIN IMMEDIATE; SELECT 'locked';" >&7
+		hs_lock_take "$hs/lock/ab.db"
 		hs_wait 60 hs_line "$hs/lock.sql.out" locked
 		kill -CONT $hs_pid
 		hs_wait 300 hs_line "$hs/ablock.err" "results not stored"
-		echo "ROLLBACK;" >&7
-		exec 7>&-
-		wait $hs_sql
+		hs_lock_release
 	fi
 	hs_wait 300 hs_gone $hs_pid
 	wait $hs_pid
