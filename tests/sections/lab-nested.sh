@@ -81,6 +81,14 @@ lab_check_db() { # CONFIG DB DIR
 	else
 		fail "lab-nested/$c/latency-cost-memory-cold-boot" "missing:$missing; $energy energy samples"
 	fi
+	# The guest's own view of the CPU's vulnerabilities, read through the
+	# agent under each accelerator (issue 15), beside the host's: an arm64
+	# guest kernel has the directory, so both views are known and non-empty.
+	views=$(lab_sql "$db" "SELECT group_concat(accel || '=' || status || ':' || (SELECT count(*) FROM json_each(vulnerabilities)), ' ') FROM (SELECT * FROM guest_vulnerabilities WHERE run_id = (SELECT max(id) FROM runs) ORDER BY accel)")
+	case " $views " in
+	*" kvm=known:"[1-9]*" tcg=known:"[1-9]*) pass "lab-nested/$c/guest-vulnerabilities-kvm-and-tcg" ;;
+	*) fail "lab-nested/$c/guest-vulnerabilities-kvm-and-tcg" "guest views: '$views'; $(lab_sql "$db" "SELECT accel, reason FROM guest_vulnerabilities" | tr '\n' ' ' | head -c 600)" ;;
+	esac
 	lab_sql "$db" "SELECT probe_json FROM runs ORDER BY id DESC LIMIT 1" >"$d/probe.json"
 	if [ "$("$JG" "$d/probe.json" host.emulated 2>/dev/null)" = true ] &&
 		[ "$("$JG" "$d/probe.json" host.arch 2>/dev/null)" = aarch64 ]; then
