@@ -85,6 +85,18 @@ static void set_file(struct file *files, size_t *count, const char *line, size_t
 		files[(*count)++] = f;
 }
 
+/* The next line of [*p, end) into *line, *n; 0 at a "--" line or the end. */
+static int next_line(const char **p, const char *end, const char **line, size_t *n)
+{
+	if (*p >= end)
+		return 0;
+	const char *nl = memchr(*p, '\n', (size_t)(end - *p));
+	*n = nl ? (size_t)(nl - *p) : (size_t)(end - *p);
+	*line = *p;
+	*p += *n + (nl != NULL);
+	return !(*n == 2 && !memcmp(*line, "--", 2));
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct file files[MAX_FILES];
@@ -92,15 +104,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t count = 0;
 	const char *p = (const char *)data, *end = p + size;
 	/* The host's files, up to the first "--" line. */
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
-		const char *line = p;
-		p += n + (nl != NULL);
-		if (n == 2 && !memcmp(line, "--", 2))
-			break;
+	const char *line;
+	size_t n;
+	while (next_line(&p, end, &line, &n))
 		set_file(files, &count, line, n);
-	}
 	struct hostfs *fs = fs_of(files, count, buf);
 	if (!fs)
 		return 0;
@@ -123,13 +130,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				break;
 			unsigned long ms = 0;
 			int first = 1;
-			while (p < end) {
-				const char *nl = memchr(p, '\n', (size_t)(end - p));
-				size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
-				const char *line = p;
-				p += n + (nl != NULL);
-				if (n == 2 && !memcmp(line, "--", 2))
-					break;
+			while (next_line(&p, end, &line, &n)) {
 				if (first) {
 					for (size_t i = 0; i < n && i < 7 && line[i] >= '0' && line[i] <= '9'; i++)
 						ms = ms * 10 + (unsigned long)(line[i] - '0');
