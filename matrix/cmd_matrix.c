@@ -63,6 +63,22 @@ static int make_dirs(const char *path, struct kq_err *err)
 
 typedef int (*writer_fn)(const struct matrix *m, FILE *out, struct kq_err *err);
 
+/* The matrix's names in its directory are its own: each is renamed into
+ * place, which would replace whatever else holds the name (a FIFO, a
+ * device node, a link to a file elsewhere).  Such a name is refused before
+ * any output is written, so the directory keeps a whole set or the old one. */
+static int check_output_name(const char *dir, const char *name, struct kq_err *err)
+{
+	char *final = kq_xasprintf("%s/%s", dir, name);
+	struct stat st;
+	int rc = 0;
+	if (lstat(final, &st) == 0 && !S_ISREG(st.st_mode))
+		rc = kq_error(err, "%s is %s, not a matrix file: remove it, or give another --out directory",
+			      final, kq_file_kind(st.st_mode));
+	free(final);
+	return rc;
+}
+
 /* Written beside its final name, then renamed: a reader (or a publish
  * running from the same directory) never sees half a file. */
 static int write_output(const struct matrix *m, const char *dir, const char *name, writer_fn fn,
@@ -376,6 +392,12 @@ int cmd_matrix(int argc, char **argv)
 	if (make_dirs(out_dir, &err)) {
 		fprintf(stderr, "kvmqual matrix: %s\n", err.msg);
 		goto out;
+	}
+	for (size_t i = 0; i < KQ_ARRAY_SIZE(outputs); i++) {
+		if (check_output_name(out_dir, outputs[i].name, &err)) {
+			fprintf(stderr, "kvmqual matrix: %s\n", err.msg);
+			goto out;
+		}
 	}
 	for (size_t i = 0; i < KQ_ARRAY_SIZE(outputs); i++) {
 		if (write_output(&m, out_dir, outputs[i].name, outputs[i].fn, &err)) {

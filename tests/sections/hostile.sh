@@ -105,6 +105,20 @@ system('touch $ho/pwned-nl')
 	ho_fifo_case matrix-in-fifo-file "bundle.fifo.json is a FIFO" "$KQ" matrix --in "$ho/bundle.fifo.json" --out "$ho/m-fifo"
 	mkdir -p "$ho/fifodir" && cp tests/fixtures/results/x86-pvm-host.json "$ho/fifodir/a.json" && mkfifo "$ho/fifodir/x.json"
 	ho_fifo_case matrix-in-dir-fifo-json "x.json is a FIFO" "$KQ" matrix --in "$ho/fifodir" --out "$ho/m-fifodir"
+	# 2, for the matrix's own names: a FIFO or a link where an output goes is
+	# refused before anything is written, never replaced; the set there stays.
+	mkdir -p "$ho/m-planted" && echo old >"$ho/m-planted/matrix.json" && mkfifo "$ho/m-planted/matrix.csv" &&
+		echo foreign >"$ho/foreign.txt" && ln -s "$ho/foreign.txt" "$ho/m-planted/matrix.html"
+	timeout 20 "$KQ" matrix --in tests/fixtures/results/x86-pvm-host.json --out "$ho/m-planted" \
+		>"$ho/m-planted.out" 2>"$ho/m-planted.err"
+	rc=$?
+	if [ $rc -ne 0 ] && [ $rc -ne 124 ] && grep -q 'matrix.csv is a FIFO, not a matrix file' "$ho/m-planted.err" &&
+		[ -p "$ho/m-planted/matrix.csv" ] && [ -L "$ho/m-planted/matrix.html" ] &&
+		[ "$(cat "$ho/foreign.txt")" = foreign ] && [ "$(cat "$ho/m-planted/matrix.json")" = old ]; then
+		pass hostile/matrix-out-non-regular-refused
+	else
+		fail hostile/matrix-out-non-regular-refused "exit $rc: $(ho_err "$ho/m-planted.err"); $(ls -l "$ho/m-planted" | tr '\n' ' ')"
+	fi
 	mkdir -p "$ho/tpl-fifo" && mkfifo "$ho/tpl-fifo/report.css"
 	ho_fifo_case report-templates-fifo-css "report.css is a FIFO" "$KQ" report --db tests/fixtures/results/x86-pvm-host.db \
 		--templates "$ho/tpl-fifo" --out "$ho/r-fifo"
