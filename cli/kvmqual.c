@@ -76,8 +76,15 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
-		if (!strcmp(argv[1], subcommands[i].name))
+		if (!strcmp(argv[1], subcommands[i].name)) {
+			/* getopt names argv[0] in its own messages ("unrecognized
+			 * option"): say "kvmqual run:", as every other message does,
+			 * not "run:". */
+			char prog[32];
+			snprintf(prog, sizeof(prog), "kvmqual %s", subcommands[i].name);
+			argv[1] = prog;
 			return subcommands[i].fn(argc - 1, argv + 1);
+		}
 	fprintf(stderr, "kvmqual: unknown command '%s'\n", argv[1]);
 	usage(stderr);
 	return 2;

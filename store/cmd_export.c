@@ -1,5 +1,6 @@
 /* kvmqual export: the samples and verdicts of a run (or of all runs) from
  * the store, as JSON (schema kvmqual.export) or CSV. */
+#include <getopt.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,12 @@ int cmd_export(int argc, char **argv)
 				     "--format lava writes one run as LAVA test results: kvmqual export --format lava --help.\n");
 	if (done >= 0)
 		return done;
+	/* An operand is a mistake, most often a run id without --run: taken
+	 * silently, it would export every run instead of the one meant. */
+	if (optind < argc) {
+		fprintf(stderr, "kvmqual export: unexpected argument '%s' (a run is chosen with --run ID)\n", argv[optind]);
+		return 2;
+	}
 	enum store_format f;
 	if (!strcmp(format, "json"))
 		f = STORE_FORMAT_JSON;
