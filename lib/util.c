@@ -252,6 +252,21 @@ int kq_read_file(const char *path, size_t max, char **data, size_t *len, struct 
 	return 0;
 }
 
+/* What is wrong with the directory an output goes in (errno e from
+ * creating a file there): the temporary is ours, not the user's, so the
+ * message names the directory. */
+static int out_dir_error(const char *path, int e, struct kq_err *err)
+{
+	char *copy = kq_xstrdup(path);
+	const char *dir = dirname(copy);
+	if (e == ENOENT || e == ENOTDIR)
+		kq_error(err, "%s: there is no directory %s to write it in (create it first)", path, dir);
+	else
+		kq_error(err, "%s: cannot write in its directory %s: %s", path, dir, strerror(e));
+	free(copy);
+	return -1;
+}
+
 int kq_out_open(struct kq_out *o, const char *path, struct kq_err *err)
 {
 	memset(o, 0, sizeof(*o));
@@ -287,7 +302,9 @@ int kq_out_open(struct kq_out *o, const char *path, struct kq_err *err)
 	free(base);
 	int fd = mkstemp(o->tmp);
 	if (fd < 0) {
-		kq_error(err, "%s: cannot create a file beside it: %s", path, strerror(errno));
+		/* The temporary is ours, not the user's: name the directory
+		 * the output goes in, and what is wrong with it. */
+		out_dir_error(path, errno, err);
 		free(o->tmp);
 		o->tmp = NULL;
 		return -1;
@@ -308,6 +325,18 @@ int kq_out_open(struct kq_out *o, const char *path, struct kq_err *err)
 	}
 	o->path = kq_xstrdup(path);
 	return 0;
+}
+
+int kq_out_check(const char *path, struct kq_err *err)
+{
+	struct stat st;
+	if (lstat(path, &st) == 0)
+		return S_ISDIR(st.st_mode) ? kq_error(err, "%s is a directory: give a file name", path) : 0;
+	char *copy = kq_xstrdup(path);
+	const char *dir = dirname(copy);
+	int e = stat(dir, &st) != 0 || !S_ISDIR(st.st_mode) ? ENOENT : access(dir, W_OK | X_OK) != 0 ? errno : 0;
+	free(copy);
+	return e ? out_dir_error(path, e, err) : 0;
 }
 
 static void out_clear(struct kq_out *o)

@@ -83,6 +83,11 @@ int kq_out_open(struct kq_out *o, const char *path, struct kq_err *err);
 int kq_out_commit(struct kq_out *o, struct kq_err *err);
 /* Closes and removes the temporary (after an error elsewhere). */
 void kq_out_abort(struct kq_out *o);
+/* Whether kq_out_open could take path, for a command that writes it only
+ * at the end of a long session: a directory, or a directory to write in
+ * that is missing or not writable, is an error at once (err as
+ * kq_out_open would say it), not after the work.  Returns 0 or -1. */
+int kq_out_check(const char *path, struct kq_err *err);
 
 /* ---- text from outside ---- */
 
