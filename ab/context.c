@@ -31,9 +31,30 @@ void ab_options_default(struct ab_options *o)
 	o->lock_wait_s = AB_LOCK_WAIT_S;
 }
 
+static int option_value(struct ab_options *o, int ch, const char *arg, const char *cmd);
+
+int ab_option(struct ab_options *o, int ch, const char *arg, const char *cmd)
+{
+	int rc = option_value(o, ch, arg, cmd);
+	if (rc)
+		return rc;
+	/* --rounds N is a fixed count; the adaptive options would be ignored
+	 * in silence (the usage shows them as alternatives).  After the
+	 * value: a bad number is said as such first. */
+	int adaptive = ch == AB_OPT_MIN_ROUNDS || ch == AB_OPT_MAX_ROUNDS || ch == AB_OPT_STABLE_CI;
+	if (adaptive && !o->adaptive_opt)
+		o->adaptive_opt = ab_option_name(ch);
+	if ((adaptive || ch == AB_OPT_ROUNDS) && o->adaptive_opt && o->rounds) {
+		fprintf(stderr, "kvmqual %s: --rounds N (a fixed count) and --%s (adaptive rounds) exclude each other:"
+				" give one\n", cmd, o->adaptive_opt);
+		return 2;
+	}
+	return 0;
+}
+
 /* Numbers strictly (lib/number.h): " 3", "3x", "0x10", "1e1" rounds,
  * "nan" are usage errors naming the option, never read as something. */
-int ab_option(struct ab_options *o, int ch, const char *arg, const char *cmd)
+static int option_value(struct ab_options *o, int ch, const char *arg, const char *cmd)
 {
 	long long n;
 	double v;
@@ -175,6 +196,13 @@ int ab_context_init(struct ab_context *c, const struct ab_options *o, const char
 	}
 	if (o->min_rounds > o->max_rounds) {
 		fprintf(stderr, "kvmqual %s: --min-rounds %d is above --max-rounds %d\n", cmd, o->min_rounds, o->max_rounds);
+		return 2;
+	}
+	/* The JUnit file is written at the end of the session: a path that
+	 * cannot be written is said now, not after it. */
+	struct kq_err jerr;
+	if (o->junit && kq_out_check(o->junit, &jerr)) {
+		fprintf(stderr, "kvmqual %s: --junit %s\n", cmd, jerr.msg);
 		return 2;
 	}
 	/* The suite's image and files, as kvmqual run finds them. */

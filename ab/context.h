@@ -30,6 +30,9 @@ struct ab_options {
 	int rounds, min_rounds, max_rounds, cpus, boot_every, lock_wait_s;
 	double budget_s, ci_target_pct;
 	struct ab_rule rule;
+	/* The first of --min-rounds, --max-rounds, --stable-ci given: they
+	 * shape adaptive rounds, which --rounds N turns off. */
+	const char *adaptive_opt;
 };
 
 void ab_options_default(struct ab_options *o);
