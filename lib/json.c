@@ -76,3 +76,16 @@ int kq_json_ends_open(const char *text, size_t len, int first_only)
 	}
 	return first_only || in_string || depth > 0;
 }
+
+const char *kq_json_not_json_kind(const char *data, size_t len, int *is_store)
+{
+	static const char sqlite_magic[16] = "SQLite format 3"; /* with its NUL */
+	*is_store = len >= sizeof(sqlite_magic) && !memcmp(data, sqlite_magic, sizeof(sqlite_magic));
+	if (*is_store)
+		return "a SQLite database (a results store?)";
+	if (len >= 2 && (unsigned char)data[0] == 0x1f && (unsigned char)data[1] == 0x8b)
+		return "a gzip file (a probe snapshot or a field kit?)";
+	if (len >= 262 && !memcmp(data + 257, "ustar", 5))
+		return "a tar archive";
+	return NULL;
+}

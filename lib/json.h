@@ -33,4 +33,11 @@ void kq_json_clean(cJSON *item);
  * without one is cut. */
 int kq_json_ends_open(const char *text, size_t len, int first_only);
 
+/* What a file given where a JSON document was wanted is instead, when its
+ * first bytes say so (a SQLite database, a gzip file, a tar archive), or
+ * NULL: a message names the mix-up and what to do instead of a parse
+ * error at some byte.  *is_store is set when it is a SQLite database (a
+ * results store given for a bundle). */
+const char *kq_json_not_json_kind(const char *data, size_t len, int *is_store);
+
 #endif

@@ -390,6 +390,13 @@ static int parse_error(const struct bundle_ctx *b, const char *data, size_t len)
 int matrix_parse_bundle(struct matrix *m, const char *data, size_t len, const char *name, struct kq_err *err)
 {
 	struct bundle_ctx b = { name, err };
+	int is_store;
+	const char *kind = kq_json_not_json_kind(data, len, &is_store);
+	if (is_store)
+		return kq_error(err, "%s: %s, not a results bundle: give a store with --db, bundles with --in", name,
+				kind);
+	if (kind)
+		return kq_error(err, "%s: %s, not a results bundle (kvmqual export --format json writes one)", name, kind);
 	if (memchr(data, '\0', len))
 		return kq_error(err, "%s: not valid JSON: a NUL byte at byte %zu", name,
 				(size_t)((const char *)memchr(data, '\0', len) - data));

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../lib/json.h"
 #include "cmd_options.h"
 #include "internal.h"
 
@@ -577,10 +578,29 @@ int store_import_bundle(const char *db_path, const char *path, const char *sourc
 		return -1;
 	const char *end = NULL;
 	cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
+	if (!root) {
+		/* Say which: a store given for its bundle, bytes that are not
+		 * JSON at all, or a bundle cut short on its way. */
+		int is_store;
+		const char *kind = kq_json_not_json_kind(text, len, &is_store);
+		size_t at = end && end >= text && end <= text + len ? (size_t)(end - text) : len;
+		if (is_store)
+			kq_error(err, "%s: %s, not a bundle: export its runs first (kvmqual export --db %s > bundle.json)",
+				 path, kind, path);
+		else if (kind)
+			kq_error(err, "%s: %s, not a bundle (a bundle is the JSON kvmqual export writes)", path, kind);
+		else if (!len)
+			kq_error(err, "%s: an empty file, not a bundle (a bundle is the JSON kvmqual export writes)", path);
+		else if (text[strspn(text, " \t\r\n")] == '{' && !memchr(text, '\0', len) &&
+			 kq_json_ends_open(text, len, 0))
+			kq_error(err, "%s: a JSON document cut short after %zu bytes (copy the bundle again)", path, len);
+		else
+			kq_error(err, "%s: not JSON (at byte %zu), not a bundle (a bundle is the JSON kvmqual export writes)",
+				 path, at);
+		free(text);
+		return -1;
+	}
 	free(text);
-	if (!root)
-		return kq_error(err, "%s: not a complete JSON document (cut short? a bundle is what kvmqual export writes)",
-				path);
 	struct reader r = { .path = path, .err = err };
 	const cJSON *schema = cJSON_GetObjectItemCaseSensitive(root, "schema");
 	const cJSON *version = cJSON_GetObjectItemCaseSensitive(root, "version");
