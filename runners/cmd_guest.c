@@ -180,11 +180,19 @@ int cmd_guest(int argc, char **argv)
 		default: usage(stderr); return 2;
 		}
 	}
-	if (!cfg.image_dir || (!script && optind >= argc) || (script && optind < argc) || cfg.cpus < 1 ||
-	    cfg.mem_mb < 64 || timeout_s < 1 || boot_timeout_s < 1 || disk_mb < 0) {
-		fprintf(stderr, "kvmqual guest: need --image and either --script or a command after --; "
-				"--cpus >= 1, --mem >= 64, timeouts >= 1\n");
+	/* One message per mistake, naming it (the numbers were checked as
+	 * they were read). */
+	const char *wrong = !cfg.image_dir ? "--image DIR is required (make guest-image builds one into build/guest/ARCH)"
+			    : script && optind < argc ? "--script FILE and a command after -- exclude each other: give one"
+			    : !script && optind >= argc ? "nothing to run: give --script FILE or a command after --"
+							: NULL;
+	if (wrong) {
+		fprintf(stderr, "kvmqual guest: %s\n", wrong);
 		usage(stderr);
+		return 2;
+	}
+	if (cfg.arch && strcmp(cfg.arch, "aarch64") && strcmp(cfg.arch, "x86_64")) {
+		fprintf(stderr, "kvmqual guest: --arch takes aarch64 or x86_64, not '%s'\n", cfg.arch);
 		return 2;
 	}
 	if (balloon_mb && balloon_mb >= cfg.mem_mb) {
@@ -214,7 +222,7 @@ int cmd_guest(int argc, char **argv)
 		/* The image's manifest says what it is for. */
 		struct kq_err merr;
 		if (guest_image_info(cfg.image_dir, arch_buf, sizeof(arch_buf), NULL, 0, &merr)) {
-			fprintf(stderr, "kvmqual guest: --arch not given, and %s\n", merr.msg);
+			fprintf(stderr, "kvmqual guest: %s\n", merr.msg);
 			return 2;
 		}
 		cfg.arch = arch_buf;

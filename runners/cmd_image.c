@@ -82,6 +82,19 @@ int cmd_image(int argc, char **argv)
 	for (int i = 2; i + 1 < argc; i++)
 		if (!strcmp(argv[i], "--arch"))
 			arch = argv[i + 1];
+	/* Checked here, not by the script: an unknown arch would otherwise
+	 * be sent looking for build/ARCH/kvmqual-agent, which no make
+	 * target builds. */
+	if (!arch || (strcmp(arch, "aarch64") && strcmp(arch, "x86_64") && strcmp(arch, "arm64") && strcmp(arch, "amd64"))) {
+		if (arch)
+			fprintf(stderr, "kvmqual image build: --arch takes aarch64 or x86_64, not '%s'\n", arch);
+		else
+			fprintf(stderr, "kvmqual image build: --arch is required: aarch64 or x86_64\n");
+		free(script);
+		return 2;
+	}
+	/* Debian's names, which the script takes too, are the same arches. */
+	arch = !strcmp(arch, "arm64") ? "aarch64" : !strcmp(arch, "amd64") ? "x86_64" : arch;
 	char **args = kq_xcalloc((size_t)argc + 8, sizeof(char *));
 	int n = 0;
 	args[n++] = script;

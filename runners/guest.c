@@ -390,6 +390,21 @@ static int start_vcpus(const struct guest_config *cfg, struct guest *g, const ch
 	return 0;
 }
 
+/* An image is a directory: say whether the path is missing or not a
+ * directory, rather than what opening a file in it said. */
+static int image_dir_check(const char *image_dir, struct kq_err *err)
+{
+	struct stat st;
+	if (stat(image_dir, &st))
+		return kq_error(err, "guest image %s: %s (make guest-image builds the images into build/guest/ARCH)",
+				image_dir, errno == ENOENT ? "no such directory" : strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return kq_error(err, "guest image %s: %s, not a directory (an image is the directory make guest-image"
+				     " writes: vmlinuz, initramfs, manifest.json)",
+				image_dir, kq_file_kind(st.st_mode));
+	return 0;
+}
+
 int guest_boot(const struct guest_config *cfg, struct guest *g, int boot_timeout_ms, struct kq_err *err)
 {
 	memset(g, 0, sizeof(*g));
@@ -422,6 +437,10 @@ int guest_boot(const struct guest_config *cfg, struct guest *g, int boot_timeout
 	else
 		snprintf(g->console_path, sizeof(g->console_path), "%s/console.log", g->workdir);
 
+	if (image_dir_check(cfg->image_dir, err)) {
+		cleanup_files(g);
+		return -1;
+	}
 	char kernel[512];
 	snprintf(kernel, sizeof(kernel), "%s/vmlinuz", cfg->image_dir);
 	char *initrd = find_initramfs(cfg->image_dir);
@@ -469,13 +488,23 @@ int guest_boot(const struct guest_config *cfg, struct guest *g, int boot_timeout
 		return -1;
 	}
 	if (rc) {
-		kq_error(err, "cannot start %s: %s%s", argv[0], strerror(rc),
-			 rc == ENOENT ? " (install qemu-system-arm or qemu-system-x86)" : "");
+		/* Name what was asked for: a --qemu (or an ab arm's qemu=) the
+		 * user gave, or the suite's QEMU, and the package that has it. */
+		if (cfg->qemu)
+			kq_error(err, "cannot start QEMU %s: %s%s", argv[0], strerror(rc),
+				 rc == ENOENT ? " (give a QEMU binary's path, or a name on PATH)" : "");
+		else if (rc == ENOENT)
+			kq_error(err, "%s is not installed (not on PATH): apt-get install %s", argv[0],
+				 !strcmp(cfg->arch, "x86_64") ? "qemu-system-x86" : "qemu-system-arm");
+		else
+			kq_error(err, "cannot start %s: %s", argv[0], strerror(rc));
 		g->pid = -1;
 		guest_free_argv(argv);
 		guest_stop(g);
 		return -1;
 	}
+	char qemu_name[256];
+	snprintf(qemu_name, sizeof(qemu_name), "%s", argv[0]);
 	guest_free_argv(argv);
 
 	/* QEMU connects while it starts up; if it dies first, say why. */
@@ -496,7 +525,19 @@ int guest_boot(const struct guest_config *cfg, struct guest *g, int boot_timeout
 				msg[n > 0 ? n : 0] = '\0';
 				close(fd);
 			}
-			kq_error(err, "QEMU exited before connecting to the agent socket: %s", kq_strtrim(msg));
+			/* QEMU says why on its standard error; a binary that is
+			 * not QEMU (or dies of a signal) may say nothing: then its
+			 * exit status is all there is. */
+			char *said = kq_strtrim(msg);
+			if (*said)
+				kq_error(err, "QEMU exited before connecting to the agent socket: %s", said);
+			else if (WIFSIGNALED(status))
+				kq_error(err, "QEMU (%s) was killed by signal %d before connecting to the agent socket,"
+					      " and printed nothing", qemu_name, WTERMSIG(status));
+			else
+				kq_error(err, "QEMU (%s) exited with status %d before connecting to the agent socket,"
+					      " and printed nothing (is it a QEMU system emulator?)", qemu_name,
+					 WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 			unlink(qemu_err);
 			guest_stop(g);
 			return -1;
@@ -582,12 +623,18 @@ void guest_stop(struct guest *g)
 int guest_image_info(const char *image_dir, char *arch, size_t arch_size, char *hash, size_t hash_size,
 		     struct kq_err *err)
 {
+	if (image_dir_check(image_dir, err))
+		return -1;
 	char *path = kq_xasprintf("%s/manifest.json", image_dir);
 	char *text;
 	struct kq_err rerr;
 	int rc = kq_read_file(path, 1u << 20, &text, NULL, &rerr);
 	if (rc) {
-		kq_error(err, "guest image: %s (build it with 'make guest-image')", rerr.msg);
+		if (access(path, F_OK) && errno == ENOENT)
+			kq_error(err, "guest image %s: no manifest.json: not a guest image (make guest-image builds one)",
+				 image_dir);
+		else
+			kq_error(err, "guest image: %s (make guest-image builds one)", rerr.msg);
 		free(path);
 		return -1;
 	}
