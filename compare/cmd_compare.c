@@ -104,7 +104,8 @@ static int pick_candidate(const struct opts *o, struct store *s, struct store_ru
 			i++;
 		if (i == n) {
 			store_run_identities_free(runs, n);
-			return fail(o, "%s holds no finished run (complete or incomplete) to compare", o->db);
+			store_no_run_to_take(s, "complete or incomplete", "each is running, failed or interrupted", &err);
+			return fail(o, "%s", err.msg);
 		}
 		*cand = runs[i];
 		memset(&runs[i], 0, sizeof(runs[i]));

@@ -358,6 +358,14 @@ int cmd_matrix(int argc, char **argv)
 		usage(stderr);
 		goto out;
 	}
+	/* Before any input is read or fetched: a file where the directory
+	 * should be is a usage error, not a failure after the work. */
+	struct stat out_st;
+	if (stat(out_dir, &out_st) == 0 && !S_ISDIR(out_st.st_mode)) {
+		fprintf(stderr, "kvmqual matrix: --out %s is %s, not a directory (give a directory for matrix.md,"
+				" .html, .json and .csv)\n", out_dir, kq_file_kind(out_st.st_mode));
+		goto out;
+	}
 	struct kq_err err;
 	for (size_t i = 0; i < ndb; i++) {
 		if (matrix_read_store(&m, dbs[i], &err)) {

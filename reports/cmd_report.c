@@ -42,14 +42,15 @@ static int on_history(const struct store_history_point *p, void *ctx)
 }
 
 /* Reads the run (and the host's history) out of the store s. */
-static int read_run(struct store *s, const char *db, const char *run_arg, struct report *r, char **export_text,
+static int read_run(struct store *s, const char *run_arg, struct report *r, char **export_text,
 		    size_t *export_len, struct kq_err *err)
 {
 	int64_t run;
 	if (!strcmp(run_arg, "latest")) {
 		run = store_latest_run(s, err);
 		if (run == 0)
-			kq_error(err, "%s holds no finished run (give one with --run ID)", db);
+			store_no_run_to_take(s, "finished", "all still running; give one with --run ID to report it as far as it got",
+					     err);
 		if (run <= 0)
 			return -1;
 	} else {
@@ -88,7 +89,7 @@ static int load_run(const char *db, const char *run_arg, struct report *r, char 
 		struct store *s = store_open_readonly(db, err);
 		if (!s)
 			return -1;
-		int rc = read_run(s, db, run_arg, r, export_text, export_len, err);
+		int rc = read_run(s, run_arg, r, export_text, export_len, err);
 		int changed = store_changed_since_open(s);
 		store_close(s);
 		if (rc || !changed || attempt == 2)
@@ -183,8 +184,14 @@ int cmd_report(int argc, char **argv)
 		return 2;
 	}
 	struct stat sb;
-	if (templates && (stat(templates, &sb) != 0 || !S_ISDIR(sb.st_mode))) {
-		fprintf(stderr, "kvmqual report: --templates %s: not a directory\n", templates);
+	if (templates && stat(templates, &sb) != 0) {
+		fprintf(stderr, "kvmqual report: --templates %s: %s (give a directory of edited copies of"
+				" reports/templates/ files)\n", templates, errno == ENOENT ? "no such directory" : strerror(errno));
+		return 2;
+	}
+	if (templates && !S_ISDIR(sb.st_mode)) {
+		fprintf(stderr, "kvmqual report: --templates %s is %s, not a directory (give a directory of edited"
+				" copies of reports/templates/ files)\n", templates, kq_file_kind(sb.st_mode));
 		return 2;
 	}
 	/* "out/" and "out" are the same directory; DIR.tmp must be beside it. */

@@ -82,7 +82,9 @@ int lava_export(const char *db, const char *run_arg, const char *compare_path, F
 	}
 	if (run == 0) {
 		/* No run at all, or not the one asked for: a result, not an error. */
-		char *why = err.msg[0] ? kq_xstrdup(err.msg) : kq_xasprintf("%s holds no finished run", db);
+		if (!err.msg[0])
+			store_no_run_to_take(s, "finished", "all still running; give one with --run ID", &err);
+		char *why = kq_xstrdup(err.msg);
 		lava_write_no_run(out, why);
 		free(why);
 		store_close(s);

@@ -469,18 +469,45 @@ void store_host_key(const struct store_host *host, char key[17])
 
 /* ---- helpers for the other store/ files ---- */
 
+/* How many runs there are, and their lowest and highest ids. */
+static int run_span(struct store *s, int64_t *count, int64_t *lo, int64_t *hi, struct kq_err *err)
+{
+	*count = *lo = *hi = 0;
+	if (store_query_int(s, "SELECT count(*) FROM runs", count, "listing the runs", err))
+		return -1;
+	if (!*count)
+		return 0;
+	if (store_query_int(s, "SELECT min(id) FROM runs", lo, "listing the runs", err) ||
+	    store_query_int(s, "SELECT max(id) FROM runs", hi, "listing the runs", err))
+		return -1;
+	return 0;
+}
+
 /* Which runs there are, for a run id that is not one of them. */
 int store_no_such_run(struct store *s, int64_t run, struct kq_err *err)
 {
-	int64_t count = 0, lo = 0, hi = 0;
-	if (store_query_int(s, "SELECT count(*) FROM runs", &count, "listing the runs", err) ||
-	    (count && (store_query_int(s, "SELECT min(id) FROM runs", &lo, "listing the runs", err) ||
-		       store_query_int(s, "SELECT max(id) FROM runs", &hi, "listing the runs", err))))
+	int64_t count, lo, hi;
+	if (run_span(s, &count, &lo, &hi, err))
 		return -1;
 	if (!count)
 		return kq_error(err, "%s: no run %" PRId64 ": the store holds no runs yet", s->path, run);
 	return kq_error(err, "%s: no run %" PRId64 ": the store holds %" PRId64 " run%s, ids %" PRId64 " to %" PRId64,
 			s->path, run, count, count == 1 ? "" : "s", lo, hi);
+}
+
+int store_no_run_to_take(struct store *s, const char *what, const char *why, struct kq_err *err)
+{
+	int64_t count, lo, hi;
+	if (run_span(s, &count, &lo, &hi, err))
+		return -1;
+	if (!count)
+		return kq_error(err, "%s holds no runs yet (kvmqual run --db %s makes one)", s->path, s->path);
+	char ids[64];
+	if (count == 1)
+		snprintf(ids, sizeof(ids), "1 run, id %" PRId64, lo);
+	else
+		snprintf(ids, sizeof(ids), "%" PRId64 " runs, ids %" PRId64 " to %" PRId64, count, lo, hi);
+	return kq_error(err, "%s holds no %s run (%s: %s)", s->path, what, ids, why);
 }
 
 void store_bind_text(sqlite3_stmt *st, int i, const char *text)

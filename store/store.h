@@ -193,6 +193,12 @@ int store_has_wal(const char *path);
  * through a new handle then.  0 for other handles. */
 int store_changed_since_open(const struct store *s);
 
+/* Why a reader found no run to take by default, in err: the store holds no
+ * runs yet (and how to make one), or no what run (such as "finished"):
+ * how many it holds, their ids, and the caller's why (such as "all still
+ * running; give one with --run ID").  Returns -1. */
+int store_no_run_to_take(struct store *s, const char *what, const char *why, struct kq_err *err);
+
 /* kvmqual export (cmd_export.c): runs as JSON or CSV on standard output. */
 int cmd_export(int argc, char **argv);
 
