@@ -612,9 +612,19 @@ int cmd_remote(int argc, char **argv)
 	if (!collect) {
 		char *path = kit_path ? kq_xstrdup(kit_path) : default_kit(d.arch);
 		int krc = kitfile_open(path, &k, &err);
+		int missing = krc && access(path, F_OK) && errno == ENOENT;
 		free(path);
 		if (krc) {
-			fprintf(stderr, "kvmqual remote: %s\n", err.msg);
+			/* The device's architecture is known by now: say which kit
+			 * to build, or that --kit names nothing. */
+			if (missing && !kit_path)
+				fprintf(stderr, "kvmqual remote: %s (%s is %s: make kit ARCH=%s builds its kit)\n", err.msg,
+					t.name, d.arch, d.arch);
+			else if (missing)
+				fprintf(stderr, "kvmqual remote: --kit: %s (check the path; make kit ARCH=%s builds one for %s)\n",
+					err.msg, d.arch, t.name);
+			else
+				fprintf(stderr, "kvmqual remote: %s\n", err.msg);
 			goto out;
 		}
 		if (strcmp(k.arch, d.arch)) {

@@ -50,7 +50,7 @@ int kitfile_open(const char *path, struct kitfile *k, struct kq_err *err)
 	memset(k, 0, sizeof(*k));
 	struct stat st;
 	if (stat(path, &st))
-		return kq_error(err, "kit %s: %s (make kit ARCH=... builds one in build/kit/)", path, strerror(errno));
+		return kq_error(err, "kit %s: %s", path, strerror(errno));
 	if (!S_ISREG(st.st_mode))
 		return kq_error(err, "kit %s: not a regular file", path);
 	gzFile gz = gzopen(path, "rb");
