@@ -383,7 +383,7 @@ SCRIPT
 
 		# QEMU that is not there.
 		PATH=/nonexistent "$(pwd)/$KQ" guest --image "$image" --arch aarch64 -- true >/dev/null 2>"$tmp/noqemu.err"
-		if [ $? -eq 2 ] && grep -q "cannot start qemu-system-aarch64" "$tmp/noqemu.err"; then pass guest/no-qemu; else
+		if [ $? -eq 2 ] && grep -q "qemu-system-aarch64 is not installed (not on PATH): apt-get install qemu-system-arm" "$tmp/noqemu.err"; then pass guest/no-qemu; else
 			fail guest/no-qemu "$(head -c 300 "$tmp/noqemu.err")"; fi
 	fi
 fi
@@ -469,7 +469,7 @@ if want run; then
 			--db "$tmp/run/kvmqual.db" --json >"$tmp/noqemu.json" 2>"$tmp/noqemu.err"
 		nrc=$?
 		if [ $nrc -eq 2 ] && [ "$("$JG" "$tmp/noqemu.json" status)" = failed ] &&
-			"$JG" "$tmp/noqemu.json" reason | grep -q "cannot start qemu-system-aarch64"; then
+			"$JG" "$tmp/noqemu.json" reason | grep -q "qemu-system-aarch64 is not installed"; then
 			pass run/no-qemu
 		else
 			fail run/no-qemu "exit $nrc: $(head -c 400 "$tmp/noqemu.json") $(head -c 200 "$tmp/noqemu.err")"

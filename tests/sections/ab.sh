@@ -112,7 +112,7 @@ else
 	}
 	ab_bad missing-qemu "arm B (spec 'qemu=/nonexistent/qemu-system-aarch64'): qemu=/nonexistent/qemu-system-aarch64: no such executable file" \
 		--a default --b qemu=/nonexistent/qemu-system-aarch64
-	ab_bad missing-image "arm A (spec 'image=$ad/no-image'): image=$ad/no-image: guest image:" \
+	ab_bad missing-image "arm A (spec 'image=$ad/no-image'): image=$ad/no-image: guest image $ad/no-image: no such directory" \
 		--a "image=$ad/no-image" --b default
 	ab_bad refused-options "arm B (spec 'opts=-device no-such-device'): " --a default --b 'opts=-device no-such-device'
 	if grep -q "'no-such-device' is not a valid device model name" "$ad/refused-options.err"; then

@@ -285,6 +285,88 @@ if want hostile-store; then
 		export --db "$hs_db" --run 9223372036854775807
 	hs_refused export-run-id-overflow "run takes a run id or 'all', not '99999999999999999999'" \
 		export --db "$hs_db" --run 99999999999999999999
+
+	# ---- 24: the messages the issue's "about ten more" were ----
+	# Each names the input and what was wrong, and says what to do; each
+	# test saw the old message (docs/threat-model.md lists them).
+	# hs_says NAME TEXT ARGS...: kvmqual ARGS exits 2 saying TEXT (a fixed
+	# string) on stderr.
+	hs_says() {
+		hs_name=$1 hs_text=$2
+		shift 2
+		timeout 120 "$KQ" "$@" </dev/null >"$hs/msg.out" 2>"$hs/msg.err"
+		rc=$?
+		if [ $rc -eq 2 ] && grep -qF -- "$hs_text" "$hs/msg.err"; then
+			pass "hostile-store/msg-$hs_name"
+		else
+			fail "hostile-store/msg-$hs_name" "exit $rc: $(hs_err "$hs/msg.err")"
+		fi
+	}
+	# getopt's own words began "export:", not "kvmqual export:".
+	for hs_cmd in run export import remote compare report matrix publish guest ab tune; do
+		hs_says "unknown-option-$hs_cmd" "kvmqual $hs_cmd: unrecognized option '--colour'" $hs_cmd --colour
+	done
+	# A run id without --run exported every run, in silence.
+	hs_says export-operand-refused "kvmqual export: unexpected argument '3' (a run is chosen with --run ID)" \
+		export --db "$hs_db" 3
+	# A store given where a bundle goes: "not valid JSON: a NUL byte at
+	# byte 15" (matrix), "not a complete JSON document (cut short? ...)"
+	# (import); text that is not JSON was "cut short?" too.
+	hs_says matrix-in-store-named "$hs_db: a SQLite database (a results store?), not a results bundle: give a store with --db, bundles with --in" \
+		matrix --in "$hs_db" --out "$hs/msg-matrix"
+	hs_says import-store-named "$hs_db: a SQLite database (a results store?), not a bundle: export its runs first (kvmqual export --db $hs_db > bundle.json)" \
+		import --db "$hs/msg-import.db" "$hs_db"
+	printf 'runs: 1\n' >"$hs/msg-text.json"
+	hs_says import-text-not-json "$hs/msg-text.json: not JSON (at byte 0), not a bundle" \
+		import --db "$hs/msg-import.db" "$hs/msg-text.json"
+	"$KQ" export --db "$hs_db" --run 1 | head -c 300 >"$hs/msg-cut.json"
+	hs_says import-cut-short "$hs/msg-cut.json: a JSON document cut short after 300 bytes (copy the bundle again)" \
+		import --db "$hs/msg-import.db" "$hs/msg-cut.json"
+	# An output in a directory that is not there: "cannot create a file
+	# beside it: No such file or directory" (the temporary's words).
+	hs_says junit-no-directory "--junit $hs/no-dir/j.xml: there is no directory $hs/no-dir to write it in (create it first)" \
+		compare --db "$hs_db" --baseline 1 --candidate 2 --junit "$hs/no-dir/j.xml"
+	# A store without runs: "holds no finished run (give one with --run
+	# ID)", which no id could answer; one whose runs all still run (this
+	# shell owns the one here) says so, with the ids.
+	"$TT/store_init" "$hs/msg-empty.db"
+	hs_says report-no-runs-yet "$hs/msg-empty.db holds no runs yet (kvmqual run --db $hs/msg-empty.db makes one)" \
+		report --db "$hs/msg-empty.db" --out "$hs/msg-report"
+	hs_says compare-no-runs-yet "$hs/msg-empty.db holds no runs yet (kvmqual run --db $hs/msg-empty.db makes one)" \
+		compare --db "$hs/msg-empty.db"
+	cp "$hs/msg-empty.db" "$hs/msg-running.db"
+	sqlite3 "$hs/msg-running.db" "INSERT INTO hosts (host_key, arch, model, soc, kernel_release, page_size)
+		VALUES ('00000000000000bb', 'aarch64', 'board', 'soc', '6.1.0', 4096);
+		INSERT INTO runs (host_id, status, pid) VALUES (1, 'running', $$)"
+	hs_says report-all-running "$hs/msg-running.db holds no finished run (1 run, id 1: all still running; give one with --run ID" \
+		report --db "$hs/msg-running.db" --out "$hs/msg-report"
+	# --templates that is not there was "not a directory".
+	hs_says templates-missing "--templates $hs/no-templates: no such directory" \
+		report --db "$hs_db" --out "$hs/msg-report" --templates "$hs/no-templates"
+	# --out a file: "FILE: not a directory", exit 1, after every input was read.
+	: >"$hs/msg-out-file"
+	hs_says matrix-out-file "--out $hs/msg-out-file is a regular file, not a directory" \
+		matrix --db "$FIX/x86-pvm-host.db" --out "$hs/msg-out-file"
+	# --rounds and the adaptive options: the adaptive ones were ignored.
+	hs_says tune-rounds-and-adaptive "kvmqual tune: --rounds N (a fixed count) and --min-rounds (adaptive rounds) exclude each other" \
+		tune --plan --rounds 3 --min-rounds 4
+	hs_says ab-rounds-and-adaptive "kvmqual ab: --rounds N (a fixed count) and --stable-ci (adaptive rounds) exclude each other" \
+		ab --guest-arch aarch64 --accel tcg --workloads boot --a default --b default --stable-ci 2 --rounds 3 \
+		--db "$hs/msg-ab-rounds.db"
+	# kvmqual image build: an unknown arch was sent looking for
+	# build/mips/kvmqual-agent ("make ARCH=mips agent stream"); no --arch
+	# got build.sh's own "build.sh: --arch is required".
+	hs_says image-arch-unknown "kvmqual image build: --arch takes aarch64 or x86_64, not 'mips'" image build --arch mips
+	hs_says image-arch-missing "kvmqual image build: --arch is required: aarch64 or x86_64" image build
+	# remote: a --kit that is not there said "make kit ARCH=... builds
+	# one", with the device's arch known by then.
+	mkdir -p "$hs/msg-device"
+	hs_arch=$(uname -m)
+	KVMQUAL_SSH="sh $(pwd)/tests/tools/device_shell.sh $hs/msg-device"
+	export KVMQUAL_SSH
+	hs_says remote-kit-missing "kvmqual remote: --kit: kit $hs/no-kit.tar.gz: No such file or directory (check the path; make kit ARCH=$hs_arch builds one for ssh://device)" \
+		remote --via ssh://device --kit "$hs/no-kit.tar.gz" --db "$hs/msg-remote.db" --out "$hs/msg-remote"
+	unset KVMQUAL_SSH
 fi
 
 if want hostile-store && [ ! -f build/guest/aarch64/manifest.json ]; then
@@ -306,6 +388,62 @@ elif want hostile-store; then
 	hs_running() { [ "$(hs_status "$1")" = running ]; }
 	hs_gone() { ! kill -0 "$1" 2>/dev/null; }
 	hs_line() { grep -q -- "$2" "$1" 2>/dev/null; }
+
+	# ---- 24 (the guest's side): which image, which QEMU, which option ----
+	# A missing image was "--arch not given, and guest image:
+	# DIR/manifest.json: No such file or directory" (guest), or "no
+	# initramfs.cpio.*" with --arch; a file or an empty directory read
+	# the same.
+	hs_says guest-image-missing "kvmqual guest: guest image $hs/no-image: no such directory" \
+		guest --image "$hs/no-image" -- true
+	hs_says guest-image-missing-with-arch "kvmqual guest: guest image $hs/no-image: no such directory" \
+		guest --image "$hs/no-image" --arch aarch64 -- true
+	: >"$hs/msg-image-file"
+	hs_says guest-image-a-file "guest image $hs/msg-image-file: a regular file, not a directory" \
+		guest --image "$hs/msg-image-file" -- true
+	mkdir -p "$hs/msg-image-dir"
+	hs_says guest-image-not-an-image "guest image $hs/msg-image-dir: no manifest.json: not a guest image" \
+		guest --image "$hs/msg-image-dir" -- true
+	hs_says run-image-missing "kvmqual run: guest image $hs/no-image: no such directory" \
+		run --image "$hs/no-image" --guest-arch aarch64 --db "$hs/msg-run.db"
+	# --arch mips went looking for qemu-system-mips ("install
+	# qemu-system-arm or qemu-system-x86").
+	hs_says guest-arch-unknown "kvmqual guest: --arch takes aarch64 or x86_64, not 'mips'" \
+		guest --image "$hs_image" --arch mips -- true
+	# A --qemu that is not there was told to install Debian's QEMU; the
+	# suite's QEMU missing was "cannot start qemu-system-aarch64: No such
+	# file or directory (install qemu-system-arm or qemu-system-x86)".
+	hs_says guest-qemu-option-missing "kvmqual guest: cannot start QEMU $hs/no-qemu: No such file or directory (give a QEMU binary's path, or a name on PATH)" \
+		guest --image "$hs_image" --qemu "$hs/no-qemu" -- true
+	PATH=/nonexistent "$KQ" guest --image "$hs_image" --arch aarch64 -- true </dev/null >"$hs/msg.out" 2>"$hs/msg.err"
+	rc=$?
+	if [ $rc -eq 2 ] && grep -qF "kvmqual guest: qemu-system-aarch64 is not installed (not on PATH): apt-get install qemu-system-arm" "$hs/msg.err"; then
+		pass hostile-store/msg-guest-qemu-not-on-path
+	else
+		fail hostile-store/msg-guest-qemu-not-on-path "exit $rc: $(hs_err "$hs/msg.err")"
+	fi
+	# A QEMU that died saying nothing: "QEMU exited before connecting to
+	# the agent socket: " and nothing after the colon.
+	hs_says guest-qemu-said-nothing "QEMU (/bin/false) exited with status 1 before connecting to the agent socket, and printed nothing" \
+		guest --image "$hs_image" --qemu /bin/false -- true
+	# One message for every mistake: "need --image and either --script or
+	# a command after --; --cpus >= 1, --mem >= 64, timeouts >= 1".
+	hs_says guest-no-image "kvmqual guest: --image DIR is required" guest -- true
+	hs_says guest-nothing-to-run "kvmqual guest: nothing to run: give --script FILE or a command after --" \
+		guest --image "$hs_image"
+	printf 'true\n' >"$hs/msg-script"
+	hs_says guest-script-and-command "kvmqual guest: --script FILE and a command after -- exclude each other" \
+		guest --image "$hs_image" --script "$hs/msg-script" -- true
+	# ab --junit DIR was refused after the whole session; now before
+	# anything runs (no store made).
+	hs_says ab-junit-directory-first "kvmqual ab: --junit $hs is a directory: give a file name" \
+		ab --guest-arch aarch64 --accel tcg --workloads boot --rounds 1 --reruns 0 --a default --b default \
+		--junit "$hs" --db "$hs/msg-ab.db"
+	if [ -e "$hs/msg-ab.db" ]; then
+		fail hostile-store/msg-ab-junit-before-the-session "the session ran: $(sqlite3 "$hs/msg-ab.db" 'SELECT count(*) FROM ab_sessions' 2>&1) stored"
+	else
+		pass hostile-store/msg-ab-junit-before-the-session
+	fi
 
 	# ---- 10: the JSON of guest and ab stays UTF-8 ----
 	# What a guest command prints and a path are not UTF-8 text by
