@@ -1,7 +1,7 @@
 # Field-kit lab hosts for the kit tests (tests/sections/kit.sh, kit-lab.sh):
 # a lab host (tests/lab/run.sh) with no payload disk, reached over ssh on a
 # loopback port forwarded by QEMU's user network, its dropbear taking this
-# test's key. Sourced (POSIX sh); uses $tmp and build/tests/tcp_listen.
+# test's key. Sourced (POSIX sh); uses $tmp and $TT/tcp_listen (build/tests when unset).
 #
 #   kit_host_start NAME CONFIG KIND    boots it in the background; KIND:
 #       board    busybox only: root's shell is busybox sh
@@ -68,7 +68,7 @@ kit_host_start() { # NAME CONFIG KIND
 	tries=0
 	while :; do
 		tries=$((tries + 1))
-		kit_port=$(build/tests/tcp_listen free-port) || { kit_why="no free port"; return 1; }
+		kit_port=$("${TT:-build/tests}/tcp_listen" free-port) || { kit_why="no free port"; return 1; }
 		rm -rf "$tmp/kit-$name"
 		# A session of its own, so that stopping it stops its QEMU too.
 		LAB_SSH_PORT=$kit_port LAB_WORK_MB=${KIT_WORK_MB:-2048} LAB_MEM=${KIT_MEM:-3072} LAB_SMP=2 \

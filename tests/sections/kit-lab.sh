@@ -54,7 +54,7 @@ else
 			export KVMQUAL_SSH="$kit_ssh"
 			via="ssh://root@127.0.0.1:$kit_port"
 			start=$(date +%s)
-			build/kvmqual remote --via "$via" --dir /work/kq --db "$db" --out "$tmp/kit-lab-board" \
+			"$KQ" remote --via "$via" --dir /work/kq --db "$db" --out "$tmp/kit-lab-board" \
 				>"$tmp/kit-lab-board.log" 2>&1
 			rc=$?
 			echo "kit-lab: board: kvmqual remote (quick, kvm and tcg) took $(($(date +%s) - start)) s (exit $rc)"
@@ -65,7 +65,7 @@ else
 
 			# Again: the kit is there; a short run, cut off by killing the
 			# ssh client underneath while a second controller is refused.
-			build/kvmqual remote --via "$via" --dir /work/kq --db "$db" --out "$tmp/kit-lab-board2" \
+			"$KQ" remote --via "$via" --dir /work/kq --db "$db" --out "$tmp/kit-lab-board2" \
 				-- --workloads sysbench-cpu --accel tcg --net user >"$tmp/kit-lab-board2.log" 2>&1 &
 			first=$!
 			deadline=$(($(date +%s) + 600))
@@ -76,7 +76,7 @@ else
 			else
 				fail kit-lab/board/second-call-does-not-copy "$(head -n 5 "$tmp/kit-lab-board2.log" | tr '\n' ' ')"
 			fi
-			out=$(build/kvmqual remote --via "$via" --dir /work/kq --db "$db" 2>&1)
+			out=$("$KQ" remote --via "$via" --dir /work/kq --db "$db" 2>&1)
 			rc=$?
 			case $rc:$out in
 			2:*"/work/kq on ssh://root@127.0.0.1:$kit_port holds a run of kvmqual remote on"*) pass kit-lab/board/second-controller-refused ;;
@@ -92,7 +92,7 @@ else
 				fail kit-lab/board/cut-connection-says-collect "exit $rc: $(tail -n 5 "$tmp/kit-lab-board2.log" | tr '\n' ' ')"
 			fi
 			runs_before=$(sqlite3 "$db" "SELECT count(*) FROM runs")
-			build/kvmqual remote --via "$via" --dir /work/kq --db "$db" --out "$tmp/kit-lab-board3" --collect \
+			"$KQ" remote --via "$via" --dir /work/kq --db "$db" --out "$tmp/kit-lab-board3" --collect \
 				>"$tmp/kit-lab-board3.log" 2>&1
 			rc=$?
 			runs_after=$(sqlite3 "$db" "SELECT count(*) FROM runs")
@@ -120,7 +120,7 @@ else
 			esac
 			adb_db="$tmp/kit-lab-android.db"
 			start=$(date +%s)
-			build/kvmqual remote --via "$via" --dir /data/local/tmp/kvmqual --db "$adb_db" --out "$tmp/kit-lab-android" \
+			"$KQ" remote --via "$via" --dir /data/local/tmp/kvmqual --db "$adb_db" --out "$tmp/kit-lab-android" \
 				-- --lava --accel kvm >"$tmp/kit-lab-android.log" 2>&1
 			rc=$?
 			echo "kit-lab: android-like: kvmqual remote took $(($(date +%s) - start)) s (exit $rc)"
@@ -151,7 +151,7 @@ else
 			via="ssh://root@127.0.0.1:$kit_port"
 			pi_db="$tmp/kit-lab-pi5.db"
 			start=$(date +%s)
-			build/kvmqual remote --via "$via" --dir /work/kq --db "$pi_db" --out "$tmp/kit-lab-pi5" \
+			"$KQ" remote --via "$via" --dir /work/kq --db "$pi_db" --out "$tmp/kit-lab-pi5" \
 				-- --accel kvm >"$tmp/kit-lab-pi5.log" 2>&1
 			rc=$?
 			echo "kit-lab: pi5-like: kvmqual remote took $(($(date +%s) - start)) s (exit $rc)"
@@ -178,12 +178,12 @@ else
 	# Android-like host may be one device to the matrix, kept apart as a
 	# conflict), the Pi 5-like one with its 16K pages.
 	if [ -f "$db" ] && [ -f "$tmp/kit-lab-android.db" ] && [ -f "$tmp/kit-lab-pi5.db" ]; then
-		build/kvmqual matrix --db "$db" --db "$tmp/kit-lab-android.db" --db "$tmp/kit-lab-pi5.db" \
+		"$KQ" matrix --db "$db" --db "$tmp/kit-lab-android.db" --db "$tmp/kit-lab-pi5.db" \
 			--out "$tmp/kit-lab-matrix" >"$tmp/kit-lab-matrix.log" 2>&1
 		rc=$?
 		mx="$tmp/kit-lab-matrix/matrix.json"
-		rows=$(build/tests/json_get "$mx" summary.rows 2>&1)
-		none=$(build/tests/json_get "$mx" summary.without_selected_run 2>&1)
+		rows=$("$JG" "$mx" summary.rows 2>&1)
+		none=$("$JG" "$mx" summary.without_selected_run 2>&1)
 		if [ $rc = 0 ] && [ "$rows" = 3 ] && [ "$none" = 0 ] && grep -q '"page_size":[[:space:]]*16384' "$mx"; then
 			pass kit-lab/matrix-shows-all-three
 		else

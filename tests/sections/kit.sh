@@ -179,8 +179,8 @@ sqlite3 "$rt/crafted-nonfinite.db" "UPDATE samples SET value = 9e999 WHERE id = 
 # One with the guest's view of the CPU's vulnerabilities (schema version 4:
 # the version 1 fixture's runs imported into a new store), hostile where a
 # guest kernel or a bundle could be: markup, a newline, a pipe, 5,000 bytes.
-build/kvmqual export --db tests/fixtures/results/x86-pvm-host.db >"$rt/guest-vulns-src.json" 2>/dev/null &&
-	build/kvmqual import --db "$rt/crafted-guest-vulns.db" "$rt/guest-vulns-src.json" >/dev/null 2>&1
+"$KQ" export --db tests/fixtures/results/x86-pvm-host.db >"$rt/guest-vulns-src.json" 2>/dev/null &&
+	"$KQ" import --db "$rt/crafted-guest-vulns.db" "$rt/guest-vulns-src.json" >/dev/null 2>&1
 sqlite3 "$rt/crafted-guest-vulns.db" "INSERT INTO guest_vulnerabilities (run_id, accel, status, reason, vulnerabilities)
 	SELECT id, 'tcg', 'known', NULL, json_object('spectre_v2', 'Vulnerable', '<script>x</script>',
 		'Mitigation: <b>' || char(10) || 'two lines | pipe', 'long', 'Vulnerable: ' || printf('%.5000c', 'x')) FROM runs;
@@ -189,11 +189,11 @@ sqlite3 "$rt/crafted-guest-vulns.db" "INSERT INTO guest_vulnerabilities (run_id,
 rm -f "$rt/guest-vulns-src.json"
 for f in "$rt"/*.db; do
 	n=$(basename "$f" .db)
-	if ! build/kvmqual export --db "$f" >"$rt/$n.1.json" 2>"$rt/$n.err" ||
-		! build/kvmqual import --db "$rt/$n.imported.db" "$rt/$n.1.json" >/dev/null 2>>"$rt/$n.err" ||
-		! build/kvmqual export --db "$rt/$n.imported.db" >"$rt/$n.2.json" 2>>"$rt/$n.err" ||
-		! build/kvmqual import --db "$rt/$n.again.db" "$rt/$n.2.json" >/dev/null 2>>"$rt/$n.err" ||
-		! build/kvmqual export --db "$rt/$n.again.db" >"$rt/$n.3.json" 2>>"$rt/$n.err"; then
+	if ! "$KQ" export --db "$f" >"$rt/$n.1.json" 2>"$rt/$n.err" ||
+		! "$KQ" import --db "$rt/$n.imported.db" "$rt/$n.1.json" >/dev/null 2>>"$rt/$n.err" ||
+		! "$KQ" export --db "$rt/$n.imported.db" >"$rt/$n.2.json" 2>>"$rt/$n.err" ||
+		! "$KQ" import --db "$rt/$n.again.db" "$rt/$n.2.json" >/dev/null 2>>"$rt/$n.err" ||
+		! "$KQ" export --db "$rt/$n.again.db" >"$rt/$n.3.json" 2>>"$rt/$n.err"; then
 		fail "kit/import-round-trip-$n" "$(tr '\n' ' ' <"$rt/$n.err" | head -c 600)"
 		continue
 	fi
@@ -209,12 +209,12 @@ done
 # The matrix takes an imported run by its provenance: the controller's
 # store (where the run is run 2, after another host's) and the device's own
 # export of it are one run, one row, not a copy kept apart and marked.
-build/kvmqual export --db "$rt/lab-el1.db" >"$rt/mx-other.json" 2>/dev/null
-build/kvmqual export --db "$rt/x86-pvm-host.db" --run 1 >"$rt/mx-device.json" 2>/dev/null
-build/kvmqual import --db "$rt/mx-controller.db" "$rt/mx-other.json" "$rt/mx-device.json" >/dev/null 2>&1
-build/kvmqual matrix --db "$rt/mx-controller.db" --in "$rt/mx-device.json" --out "$rt/mx" >"$rt/mx.out" 2>&1
+"$KQ" export --db "$rt/lab-el1.db" >"$rt/mx-other.json" 2>/dev/null
+"$KQ" export --db "$rt/x86-pvm-host.db" --run 1 >"$rt/mx-device.json" 2>/dev/null
+"$KQ" import --db "$rt/mx-controller.db" "$rt/mx-other.json" "$rt/mx-device.json" >/dev/null 2>&1
+"$KQ" matrix --db "$rt/mx-controller.db" --in "$rt/mx-device.json" --out "$rt/mx" >"$rt/mx.out" 2>&1
 rc=$?
-rows=$(build/tests/json_get "$rt/mx/matrix.json" summary.rows 2>&1)
+rows=$("$JG" "$rt/mx/matrix.json" summary.rows 2>&1)
 if [ $rc = 0 ] && [ "$rows" = 2 ] && ! grep -q '"kind": *"provenance"\|"kind": *"conflict"' "$rt/mx/matrix.json"; then
 	pass kit/matrix-imported-run-one-row
 else
@@ -241,7 +241,7 @@ else
 	# (when make kit ARCH=x86_64 has built one), too little space.
 	x86kit=build/kit/kvmqual-kit-x86_64-0.1.0.tar.gz
 	if [ -f "$x86kit" ]; then
-		out=$(build/kvmqual remote --via "$via" --dir /work/kq --db "$db" --kit "$x86kit" 2>&1)
+		out=$("$KQ" remote --via "$via" --dir /work/kq --db "$db" --kit "$x86kit" 2>&1)
 		rc=$?
 		case $rc:$out in
 		2:*"is a kit for x86_64, but"*"is aarch64: nothing copied"*) pass kit/wrong-arch-refused ;;
@@ -250,7 +250,7 @@ else
 	else
 		skip kit/wrong-arch-refused "no $x86kit (make kit ARCH=x86_64; make test-lab builds it)"
 	fi
-	out=$(build/kvmqual remote --via "$via" --dir /small/kq --db "$db" 2>&1)
+	out=$("$KQ" remote --via "$via" --dir /small/kq --db "$db" 2>&1)
 	rc=$?
 	case $rc:$out in
 	2:*"not enough space in /small/kq"*"MiB needed"*"MiB free"*) pass kit/too-little-space-refused ;;
@@ -268,7 +268,7 @@ else
 	# started, the local store is not made, and the next call copies again.
 	board_cut upload >"$tmp/kit-cut-copy.board" 2>&1 &
 	cutter=$!
-	out=$(build/kvmqual remote --via "$via" --dir /work/kq --db "$db" -- --workloads sysbench-cpu 2>&1)
+	out=$("$KQ" remote --via "$via" --dir /work/kq --db "$db" -- --workloads sysbench-cpu 2>&1)
 	rc=$?
 	wait $cutter
 	cut=$(cat "$tmp/kit-cut-copy.board")
@@ -287,7 +287,7 @@ else
 	# boot there is 10 to 30 s; the quick profile's three boots and the
 	# cold one added a minute to this section and prove nothing more here).
 	start=$(date +%s)
-	build/kvmqual remote --via "$via" --dir /work/kq --db "$db" --out "$tmp/kit-board-out" \
+	"$KQ" remote --via "$via" --dir /work/kq --db "$db" --out "$tmp/kit-board-out" \
 		-- --lava --workloads sysbench-cpu --accel kvm --net user --iterations 1 --cold-boot off \
 		>"$tmp/kit-board-remote.log" 2>&1 &
 	remote=$!
@@ -299,7 +299,7 @@ else
 		[ "$(date +%s)" -lt "$deadline" ]; do sleep 1; done
 	cut=$(board_cut follow)
 	# Meanwhile a second controller is refused: the job is there.
-	out=$(build/kvmqual remote --via "$via" --dir /work/kq --db "$tmp/kit-other.db" 2>&1)
+	out=$("$KQ" remote --via "$via" --dir /work/kq --db "$tmp/kit-other.db" 2>&1)
 	orc=$?
 	case $orc:$out in
 	2:*"/work/kq on $via holds a run of kvmqual remote on"*"still running"*) [ ! -e "$tmp/kit-other.db" ] &&
@@ -371,7 +371,7 @@ else
 	# stayed, so that every later call was refused as busy and --collect
 	# failed the same way); the store here is unchanged.
 	runs=$(sqlite3 "$db" "SELECT count(*) FROM runs")
-	build/kvmqual remote --via "$via" --dir /work/kq --db "$db" --out "$tmp/kit-board-bad" \
+	"$KQ" remote --via "$via" --dir /work/kq --db "$db" --out "$tmp/kit-board-bad" \
 		-- --workloads no-such-workload >"$tmp/kit-board-bad.log" 2>&1
 	rc=$?
 	if grep -q "$via already has this kit" "$tmp/kit-board-bad.log" && ! grep -q 'copying' "$tmp/kit-board-bad.log"; then
@@ -392,7 +392,7 @@ else
 	# Bundles: importing again keeps one copy; a bundle cut short, or of an
 	# unknown version, is refused naming the file, the store unchanged.
 	b="$tmp/kit-board-out/bundle.json"
-	build/kvmqual import --db "$db" "$b" >/dev/null 2>&1
+	"$KQ" import --db "$db" "$b" >/dev/null 2>&1
 	if [ "$(sqlite3 "$db" "SELECT count(*) FROM runs")" = 1 ]; then
 		pass kit/import-twice-one-copy
 	else
@@ -404,7 +404,7 @@ else
 	# A new run (another start time) that goes bad halfway: nothing of it.
 	sed 's/"started_at":"/"started_at":"1/; s/"accel":"kvm","workload"/"accel":"warp","workload"/' "$b" >"$tmp/kit-bad-sample.json"
 	for f in kit-cut kit-v99 kit-bad-sample; do
-		out=$(build/kvmqual import --db "$db" "$tmp/$f.json" 2>&1)
+		out=$("$KQ" import --db "$db" "$tmp/$f.json" 2>&1)
 		rc=$?
 		after=$(sqlite3 "$db" "SELECT count(*) FROM runs; SELECT count(*) FROM samples; SELECT count(*) FROM checks" | tr '\n' ' ')
 		case $rc:$out in
