@@ -271,13 +271,15 @@ $(TEST_OUT)/http_fetch: tests/tools/http_fetch.c matrix/http.c matrix/http_dav.c
 TEST_TOOLS := unit fixture_check dtb_check json_get test_stream tcp_listen http_fetch http_hostile host_key store_init
 
 # What the tests run, in $(OUT): build/, or build-san/ with SANITIZE=1
-# (there, build-san/guest is build/guest).
+# (there, build-san/guest is build/guest and build-san/kit build/kit: the
+# images and kits are the same; kvmqual looks for them beside itself).
 test-build: test-deps
 	$(Q)$(MAKE) --no-print-directory ARCH=$(HOST_ARCH) probe kvmqual stream $(TEST_TOOLS:%=$(TEST_OUT)/%)
 	$(Q)$(MAKE) --no-print-directory ARCH=aarch64 SANITIZE= probe
 	$(Q)$(MAKE) --no-print-directory SANITIZE= guest-image
 	$(Q)$(MAKE) --no-print-directory SANITIZE= kit ARCH=aarch64
 	$(Q)$(if $(filter build-san,$(OUT)),ln -sfn ../build/guest build-san/guest)
+	$(Q)$(if $(filter build-san,$(OUT)),ln -sfn ../build/kit build-san/kit)
 
 # make test: the whole suite, then (section `sanitizers`) a CI-length part
 # of it again on build-san/.  make test SANITIZE=1: all of it on build-san/.
