@@ -267,13 +267,20 @@ static int out_dir_error(const char *path, int e, struct kq_err *err)
 	return -1;
 }
 
+/* An output is a file: a directory given for one is refused, by
+ * kq_out_open and kq_out_check alike. */
+static int out_refuse_dir(const char *path, struct kq_err *err)
+{
+	return kq_error(err, "%s is a directory: give a file name", path);
+}
+
 int kq_out_open(struct kq_out *o, const char *path, struct kq_err *err)
 {
 	memset(o, 0, sizeof(*o));
 	struct stat st;
 	if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
 		if (S_ISDIR(st.st_mode))
-			return kq_error(err, "%s is a directory: give a file name", path);
+			return out_refuse_dir(path, err);
 		/* Write into what is there (a device, a FIFO, a link's target),
 		 * never replace it.  A FIFO without a reader is an error, not a
 		 * wait without end. */
@@ -331,7 +338,7 @@ int kq_out_check(const char *path, struct kq_err *err)
 {
 	struct stat st;
 	if (lstat(path, &st) == 0)
-		return S_ISDIR(st.st_mode) ? kq_error(err, "%s is a directory: give a file name", path) : 0;
+		return S_ISDIR(st.st_mode) ? out_refuse_dir(path, err) : 0;
 	char *copy = kq_xstrdup(path);
 	const char *dir = dirname(copy);
 	int e = stat(dir, &st) != 0 || !S_ISDIR(st.st_mode) ? ENOENT : access(dir, W_OK | X_OK) != 0 ? errno : 0;
